@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
+)
+
+// Cases is the case service the API fronts.
+type Cases interface {
+	List(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error)
+	Get(ctx context.Context, id string) (*lanewatch.Case, error)
+}
+
+// Devices is the device registry the API fronts.
+type Devices interface {
+	Create(ctx context.Context, d *lanewatch.Device, password string) error
+	Update(ctx context.Context, d *lanewatch.Device, password string) error
+	SetPassword(ctx context.Context, id, password string) error
+	Delete(ctx context.Context, id string) error
+	Get(ctx context.Context, id string) (*lanewatch.Device, error)
+	List(ctx context.Context, f store.DeviceFilter) ([]*lanewatch.Device, string, error)
+}
+
+// DeadLetters lists rejected payloads.
+type DeadLetters interface {
+	ListDeadLetters(ctx context.Context, limit int, cursor string) ([]*lanewatch.DeadLetter, string, error)
+}
+
+// Telemetry reads device history from the time-series store.
+type Telemetry interface {
+	QueryTelemetry(ctx context.Context, deviceID string, from, to time.Time, limit int) ([]map[string]any, error)
+}
+
+// Check is one readiness check.
+type Check func(ctx context.Context) error
+
+// Options configure the API server.
+type Options struct {
+	Tokens       []Token
+	Cases        Cases
+	Devices      Devices
+	DeadLetters  DeadLetters
+	Telemetry    Telemetry
+	Ready        map[string]Check // name -> check, for /readyz
+	Gatherer     prometheus.Gatherer
+	MaxBodyBytes int64
+	// Mount lets other components add routes (rules, console) to the engine and the
+	// authenticated /api/v1 group.
+	Mount  []func(public *gin.Engine, v1 *gin.RouterGroup, s *Server)
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	o      Options
+	logger *slog.Logger
+	tokens []tokenEntry
+	engine *gin.Engine
+}
+
+// New builds the API server.
+func New(o Options) (*Server, error) {
+	if o.Cases == nil || o.Devices == nil || o.DeadLetters == nil {
+		return nil, fmt.Errorf("api: Cases, Devices and DeadLetters are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{o: o, logger: o.Logger.With("component", "api")}
+	for _, t := range o.Tokens {
+		if t.Token == "" {
+			continue
+		}
+		role, id := parseRole(t.Role)
+		s.tokens = append(s.tokens, tokenEntry{sum: sha256.Sum256([]byte(t.Token)), p: Principal{Name: t.Name, Role: role, ID: id}})
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(gin.Recovery(), s.limitBody, securityHeaders)
+	e.HandleMethodNotAllowed = true
+	e.NoRoute(func(c *gin.Context) {
+		s.fail(c, lanewatch.Errorf(lanewatch.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "method not allowed"}})
+	})
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	if o.Gatherer != nil {
+		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
+	}
+	v1 := e.Group("/api/v1", s.authenticate)
+	all := s.require("admin", "operator", "department", "contractor", "viewer")
+	staff := s.require("admin", "operator", "viewer")
+	admin := s.require("admin")
+	v1.GET("/cases", all, s.listCases)
+	v1.GET("/cases/:id", all, s.getCase)
+	v1.GET("/devices", s.require("admin", "operator", "viewer", "contractor"), s.listDevices)
+	v1.POST("/devices", admin, s.createDevice)
+	v1.GET("/devices/:id", s.require("admin", "operator", "viewer", "contractor"), s.getDevice)
+	v1.PUT("/devices/:id", admin, s.updateDevice)
+	v1.DELETE("/devices/:id", admin, s.deleteDevice)
+	v1.POST("/devices/:id/credentials", admin, s.rotateCredentials)
+	v1.GET("/devices/:id/telemetry", s.require("admin", "operator", "viewer", "contractor"), s.deviceTelemetry)
+	v1.GET("/deadletters", staff, s.listDeadLetters)
+	for _, m := range o.Mount {
+		m(e, v1, s)
+	}
+	s.engine = e
+	return s, nil
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Fail writes err in the API's error format; for routes mounted by other components.
+func (s *Server) Fail(c *gin.Context, err error) { s.fail(c, err) }
+
+// Principal returns the authenticated caller of a request; for mounted routes.
+func (s *Server) Principal(c *gin.Context) Principal { return principal(c) }
+
+// Require returns middleware allowing only the given roles; for mounted routes.
+func (s *Server) Require(roles ...string) gin.HandlerFunc { return s.require(roles...) }
+
+// BindJSON decodes the JSON body strictly (unknown fields are an error naming the field).
+func (s *Server) BindJSON(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			return err
+		}
+		if err == io.EOF {
+			return invalid("request body: empty, JSON object expected")
+		}
+		return invalid("request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.Body != nil && c.ContentType() != "multipart/form-data" {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.o.MaxBodyBytes)
+	}
+	c.Next()
+}
+
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Next()
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	names := make([]string, 0, len(s.o.Ready))
+	for n := range s.o.Ready {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	res := gin.H{}
+	ok := true
+	for _, n := range names {
+		if err := s.o.Ready[n](ctx); err != nil {
+			res[n] = err.Error()
+			ok = false
+		} else {
+			res[n] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": res})
+}
+
+// page writes a list response.
+func page[T any](c *gin.Context, items []T, next string) {
+	if items == nil {
+		items = []T{}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": next})
+}
+
+func queryLimit(c *gin.Context) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > store.MaxLimit {
+		return 0, invalid("limit: %q is not an integer in 1..%d", v, store.MaxLimit)
+	}
+	return n, nil
+}
+
+func queryTime(c *gin.Context, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, invalid("%s: %q is not an RFC 3339 time", name, v)
+	}
+	return t, nil
+}

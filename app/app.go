@@ -1,0 +1,357 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/devices"
+	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/gateway"
+	"github.com/lanewatch/lanewatch/gateway/payload"
+	"github.com/lanewatch/lanewatch/influx"
+	"github.com/lanewatch/lanewatch/rules"
+	"github.com/lanewatch/lanewatch/store"
+	"github.com/lanewatch/lanewatch/store/postgres"
+	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/wal"
+)
+
+// Options are the process-level inputs of an App that do not come from the config file.
+type Options struct {
+	Logger *slog.Logger
+	// Env is the process environment (os.Environ()), for LANEWATCH_ADMIN_TOKEN and token_env.
+	Env []string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// App is a running lanewatch server.
+type App struct {
+	cfg    *Config
+	logger *slog.Logger
+	reg    *prometheus.Registry
+	now    func() time.Time
+
+	store    store.Store
+	journal  *wal.Log
+	sink     *influx.Sink
+	registry *devices.Registry
+	broker   *gateway.Broker
+	pipeline *gateway.Pipeline
+	engine   *rules.Engine
+	cases    *dispatch.Service
+	api      *api.Server
+	http     *http.Server
+	httpLn   net.Listener
+
+	closers []func() error
+}
+
+// New opens every component. On error, whatever was opened is closed again.
+func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a = &App{cfg: cfg, logger: o.Logger, reg: prometheus.NewRegistry(), now: o.Now}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone: %w", err)
+	}
+	dataDir := cfg.Resolve(cfg.DataDir)
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+
+	// Everything that can fail on bad input is loaded before anything starts.
+	catalog, err := dispatch.LoadCatalog(cfg.Resolve(cfg.CategoriesFile))
+	if err != nil {
+		return nil, fmt.Errorf("load categories: %w", err)
+	}
+	var ruleList []*rules.Rule
+	if cfg.RulesDir != "" {
+		ruleList, err = rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, rules.LoadOptions{Category: catalog.Has, Location: loc})
+		if err != nil {
+			return nil, fmt.Errorf("load rules: %w", err)
+		}
+	}
+	var seed *devices.SeedFile
+	if cfg.DevicesFile != "" {
+		if seed, err = devices.LoadSeed(cfg.Resolve(cfg.DevicesFile)); err != nil {
+			return nil, fmt.Errorf("load devices: %w", err)
+		}
+	}
+	tokens, err := apiTokens(cfg, o.Env)
+	if err != nil {
+		return nil, err
+	}
+	var tlsConf *tls.Config
+	if cfg.MQTT.TLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(cfg.MQTT.TLSCert), cfg.Resolve(cfg.MQTT.TLSKey))
+		if err != nil {
+			return nil, fmt.Errorf("mqtt tls: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	// Store.
+	switch cfg.Store.Driver {
+	case "postgres":
+		a.store, err = postgres.Open(ctx, postgres.Options{DSN: cfg.Store.DSN, Logger: a.logger})
+	default:
+		path := cfg.Store.Path
+		if path == "" {
+			path = filepath.Join(dataDir, "lanewatch.db")
+		}
+		a.store, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.Resolve(path), Logger: a.logger})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.closers = append(a.closers, a.store.Close)
+
+	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger})
+	if seed != nil {
+		n, err := a.registry.Seed(ctx, seed)
+		if err != nil {
+			return nil, err
+		}
+		a.logger.Info("device registry seeded", "created", n, "in_file", len(seed.Devices))
+	}
+
+	// Journal and time series.
+	a.journal, err = wal.Open(wal.Options{Dir: filepath.Join(dataDir, "journal"), MaxLagBytes: cfg.Pipeline.MaxLagBytes,
+		Registerer: a.reg, Logger: a.logger.With("component", "journal")})
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	a.closers = append(a.closers, a.journal.Close)
+	a.sink, err = influx.New(ctx, influx.Options{URL: cfg.Influx.URL, Token: cfg.Influx.Token, Org: cfg.Influx.Org,
+		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
+		SpoolDir: filepath.Join(dataDir, "spool"), MaxSpoolBytes: cfg.Influx.MaxSpoolBytes, Registerer: a.reg,
+		Logger: a.logger.With("component", "influx")})
+	if err != nil {
+		return nil, fmt.Errorf("open influx sink: %w", err)
+	}
+	a.closers = append(a.closers, func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return a.sink.Close(cctx)
+	})
+
+	// Cases and rules.
+	if a.cases, err = dispatch.New(dispatch.Options{Store: a.store, Catalog: catalog, Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
+		return nil, err
+	}
+	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
+	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
+		return nil, err
+	}
+	a.engine.Swap(ruleList)
+	a.logger.Info("rules loaded", "rules", len(ruleList))
+
+	// Broker and pipeline.
+	var subs []gateway.Subscriber
+	for _, s := range cfg.MQTT.Subscribers {
+		subs = append(subs, gateway.Subscriber{Username: s.Username, PasswordHash: s.PasswordHash, Allow: s.Allow})
+	}
+	wsAddr := cfg.MQTT.WSAddr
+	if wsAddr == "off" {
+		wsAddr = ""
+	}
+	a.broker, err = gateway.NewBroker(gateway.Options{
+		TCPAddr: cfg.MQTT.Addr, WSAddr: wsAddr, TLSAddr: cfg.MQTT.TLSAddr, TLS: tlsConf,
+		Auth: a.registry, Devices: a.registry, Journal: a.journal, Subscribers: subs,
+		CheckSubscriber: func(hash, password string) bool {
+			return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+		},
+		MaxClientWritesPending: cfg.MQTT.MaxClientWritesPending, ReceiveMaximum: cfg.MQTT.ReceiveMaximum,
+		MaxInflight: cfg.MQTT.MaxInflight, MaxPacketSize: cfg.MQTT.MaxPacketBytes, MaxClients: cfg.MQTT.MaxClients,
+		AuthFailureDelay: time.Duration(cfg.MQTT.AuthFailureDelay),
+		Registerer:       a.reg, Logger: a.logger, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
+		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine}, Flusher: a.sink,
+		DeadLetters: a.store, Devices: a.registry, Decoder: &payload.Decoder{},
+		Workers: cfg.Pipeline.Workers, QueueSize: cfg.Pipeline.QueueSize, DeadLetterKeep: cfg.Pipeline.DeadLetterKeep,
+		Registerer: a.reg, Logger: a.logger, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// HTTP.
+	a.api, err = api.New(api.Options{
+		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink,
+		Ready: map[string]api.Check{
+			"store":  a.store.Ping,
+			"influx": a.sink.Ping,
+			"broker": func(context.Context) error { return a.broker.Ready() },
+		},
+		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	return a, nil
+}
+
+// Registry returns the Prometheus registry of the app (for tests and embedding).
+func (a *App) Registry() *prometheus.Registry { return a.reg }
+
+// HTTPAddr returns the address the HTTP server listens on, once Run has started it.
+func (a *App) HTTPAddr() string {
+	if a.httpLn == nil {
+		return ""
+	}
+	return a.httpLn.Addr().String()
+}
+
+// Run starts the broker, pipeline and HTTP server and blocks until ctx is cancelled or a
+// component fails; then it shuts down gracefully: stop accepting HTTP and MQTT, drain the
+// pipeline, flush InfluxDB and the store.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		a.closeAll()
+		return fmt.Errorf("listen http on %s: %w", a.cfg.HTTP.Addr, err)
+	}
+	a.httpLn = ln
+	if err := a.broker.Start(); err != nil {
+		ln.Close()
+		a.closeAll()
+		return err
+	}
+	a.logger.Info("lanewatch serving", "mqtt", a.cfg.MQTT.Addr, "http", ln.Addr().String())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipe()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.pipeline.Run(pipeCtx); err != nil {
+			errc <- err
+		}
+	})
+	wg.Go(func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve http: %w", err)
+		}
+	})
+	wg.Go(func() { a.presenceLoop(runCtx) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		a.logger.Error("component failed; shutting down", "err", runErr)
+	}
+	cancel()
+	a.logger.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := a.http.Shutdown(sctx); err != nil {
+		a.logger.Warn("http shutdown", "err", err)
+	}
+	if err := a.broker.Close(); err != nil {
+		a.logger.Warn("broker close", "err", err)
+	}
+	stopPipe()
+	wg.Wait()
+	if err := a.registry.FlushPresence(sctx); err != nil {
+		a.logger.Warn("flush presence", "err", err)
+	}
+	a.closeAll()
+	a.logger.Info("stopped")
+	return runErr
+}
+
+func (a *App) presenceLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.registry.FlushPresence(ctx); err != nil && ctx.Err() == nil {
+				a.logger.Warn("flush presence", "err", err)
+			}
+		}
+	}
+}
+
+// closeAll closes opened components in reverse order.
+func (a *App) closeAll() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.logger.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+// apiTokens collects the configured tokens and LANEWATCH_ADMIN_TOKEN.
+func apiTokens(cfg *Config, env []string) ([]api.Token, error) {
+	get := func(name string) string {
+		for _, kv := range env {
+			if k, v, ok := cutEnv(kv); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
+	var out []api.Token
+	for i, t := range cfg.HTTP.Tokens {
+		tok := t.Token
+		if t.TokenEnv != "" {
+			tok = get(t.TokenEnv)
+			if tok == "" {
+				return nil, fmt.Errorf("http.tokens[%d] (%s): environment variable %s is empty", i, t.Name, t.TokenEnv)
+			}
+		}
+		out = append(out, api.Token{Name: t.Name, Token: tok, Role: t.Role})
+	}
+	if v := get("LANEWATCH_ADMIN_TOKEN"); v != "" {
+		out = append(out, api.Token{Name: "env-admin", Token: v, Role: "admin"})
+	}
+	return out, nil
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,51 @@
+package app
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection fails on an import that ARCHITECTURE.md forbids.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/lanewatch/lanewatch"
+	forbidden := map[string][]string{
+		"":                {"/"}, // the root imports no lanewatch package
+		"gateway":         {"/rules", "/dispatch", "/influx", "/api", "/store", "/devices", "/app", "/wal"},
+		"gateway/payload": {"/gateway", "/rules", "/dispatch", "/store"},
+		"rules":           {"/dispatch", "/store", "/gateway", "/api", "/app", "/influx"},
+		"dispatch":        {"/rules", "/gateway", "/api", "/app", "/influx"},
+		"devices":         {"/gateway", "/rules", "/dispatch", "/api", "/app"},
+		"influx":          {"/gateway", "/rules", "/dispatch", "/store", "/api", "/app"},
+		"wal":             {"/"},
+		"store":           {"/gateway", "/rules", "/dispatch", "/api", "/app", "/influx"},
+		"api":             {"/app", "/gateway", "/influx", "/wal", "/store/sqlite", "/store/postgres"},
+		"simulators":      {"/gateway", "/rules", "/dispatch", "/store", "/api", "/influx", "/wal"},
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], mod), "/")
+		rules, ok := forbidden[pkg]
+		if !ok {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if !strings.HasPrefix(imp, mod+"/") || strings.HasPrefix(imp, mod+"/internal/") {
+				continue
+			}
+			rel := strings.TrimPrefix(imp, mod)
+			if strings.HasPrefix(rel, "/"+pkg+"/") && pkg != "" {
+				continue // own subpackage
+			}
+			for _, f := range rules {
+				if f == "/" || rel == f || strings.HasPrefix(rel, f+"/") {
+					t.Errorf("%s imports %s, which ARCHITECTURE.md forbids", fields[0], imp)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/influx"
+	"github.com/lanewatch/lanewatch/rules"
+)
+
+// ingest is the pipeline's handler: it writes each message's points to InfluxDB and then runs
+// the rules on it.
+type ingest struct {
+	sink  *influx.Sink
+	rules *rules.Engine
+	bufs  sync.Pool
+}
+
+func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device) error {
+	bp, _ := h.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 4096)
+		bp = &b
+	}
+	buf := (*bp)[:0]
+	tags := influx.DeviceTags{ID: dev.ID, Type: string(dev.Type), District: dev.District, Contractor: dev.Contractor}
+	n := 0
+	switch msg.Kind {
+	case lanewatch.KindTelemetry:
+		for i := range msg.Telemetry {
+			buf = influx.AppendTelemetry(buf, tags, &msg.Telemetry[i], "")
+		}
+		n = len(msg.Telemetry)
+	case lanewatch.KindCamera:
+		buf = influx.AppendCamera(buf, tags, msg.Camera)
+		n = 1
+	case lanewatch.KindPlaque:
+		buf = influx.AppendPlaqueScan(buf, tags, msg.Scan)
+		n = 1
+	}
+	var err error
+	if n > 0 {
+		err = h.sink.Write(ctx, buf, n)
+	}
+	*bp = buf
+	h.bufs.Put(bp)
+	if err != nil {
+		return fmt.Errorf("write points: %w", err)
+	}
+	return h.rules.Handle(ctx, msg, dev)
+}
+
+// caseOpener turns rule firings into cases.
+type caseOpener struct {
+	cases  *dispatch.Service
+	sink   *influx.Sink
+	logger *slog.Logger
+}
+
+func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
+	if f.Shadow {
+		o.logger.Debug("shadow rule fired", "rule", f.Rule, "key", f.Key)
+		return nil
+	}
+	c := &lanewatch.Case{Category: f.Category, Urgency: f.Urgency, Source: lanewatch.SourceRule, Rule: f.Rule,
+		Key: f.Key, DeviceID: f.DeviceID, District: f.District, Contractor: f.Contractor, Location: f.Location, Title: f.Title, Description: f.Description,
+		LastSeenAt: f.At}
+	opened, created, err := o.cases.Open(ctx, c, "system")
+	if err != nil {
+		return err
+	}
+	if created {
+		line := influx.AppendCaseEvent(nil, opened, "report", opened.CreatedAt)
+		if err := o.sink.Write(ctx, line, 1); err != nil {
+			o.logger.Warn("write case event", "case", opened.ID, "err", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanewatch/lanewatch"
+)
+
+// Authenticator checks a device's credentials.
+type Authenticator interface {
+	Authenticate(ctx context.Context, id, password string) (*lanewatch.Device, error)
+}
+
+// DeviceLookup returns cached device attributes and records presence.
+type DeviceLookup interface {
+	Lookup(ctx context.Context, id string) (*lanewatch.Device, error)
+	Touch(id string, at time.Time)
+	SetOnline(id string, online bool, at time.Time)
+}
+
+// Journal is the durable log: the publish hook appends, the pipeline consumes.
+type Journal interface {
+	// Append adds a record; with durable set it returns only once the record is synced to disk.
+	// It blocks while the consumer is too far behind (back-pressure).
+	Append(ctx context.Context, rec []byte, durable bool) (uint64, error)
+}
+
+// Subscriber is a non-device MQTT user (a dashboard or bridge) that may subscribe to the topic
+// filters in Allow and may not publish.
+type Subscriber struct {
+	Username string
+	// PasswordHash is a bcrypt hash.
+	PasswordHash string
+	Allow        []string
+}
+
+// Options configure a Broker.
+type Options struct {
+	TCPAddr string // "" disables
+	WSAddr  string // "" disables
+	TLSAddr string // "" disables; needs TLS
+	TLS     *tls.Config
+
+	Auth        Authenticator
+	Devices     DeviceLookup
+	Journal     Journal
+	Subscribers []Subscriber
+	// CheckSubscriber verifies a subscriber's password against its hash.
+	CheckSubscriber func(hash, password string) bool
+
+	// Per-client limits of mochi (SPEC 3: lanewatch sets them and counts every drop).
+	MaxClientWritesPending int32  // outbound queue per client; default 1024
+	ReceiveMaximum         uint16 // concurrent inbound QoS>0 per client; default 256
+	MaxInflight            uint16 // stored outbound QoS>0 per client; default 1024
+	MaxPacketSize          uint32 // default 8 MiB
+	MaxClients             int64  // default unlimited
+
+	// AuthFailureDelay is the base delay after a failed CONNECT from an address; it doubles with
+	// each further failure from that address within AuthFailureWindow, up to 5 s.
+	AuthFailureDelay  time.Duration // default 200ms
+	AuthFailureWindow time.Duration // default 1m
+
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.MaxClientWritesPending == 0 {
+		o.MaxClientWritesPending = 1024
+	}
+	if o.ReceiveMaximum == 0 {
+		o.ReceiveMaximum = 256
+	}
+	if o.MaxInflight == 0 {
+		o.MaxInflight = 1024
+	}
+	if o.MaxPacketSize == 0 {
+		o.MaxPacketSize = 8 << 20
+	}
+	if o.AuthFailureDelay == 0 {
+		o.AuthFailureDelay = 200 * time.Millisecond
+	}
+	if o.AuthFailureWindow == 0 {
+		o.AuthFailureWindow = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+}
+
+// Broker is the embedded MQTT broker with lanewatch's hooks.
+type Broker struct {
+	opts   Options
+	srv    *mqtt.Server
+	logger *slog.Logger
+	m      *brokerMetrics
+	subs   map[string]Subscriber
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	failures map[string]authFailures // by remote IP
+}
+
+type authFailures struct {
+	n    int
+	last time.Time
+}
+
+// NewBroker builds a broker; Start begins listening.
+func NewBroker(o Options) (*Broker, error) {
+	o.defaults()
+	if o.Auth == nil || o.Devices == nil || o.Journal == nil {
+		return nil, errors.New("gateway: Auth, Devices and Journal are required")
+	}
+	if o.TLSAddr != "" && o.TLS == nil {
+		return nil, errors.New("gateway: TLSAddr needs a TLS config")
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = o.MaxClientWritesPending
+	caps.ReceiveMaximum = o.ReceiveMaximum
+	caps.MaximumInflight = o.MaxInflight
+	caps.MaximumPacketSize = o.MaxPacketSize
+	if o.MaxClients > 0 {
+		caps.MaximumClients = o.MaxClients
+	}
+	caps.MaximumSessionExpiryInterval = 24 * 3600
+	logger := o.Logger.With("component", "gateway")
+	srv := mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		InlineClient: true,
+		// mochi logs every client disconnect as a warning; lanewatch logs what matters itself.
+		Logger: slog.New(mochiLogHandler{logger.With("sub", "mochi").Handler()}),
+	})
+	b := &Broker{
+		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
+		failures: map[string]authFailures{},
+	}
+	for _, s := range o.Subscribers {
+		b.subs[s.Username] = s
+	}
+	var err error
+	if b.m, err = newBrokerMetrics(o.Registerer, srv); err != nil {
+		return nil, err
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, fmt.Errorf("add hook: %w", err)
+	}
+	return b, nil
+}
+
+// Start opens the listeners and serves until Close.
+func (b *Broker) Start() error {
+	add := func(id, addr string, mk func(listeners.Config) listeners.Listener, tlsc *tls.Config) error {
+		if addr == "" {
+			return nil
+		}
+		ln := mk(listeners.Config{ID: id, Address: addr, TLSConfig: tlsc})
+		if err := b.srv.AddListener(ln); err != nil {
+			return fmt.Errorf("listen %s on %s: %w", id, addr, err)
+		}
+		return nil
+	}
+	tcp := func(c listeners.Config) listeners.Listener { return listeners.NewTCP(c) }
+	ws := func(c listeners.Config) listeners.Listener { return listeners.NewWebsocket(c) }
+	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
+		return err
+	}
+	if err := add("ws", b.opts.WSAddr, ws, nil); err != nil {
+		return err
+	}
+	if err := add("tls", b.opts.TLSAddr, tcp, b.opts.TLS); err != nil {
+		return err
+	}
+	if err := b.srv.Serve(); err != nil {
+		return fmt.Errorf("serve mqtt: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the configured address of a listener ("tcp", "ws" or "tls").
+func (b *Broker) Addr(id string) string {
+	switch id {
+	case "tcp":
+		return b.opts.TCPAddr
+	case "ws":
+		return b.opts.WSAddr
+	case "tls":
+		return b.opts.TLSAddr
+	}
+	return ""
+}
+
+// Publish sends a message from lanewatch itself (for example a command to a device).
+func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	return b.srv.Publish(topic, payload, retain, qos)
+}
+
+// Clients returns the number of connected clients.
+func (b *Broker) Clients() int { return b.srv.Clients.Len() }
+
+// Ready reports whether the broker is serving.
+func (b *Broker) Ready() error {
+	if b.ctx.Err() != nil {
+		return errors.New("broker closed")
+	}
+	return nil
+}
+
+// Close stops accepting connections, disconnects clients and stops the broker. Publish hooks
+// that are blocked on the journal are released.
+func (b *Broker) Close() error {
+	b.cancel()
+	if err := b.srv.Close(); err != nil {
+		return fmt.Errorf("close mqtt: %w", err)
+	}
+	return nil
+}
+
+// mochiLogHandler passes on only mochi's errors.
+type mochiLogHandler struct{ slog.Handler }
+
+func (h mochiLogHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && h.Handler.Enabled(ctx, l)
+}
+
+func (h mochiLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return mochiLogHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h mochiLogHandler) WithGroup(name string) slog.Handler {
+	return mochiLogHandler{h.Handler.WithGroup(name)}
+}

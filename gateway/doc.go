@@ -1,0 +1,11 @@
+// Package gateway owns the device edge of lanewatch: the embedded mochi-mqtt broker and its
+// listeners (TCP, WebSocket, TLS), device authentication and the topic ACL (as mochi hooks),
+// online/offline tracking, the publish hook that appends every accepted device message to the
+// durable log (acknowledging QoS 1 only after it is synced), and the pipeline that reads the log,
+// decodes payloads (gateway/payload), dead-letters bad ones and hands each decoded message to a
+// Handler on per-device ordered workers.
+//
+// It declares the small interfaces it needs (Authenticator, DeviceLookup, Journal, Handler,
+// DeadLetterSink) and imports no lanewatch package but the root and its own subpackages. It must
+// not know about rules, cases, InfluxDB or HTTP.
+package gateway

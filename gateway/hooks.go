@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/lanewatch/lanewatch"
+)
+
+// hook is lanewatch's mochi hook: authentication, ACL, presence, the durable publish path and
+// drop accounting. It runs on each client's goroutine, so blocking here back-pressures exactly
+// the client that publishes.
+type hook struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "lanewatch" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+		mqtt.OnPublish, mqtt.OnPublishDropped, mqtt.OnQosDropped,
+	}, []byte{b})
+}
+
+func remoteIP(cl *mqtt.Client) string {
+	host, _, err := net.SplitHostPort(cl.Net.Remote)
+	if err != nil {
+		return cl.Net.Remote
+	}
+	return host
+}
+
+// OnConnectAuthenticate checks the CONNECT credentials: a device id and password, or a
+// configured subscriber. Failures from one address are slowed down progressively.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	b := h.b
+	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
+	ok := false
+	if s, isSub := b.subs[user]; isSub {
+		ok = b.opts.CheckSubscriber != nil && b.opts.CheckSubscriber(s.PasswordHash, pass)
+	} else if _, err := b.opts.Auth.Authenticate(b.ctx, user, pass); err == nil {
+		ok = true
+	} else if lanewatch.ErrorCode(err) != lanewatch.EUnauthorized {
+		b.logger.Error("authenticate device", "device", user, "err", err)
+	}
+	ip := remoteIP(cl)
+	now := b.opts.Now()
+	b.mu.Lock()
+	f := b.failures[ip]
+	if ok {
+		delete(b.failures, ip)
+		b.mu.Unlock()
+		return true
+	}
+	if now.Sub(f.last) > b.opts.AuthFailureWindow {
+		f.n = 0
+	}
+	f.n++
+	f.last = now
+	b.failures[ip] = f
+	if len(b.failures) > 100000 { // bound memory under a spray of addresses
+		for k, v := range b.failures {
+			if now.Sub(v.last) > b.opts.AuthFailureWindow {
+				delete(b.failures, k)
+			}
+		}
+	}
+	b.mu.Unlock()
+	b.m.authFailures.Inc()
+	delay := b.opts.AuthFailureDelay << min(f.n-1, 5)
+	delay = min(delay, 5*time.Second)
+	select {
+	case <-time.After(delay):
+	case <-b.ctx.Done():
+	}
+	return false
+}
+
+// OnACLCheck enforces SPEC 3: a device publishes only under {kind}/{its id}/... or
+// devices/{its id}/status, and subscribes only to devices/{its id}/commands/#. A subscriber
+// may subscribe to its allowed filters and never publish.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	b := h.b
+	user := string(cl.Properties.Username)
+	allowed := false
+	if s, isSub := b.subs[user]; isSub {
+		allowed = !write && subscriberAllows(s.Allow, topic)
+	} else {
+		allowed = deviceAllows(b, user, topic, write)
+	}
+	if !allowed {
+		op := "subscribe"
+		if write {
+			op = "publish"
+		}
+		b.m.aclDenied.WithLabelValues(op).Inc()
+		b.logger.Warn("acl denied", "user", user, "topic", topic, "op", op)
+	}
+	return allowed
+}
+
+func deviceAllows(b *Broker, id, topic string, write bool) bool {
+	if !write {
+		prefix := "devices/" + id + "/commands"
+		return topic == prefix+"/#" || topic == prefix || strings.HasPrefix(topic, prefix+"/")
+	}
+	if strings.ContainsAny(topic, "+#") {
+		return false
+	}
+	first, rest, _ := strings.Cut(topic, "/")
+	tid, _, _ := strings.Cut(rest, "/")
+	if tid != id {
+		return false
+	}
+	if first == "devices" {
+		return topic == "devices/"+id+"/status"
+	}
+	d, err := b.opts.Devices.Lookup(b.ctx, id)
+	if err != nil {
+		return false
+	}
+	return first == d.Type.TopicKind()
+}
+
+// subscriberAllows reports whether the filter requested is within one of the allowed filters.
+func subscriberAllows(allow []string, filter string) bool {
+	for _, a := range allow {
+		if filterCovers(a, filter) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterCovers reports whether every topic matched by f is matched by allowed.
+func filterCovers(allowed, f string) bool {
+	ap, fp := strings.Split(allowed, "/"), strings.Split(f, "/")
+	for i, a := range ap {
+		if a == "#" {
+			return true
+		}
+		if i >= len(fp) {
+			return false
+		}
+		switch {
+		case a == "+":
+			if fp[i] == "#" {
+				return false
+			}
+		case a != fp[i]:
+			return false
+		}
+	}
+	return len(ap) == len(fp)
+}
+
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	h.b.m.connected.Inc()
+	if user := string(cl.Properties.Username); user != "" {
+		if _, isSub := h.b.subs[user]; !isSub {
+			h.b.opts.Devices.SetOnline(user, true, h.b.opts.Now())
+		}
+	}
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if cl.Net.Inline {
+		return
+	}
+	h.b.m.connected.Dec()
+	if cl.IsTakenOver() { // the same device reconnected; the new session owns presence
+		return
+	}
+	if user := string(cl.Properties.Username); user != "" {
+		if _, isSub := h.b.subs[user]; !isSub {
+			h.b.opts.Devices.SetOnline(user, false, h.b.opts.Now())
+		}
+	}
+}
+
+// OnPublish appends a device's message to the journal. For QoS 1 and 2 it returns only after the
+// record is synced, so mochi acknowledges only what is durable; while the journal is full it
+// blocks, which slows exactly this publisher.
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	b := h.b
+	user := string(cl.Properties.Username)
+	kind, id, ok := parseTopic(pk.TopicName)
+	if !ok || id != user {
+		// The ACL already refused it; nothing to ingest.
+		return pk, nil
+	}
+	r := record{Kind: kind, QoS: pk.FixedHeader.Qos, Received: b.opts.Now(), DeviceID: id, Payload: pk.Payload}
+	if kind == "" {
+		r.Topic = pk.TopicName
+	}
+	buf := appendRecord(make([]byte, 0, 32+len(id)+len(r.Topic)+len(pk.Payload)), &r)
+	start := time.Now()
+	if _, err := b.opts.Journal.Append(b.ctx, buf, pk.FixedHeader.Qos > 0); err != nil {
+		b.m.journalErrors.Inc()
+		b.logger.Error("journal append", "device", id, "err", err)
+		// Not acknowledged: the client retransmits after reconnecting.
+		return pk, packets.ErrRejectPacket
+	}
+	b.m.appendSeconds.Observe(time.Since(start).Seconds())
+	return pk, nil
+}
+
+// OnPublishDropped counts a message mochi dropped for a subscriber that fell behind.
+func (h *hook) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
+	h.b.m.dropped.WithLabelValues("publish_dropped").Inc()
+	h.b.logger.Warn("mqtt message dropped for slow subscriber", "client", cl.ID, "topic", pk.TopicName)
+}
+
+// OnQosDropped counts a QoS message mochi gave up on (inflight expiry or limit).
+func (h *hook) OnQosDropped(cl *mqtt.Client, pk packets.Packet) {
+	h.b.m.dropped.WithLabelValues("qos_dropped").Inc()
+	h.b.logger.Warn("mqtt qos message dropped", "client", cl.ID, "topic", pk.TopicName)
+}

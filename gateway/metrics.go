@@ -1,0 +1,41 @@
+package gateway
+
+import (
+	"fmt"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type brokerMetrics struct {
+	connected     prometheus.Gauge
+	authFailures  prometheus.Counter
+	aclDenied     *prometheus.CounterVec
+	dropped       *prometheus.CounterVec
+	journalErrors prometheus.Counter
+	appendSeconds prometheus.Histogram
+}
+
+func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics, error) {
+	m := &brokerMetrics{
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lanewatch_mqtt_clients_connected", Help: "MQTT clients with an established session."}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_auth_failures_total", Help: "CONNECTs refused for bad credentials."}),
+		aclDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_acl_denied_total", Help: "Publishes and subscriptions refused by the ACL."}, []string{"op"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_dropped_total", Help: "Messages mochi dropped for slow subscribers."}, []string{"reason"}),
+		journalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_journal_append_errors_total", Help: "Publishes not acknowledged because the journal refused them."}),
+		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "lanewatch_journal_append_seconds", Help: "Time a publish waited for the journal (including fsync for QoS 1).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8)}),
+	}
+	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register gateway metrics: %w", err)
+		}
+	}
+	return m, nil
+}

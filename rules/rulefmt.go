@@ -1,0 +1,271 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/yamlx"
+)
+
+// File is one rule file.
+type File struct {
+	Groups []GroupSpec `yaml:"groups"`
+}
+
+// GroupSpec is a named group of rules on one message kind.
+type GroupSpec struct {
+	Name  string     `yaml:"name"`
+	On    string     `yaml:"on"`
+	Rules []RuleSpec `yaml:"rules"`
+}
+
+// RuleSpec is a rule as written in YAML (SPEC 5.1).
+type RuleSpec struct {
+	Name     string            `yaml:"name"`
+	When     string            `yaml:"when"`
+	For      yamlx.Duration    `yaml:"for"`
+	Key      string            `yaml:"key"`
+	Cooldown yamlx.Duration    `yaml:"cooldown"`
+	Clear    string            `yaml:"clear"`
+	KeepFor  yamlx.Duration    `yaml:"keep_for"`
+	Absent   yamlx.Duration    `yaml:"absent"`
+	Active   *ScheduleSpec     `yaml:"active"`
+	Mode     string            `yaml:"mode"`
+	Case     CaseSpec          `yaml:"case"`
+	Labels   map[string]string `yaml:"labels"`
+}
+
+// ScheduleSpec says when a rule applies.
+type ScheduleSpec struct {
+	Days  []string `yaml:"days"`  // mon..sun
+	Hours []string `yaml:"hours"` // "06:00-12:00"
+}
+
+// CaseSpec is the case a firing rule opens.
+type CaseSpec struct {
+	Category    string `yaml:"category"`
+	Urgency     string `yaml:"urgency"`
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+}
+
+// Rule is a validated, compiled rule.
+type Rule struct {
+	Spec  RuleSpec
+	Group string
+	On    lanewatch.Kind
+	File  string
+	Line  int
+
+	when  *vm.Program
+	key   *vm.Program // nil: device.id
+	title *template.Template
+	desc  *template.Template
+}
+
+// Name returns the rule's name (unique in a set).
+func (r *Rule) Name() string { return r.Spec.Name }
+
+// Shadow reports whether the rule only records would-be cases.
+func (r *Rule) Shadow() bool { return r.Spec.Mode == "shadow" }
+
+// LoadOptions parameterise loading.
+type LoadOptions struct {
+	// Category reports whether a category code exists (nil accepts any 4-digit code).
+	Category func(code string) bool
+	Location *time.Location // for hour() and weekday(); default Asia/Shanghai or UTC
+}
+
+var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$`)
+
+// LoadPaths loads every *.yaml / *.yml rule file under the given files and directories
+// (rule-test files, *_test.yaml, are skipped). All errors of all files are returned joined.
+func LoadPaths(paths []string, o LoadOptions) ([]*Rule, error) {
+	files, err := ExpandPaths(paths)
+	if err != nil {
+		return nil, err
+	}
+	var all []*Rule
+	var errs []error
+	names := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read rules: %w", err))
+			continue
+		}
+		rs, err := Parse(f, data, o)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range rs {
+			if prev, dup := names[r.Name()]; dup {
+				errs = append(errs, &yamlx.Error{File: f, Line: r.Line, Msg: fmt.Sprintf("rule %q already defined in %s", r.Name(), prev)})
+				continue
+			}
+			names[r.Name()] = fmt.Sprintf("%s:%d", f, r.Line)
+			all = append(all, r)
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+// ExpandPaths lists the rule files named by paths (files as given; directories walked).
+func ExpandPaths(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("rules path: %w", err)
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			n := d.Name()
+			if !d.IsDir() && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) &&
+				!strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(n, ".yml"), ".yaml"), "_test") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("walk rules dir %s: %w", p, err)
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// Parse decodes and validates one rule file. It returns every error it finds, each with
+// file:line:column.
+func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
+	var f File
+	if err := yamlx.Decode(file, data, &f); err != nil {
+		return nil, err
+	}
+	pos, err := yamlx.ParsePositions(data)
+	if err != nil {
+		return nil, yamlx.Wrap(file, err)
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	opts := exprOptions(o.Location)
+	var errs []error
+	fail := func(path, format string, args ...any) {
+		errs = append(errs, pos.At(file, path, fmt.Sprintf(format, args...)))
+	}
+	var out []*Rule
+	groups := map[string]bool{}
+	for gi, g := range f.Groups {
+		gp := fmt.Sprintf("groups[%d]", gi)
+		if g.Name == "" {
+			fail(gp, "group name is required")
+		} else if groups[g.Name] {
+			fail(gp+".name", "group %q defined twice", g.Name)
+		}
+		groups[g.Name] = true
+		kind := lanewatch.Kind(g.On)
+		if !kind.Valid() {
+			fail(gp+".on", "on: %q is not one of telemetry, camera, plaque, status", g.On)
+		}
+		for ri, rs := range g.Rules {
+			rp := fmt.Sprintf("%s.rules[%d]", gp, ri)
+			r := &Rule{Spec: rs, Group: g.Name, On: kind, File: file, Line: pos.At(file, rp, "").Line}
+			if !nameRE.MatchString(rs.Name) {
+				fail(rp+".name", "rule name %q: want letters, digits, _ . : - (starting with a letter or _)", rs.Name)
+			}
+			switch {
+			case rs.When == "" && rs.Absent == 0:
+				fail(rp, "rule %q: one of when or absent is required", rs.Name)
+			case rs.When != "" && rs.Absent != 0:
+				fail(rp+".absent", "rule %q: give when or absent, not both", rs.Name)
+			}
+			for _, unsupported := range []struct {
+				set  bool
+				path string
+			}{
+				{rs.For != 0, "for"}, {rs.Cooldown != 0, "cooldown"}, {rs.Clear != "", "clear"},
+				{rs.KeepFor != 0, "keep_for"}, {rs.Absent != 0, "absent"}, {rs.Active != nil, "active"},
+			} {
+				if unsupported.set {
+					fail(rp+"."+unsupported.path, "rule %q: %s is not supported by this engine version", rs.Name, unsupported.path)
+				}
+			}
+			switch rs.Mode {
+			case "", "enforce", "shadow":
+			default:
+				fail(rp+".mode", "rule %q: mode %q is not one of enforce, shadow", rs.Name, rs.Mode)
+			}
+			if rs.When != "" {
+				p, err := expr.Compile(rs.When, append(slices.Clip(opts), expr.AsBool())...)
+				if err != nil {
+					fail(rp+".when", "rule %q: when: %s", rs.Name, firstLine(err.Error()))
+				}
+				r.when = p
+			}
+			if rs.Key != "" {
+				p, err := expr.Compile(rs.Key, opts...)
+				if err != nil {
+					fail(rp+".key", "rule %q: key: %s", rs.Name, firstLine(err.Error()))
+				}
+				r.key = p
+			}
+			c := rs.Case
+			switch {
+			case c.Category == "":
+				fail(rp+".case", "rule %q: case.category is required", rs.Name)
+			case o.Category != nil && !o.Category(c.Category):
+				fail(rp+".case.category", "rule %q: unknown category %q", rs.Name, c.Category)
+			case o.Category == nil && !regexp.MustCompile(`^\d{4}$`).MatchString(c.Category):
+				fail(rp+".case.category", "rule %q: category %q is not a 4-digit code", rs.Name, c.Category)
+			}
+			if c.Urgency == "" {
+				r.Spec.Case.Urgency = lanewatch.UrgencyNormal
+			} else if !lanewatch.ValidUrgency(c.Urgency) {
+				fail(rp+".case.urgency", "rule %q: urgency %q is not one of urgent, high, normal, low", rs.Name, c.Urgency)
+			}
+			var err error
+			if r.title, err = parseTemplate(rs.Name+".title", c.Title); err != nil {
+				fail(rp+".case.title", "rule %q: title: %v", rs.Name, err)
+			}
+			if r.desc, err = parseTemplate(rs.Name+".description", c.Description); err != nil {
+				fail(rp+".case.description", "rule %q: description: %v", rs.Name, err)
+			}
+			out = append(out, r)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+func parseTemplate(name, text string) (*template.Template, error) {
+	if text == "" {
+		return nil, nil
+	}
+	return template.New(name).Option("missingkey=zero").Parse(text)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
+)
+
+// Store is everything lanewatch persists outside InfluxDB. Every method is safe for concurrent
+// use. Missing objects are reported with an error whose lanewatch.ErrorCode is ENotFound.
+type Store interface {
+	Devices
+	Cases
+	DeadLetters
+	States
+	// Ping checks the database connection (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Devices is the device registry.
+type Devices interface {
+	// CreateDevice inserts d; EConflict if the id exists. CreatedAt/UpdatedAt are set by the caller.
+	CreateDevice(ctx context.Context, d *lanewatch.Device) error
+	// UpdateDevice replaces the registry fields (type, district, contractor, plate, tags, and the
+	// password hash when non-empty) of an existing device; ENotFound if absent.
+	UpdateDevice(ctx context.Context, d *lanewatch.Device) error
+	// DeleteDevice removes a device; ENotFound if absent.
+	DeleteDevice(ctx context.Context, id string) error
+	// GetDevice returns one device with its password hash.
+	GetDevice(ctx context.Context, id string) (*lanewatch.Device, error)
+	// ListDevices returns devices ordered by id, after the cursor.
+	ListDevices(ctx context.Context, f DeviceFilter) ([]*lanewatch.Device, string, error)
+	// SetPresence records a device's online state and last-seen time. Unknown ids are ignored.
+	SetPresence(ctx context.Context, id string, online bool, at time.Time) error
+}
+
+// DeviceFilter selects devices.
+type DeviceFilter struct {
+	Type       lanewatch.DeviceType
+	District   string
+	Contractor string
+	Limit      int    // default 100, at most 1000
+	Cursor     string // from a previous page's next cursor
+}
+
+// Cases persists dispatch cases with their timelines, attachments and ratings.
+type Cases interface {
+	// CreateCase inserts c (ID assigned by the store, written back into c) with its timeline.
+	// For a case with a Rule, at most one open case exists per (Rule, Key): if one is open, no
+	// new case is created; instead the open case's Occurrences is incremented, its LastSeenAt
+	// set to c.LastSeenAt, and the existing case is returned with created = false.
+	CreateCase(ctx context.Context, c *lanewatch.Case) (existing *lanewatch.Case, created bool, err error)
+	// GetCase returns a case with its timeline (in order), attachments and rating.
+	GetCase(ctx context.Context, id string) (*lanewatch.Case, error)
+	// ListCases returns cases matching f, newest first, without timelines.
+	ListCases(ctx context.Context, f CaseFilter) ([]*lanewatch.Case, string, error)
+	// UpdateCase stores c's mutable fields (status, department, district, deadlines, overdue,
+	// urgency, title, description, duplicate_of, rework_count, contractor, updated_at) and appends
+	// the entries to its timeline, atomically, provided the stored status still equals from;
+	// otherwise it fails with EConflict and changes nothing.
+	UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
+	// AddAttachment records an attachment of a case.
+	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
+	// SetRating stores the rating of a case; EConflict if it already has one.
+	SetRating(ctx context.Context, caseID string, r lanewatch.Rating) error
+	// CountCases returns the number of cases per status.
+	CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error)
+}
+
+// CaseFilter selects cases. Empty fields do not filter.
+type CaseFilter struct {
+	Status     []lanewatch.CaseStatus
+	Category   string
+	District   string
+	Department string
+	Contractor string
+	Source     string
+	Rule       string
+	Overdue    *bool
+	Since      time.Time // created_at >= Since
+	Until      time.Time // created_at < Until
+	Limit      int       // default 100, at most 1000
+	Cursor     string
+}
+
+// DeadLetters keeps the most recent rejected payloads.
+type DeadLetters interface {
+	// AddDeadLetter stores dl (ID assigned by the store) and trims the oldest beyond keep.
+	AddDeadLetter(ctx context.Context, dl *lanewatch.DeadLetter, keep int) error
+	// ListDeadLetters returns dead letters newest first.
+	ListDeadLetters(ctx context.Context, limit int, cursor string) ([]*lanewatch.DeadLetter, string, error)
+}
+
+// States is a small key-value store for component state that must survive restarts (rule
+// timers, checkpoints). Values are opaque bytes owned by the component that wrote them.
+type States interface {
+	// GetState returns the value under key; ENotFound if absent.
+	GetState(ctx context.Context, key string) ([]byte, error)
+	// PutState stores value under key, replacing any previous value.
+	PutState(ctx context.Context, key string, value []byte) error
+	// ListStates returns all keys with the prefix and their values.
+	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
+	// DeleteState removes key; absent keys are not an error.
+	DeleteState(ctx context.Context, key string) error
+}
+
+// Limits for list pages.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// ClampLimit returns n within 1..MaxLimit, DefaultLimit when n <= 0.
+func ClampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
