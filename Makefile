@@ -28,7 +28,7 @@ test: tools lint unit rules-check fuzz-short
 lint: fmt-check vet staticcheck
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.tools/*' -not -path './.run/*')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 vet:

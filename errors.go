@@ -7,16 +7,16 @@ import (
 
 // Error codes shared by every layer. The HTTP API maps each to one status in one place.
 const (
-	EInvalid       = "invalid"        // bad input; 400
-	EUnauthorized  = "unauthorized"   // missing or bad credentials; 401
-	EForbidden     = "forbidden"      // authenticated but not allowed; 403
-	ENotFound      = "not_found"      // no such object; 404
-	EConflict      = "conflict"       // state does not allow it, or already exists; 409
-	ETooLarge      = "too_large"      // body or upload over its limit; 413
-	EUnprocessable = "unprocessable"  // well-formed but semantically refused; 422
-	ERateLimited   = "rate_limited"   // too many requests; 429
-	EUnavailable   = "unavailable"    // a dependency is down; 503
-	EInternal      = "internal"       // anything else; 500
+	EInvalid       = "invalid"       // bad input; 400
+	EUnauthorized  = "unauthorized"  // missing or bad credentials; 401
+	EForbidden     = "forbidden"     // authenticated but not allowed; 403
+	ENotFound      = "not_found"     // no such object; 404
+	EConflict      = "conflict"      // state does not allow it, or already exists; 409
+	ETooLarge      = "too_large"     // body or upload over its limit; 413
+	EUnprocessable = "unprocessable" // well-formed but semantically refused; 422
+	ERateLimited   = "rate_limited"  // too many requests; 429
+	EUnavailable   = "unavailable"   // a dependency is down; 503
+	EInternal      = "internal"      // anything else; 500
 )
 
 // Error is a domain error with a machine-readable code and a message safe to show users.

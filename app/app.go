@@ -263,7 +263,13 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() {
-		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return a.http.Serve(ln) }
+		if a.cfg.HTTP.TLSCert != "" {
+			serve = func() error {
+				return a.http.ServeTLS(ln, a.cfg.Resolve(a.cfg.HTTP.TLSCert), a.cfg.Resolve(a.cfg.HTTP.TLSKey))
+			}
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve http: %w", err)
 		}
 	})

@@ -35,6 +35,10 @@ type Config struct {
 
 	Log LogConfig `yaml:"log"`
 
+	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
+	// keep it on localhost).
+	DebugAddr string `yaml:"debug_addr"`
+
 	// path is the file the config was read from.
 	path string
 }
@@ -73,6 +77,9 @@ type HTTPConfig struct {
 	Tokens []TokenConfig `yaml:"tokens"`
 	// MaxBodyBytes bounds JSON request bodies; default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// TLSCert and TLSKey (PEM files) switch the HTTP listener to HTTPS.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // TokenConfig is one API bearer token. Give the token itself or the name of an environment
@@ -109,6 +116,10 @@ type PipelineConfig struct {
 	QueueSize      int   `yaml:"queue_size"`       // per worker; default 256
 	MaxLagBytes    int64 `yaml:"max_lag_bytes"`    // journal back-pressure bound; default 256 MiB
 	DeadLetterKeep int   `yaml:"dead_letter_keep"` // default 10000
+	// Disabled switches the pipeline off (benchmarks: "broker only"): publishes are still
+	// journalled and acknowledged, and the journal is drained and committed without decoding,
+	// InfluxDB writes or rules (app/drain.go).
+	Disabled bool `yaml:"disabled"`
 }
 
 // LogConfig configures logging.
@@ -184,6 +195,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("store.driver: %q is not one of sqlite, postgres", c.Store.Driver)
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		return fmt.Errorf("http.tls_cert and http.tls_key go together")
 	}
 	if (c.MQTT.TLSAddr != "") != (c.MQTT.TLSCert != "" && c.MQTT.TLSKey != "") {
 		return fmt.Errorf("mqtt.tls_addr needs tls_cert and tls_key (and they need tls_addr)")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,12 @@ type harness struct {
 // startApp runs a whole lanewatch in-process on free ports against a real influxd.
 func startApp(t *testing.T, influx *testenv.InfluxServer, dataDir string) *harness {
 	t.Helper()
+	return startAppWith(t, influx, dataDir, nil, "http")
+}
+
+// startAppWith is startApp with a hook to adjust the config and the URL scheme of the API.
+func startAppWith(t *testing.T, influx *testenv.InfluxServer, dataDir string, adjust func(*Config), scheme string) *harness {
+	t.Helper()
 	wd, _ := os.Getwd()
 	cfg := &Config{
 		path:           filepath.Join(wd, "testdata", "lanewatch.yaml"),
@@ -51,6 +58,9 @@ func startApp(t *testing.T, influx *testenv.InfluxServer, dataDir string) *harne
 	cfg.Influx.URL = influx.URL
 	cfg.Influx.Bucket = influx.Bucket
 	cfg.Influx.FlushInterval = 1e8
+	if adjust != nil {
+		adjust(cfg)
+	}
 	cfg.defaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -62,10 +72,11 @@ func startApp(t *testing.T, influx *testenv.InfluxServer, dataDir string) *harne
 		cancel()
 		t.Fatalf("new app: %v", err)
 	}
-	h := &harness{t: t, app: a, cfg: cfg, influx: influx, http: "http://" + cfg.HTTP.Addr, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, app: a, cfg: cfg, influx: influx, http: scheme + "://" + cfg.HTTP.Addr, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- a.Run(ctx) }()
+	probe := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // readiness probe of a local test server
 	waitFor(t, 10*time.Second, "healthz", func() bool {
-		resp, err := http.Get(h.http + "/healthz")
+		resp, err := probe.Get(h.http + "/healthz")
 		if err != nil {
 			return false
 		}

@@ -10,7 +10,9 @@ import (
 	"github.com/lanewatch/lanewatch"
 )
 
-type fakeDevices struct{ types map[string]lanewatch.DeviceType }
+type fakeDevices struct {
+	types map[string]lanewatch.DeviceType
+}
 
 func (f fakeDevices) Lookup(_ context.Context, id string) (*lanewatch.Device, error) {
 	t, ok := f.types[id]

@@ -56,6 +56,7 @@ type PipelineOptions struct {
 	Workers        int           // partitions; default 4
 	QueueSize      int           // per worker; default 256
 	CommitInterval time.Duration // default 1s
+	DrainTimeout   time.Duration // how long shutdown waits for the workers' queues; default 20s
 	DeadLetterKeep int           // default 10000
 	// DeadLettersPerMinute bounds how many rejections per device per minute are stored (all are
 	// counted and the first of each minute is logged); default 20.
@@ -113,6 +114,9 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	}
 	if o.CommitInterval <= 0 {
 		o.CommitInterval = time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 20 * time.Second
 	}
 	if o.DeadLetterKeep <= 0 {
 		o.DeadLetterKeep = 10000
@@ -208,7 +212,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for _, w := range p.workers {
 		close(w.ch)
 	}
-	wg.Wait()
+	// Let the workers finish their queues, but not forever: a handler stuck retrying a down
+	// dependency is cancelled after DrainTimeout; what it did not finish is not committed and
+	// is replayed after the restart.
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(p.o.DrainTimeout):
+		p.logger.Warn("pipeline drain timed out; unfinished records will be replayed", "timeout", p.o.DrainTimeout)
+		wcancel()
+		<-drained
+	}
 	<-commitDone
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -250,8 +265,13 @@ func (p *Pipeline) commit(ctx context.Context, lastDispatched uint64) {
 func (p *Pipeline) work(ctx context.Context, w *worker) {
 	var tbuf []lanewatch.Telemetry
 	for it := range w.ch {
+		if ctx.Err() != nil {
+			continue // cancelled drain: leave it uncommitted, to be replayed
+		}
 		tbuf = p.process(ctx, &it, tbuf)
-		w.done.Store(it.seq)
+		if ctx.Err() == nil {
+			w.done.Store(it.seq)
+		}
 	}
 }
 

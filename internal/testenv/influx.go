@@ -141,7 +141,8 @@ func (s *InfluxServer) Start() {
 	}()
 	s.cmd, s.exit = cmd, exit
 
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: start-up (Flux, shard loading) takes seconds, and far longer on a loaded machine.
+	deadline := time.Now().Add(120 * time.Second)
 	client := &http.Client{Timeout: time.Second}
 	for {
 		resp, err := client.Get(s.URL + "/ping")
@@ -159,7 +160,7 @@ func (s *InfluxServer) Start() {
 		}
 		if time.Now().After(deadline) {
 			s.stopLocked()
-			s.t.Fatalf("testenv: influxd did not answer /ping within 30s:\n%s", s.logTail())
+			s.t.Fatalf("testenv: influxd did not answer /ping within 120s:\n%s", s.logTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -244,7 +245,7 @@ func (s *InfluxServer) Query(t testing.TB, q string) string {
 }
 
 func (s *InfluxServer) query(method, q string) (string, error) {
-	v := url.Values{"q": {q}, "db": {influxDatabase}}
+	v := url.Values{"q": {q}, "db": {influxDatabase}, "epoch": {"ns"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var req *http.Request

@@ -7,7 +7,7 @@ import (
 )
 
 type sample struct {
-	Name  string        `yaml:"name"`
+	Name  string   `yaml:"name"`
 	Every Duration `yaml:"every"`
 	Items []struct {
 		ID string `yaml:"id"`
