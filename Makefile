@@ -42,17 +42,27 @@ unit:
 
 rules-check: build
 	bin/lanewatch rules check --categories configs/categories.yaml configs/rules
+	bin/lanewatch rules test configs/rules/*_test.yaml
 
 ## fuzz-short: each fuzz target for a few seconds (the seed corpus always runs in `unit`).
 FUZZTIME ?= 4s
 fuzz-short:
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+	    echo "fuzz $$pkg $$f"; \
+	    if ! out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); then \
+	      echo "$$out" | tail -40; exit 1; fi; \
 	  done; done
 
+## bench: Go micro-benchmarks of the hot paths, then the end-to-end benchmark (scripts/bench.sh:
+## Mosquitto vs lanewatch broker-only vs full pipeline; writes docs/BENCHMARKS.md and
+## docs/bench-results.json). BENCH_PKGS, BENCHTIME and the BENCH_* variables of the script tune it.
+BENCH_PKGS ?= ./gateway/payload ./influx ./wal ./rules ./coverage ./store/sqlite ./simulators/...
+BENCHTIME ?= 200ms
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \
+	  $$(for p in $(BENCH_PKGS); do [ -d "$${p%/...}" ] && echo $$p; done) | tee /tmp/lanewatch-bench-go.txt
+	BENCH_GO_FILE=/tmp/lanewatch-bench-go.txt scripts/bench.sh
 
 clean:
 	rm -rf bin .run

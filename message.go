@@ -71,6 +71,17 @@ type CameraEvent struct {
 	HasLocation bool
 	Snapshot    []byte // decoded JPEG, if sent inline
 	SnapshotURL string
+	// Normalised vendor fields (DOMAIN.md section 7), set by vendor adapters: the camera's
+	// channel, the vendor's event code, the detection region and start | stop | pulse.
+	Channel    int
+	VendorCode string
+	RegionID   string
+	State      string
+	// Incident the detection belongs to, set by the camera incident tracker before the rules
+	// run; empty for heartbeats, inactive events and detections of unmapped types.
+	IncidentID         string
+	IncidentFirstSeen  time.Time
+	IncidentDetections int
 }
 
 // Reporter is the person behind a plaque report or a citizen case.

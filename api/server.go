@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -51,19 +52,30 @@ type Check func(ctx context.Context) error
 
 // Options configure the API server.
 type Options struct {
-	Tokens       []Token
-	Cases        Cases
-	Devices      Devices
-	DeadLetters  DeadLetters
-	Telemetry    Telemetry
+	Tokens      []Token
+	Cases       Cases
+	Devices     Devices
+	DeadLetters DeadLetters
+	Telemetry   Telemetry
+	Workflow    CaseWorkflow // may be nil: no case actions, attachments, rating, assessment
+	Open311     Open311      // may be nil: no /open311/v2 (GeoReport v2 for citizen apps)
+	Rules       Rules        // may be nil: no /api/v1/rules routes
+	// Plaques serves the public plaque routes; nil leaves them out.
+	Plaques Plaques
+	// CameraPush receives vendor camera pushes; Snapshots serves stored images. nil leaves them out.
+	CameraPush   CameraPush
+	Snapshots    Snapshots
+	Coverage     Coverage         // may be nil: no /api/v1/mechanization, /api/v1/coverage routes
 	Ready        map[string]Check // name -> check, for /readyz
 	Gatherer     prometheus.Gatherer
 	MaxBodyBytes int64
 	// Mount lets other components add routes (rules, console) to the engine and the
 	// authenticated /api/v1 group.
-	Mount  []func(public *gin.Engine, v1 *gin.RouterGroup, s *Server)
-	Logger *slog.Logger
-	Now    func() time.Time
+	Mount []func(public *gin.Engine, v1 *gin.RouterGroup, s *Server)
+	// Console, when set, holds the operator console's files, served at "/" (see Console).
+	Console fs.FS
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server is the HTTP API.
@@ -125,6 +137,15 @@ func New(o Options) (*Server, error) {
 	v1.POST("/devices/:id/credentials", admin, s.rotateCredentials)
 	v1.GET("/devices/:id/telemetry", s.require("admin", "operator", "viewer", "contractor"), s.deviceTelemetry)
 	v1.GET("/deadletters", staff, s.listDeadLetters)
+	s.mountRules(v1)
+	s.mountCoverage(v1)
+	if o.Console != nil {
+		Console(o.Console)(e, v1, s)
+	}
+	s.routeCases(v1)
+	s.routeOpen311(e)
+	s.mountPlaques(e)
+	s.mountCameras(e, v1)
 	for _, m := range o.Mount {
 		m(e, v1, s)
 	}

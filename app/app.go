@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/gateway"
@@ -28,6 +29,7 @@ import (
 	"github.com/lanewatch/lanewatch/store/postgres"
 	"github.com/lanewatch/lanewatch/store/sqlite"
 	"github.com/lanewatch/lanewatch/wal"
+	"github.com/lanewatch/lanewatch/web"
 )
 
 // Options are the process-level inputs of an App that do not come from the config file.
@@ -51,9 +53,13 @@ type App struct {
 	sink     *influx.Sink
 	registry *devices.Registry
 	broker   *gateway.Broker
-	pipeline *gateway.Pipeline
+	pipeline runner // *gateway.Pipeline, or *drain when pipeline.disabled
 	engine   *rules.Engine
+	rules    *rules.Manager
 	cases    *dispatch.Service
+	disp     *dispatchRuntime
+	coverage *coverage.Tracker // nil without a road network
+	cams     *cameraWiring
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -90,9 +96,8 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load categories: %w", err)
 	}
-	var ruleList []*rules.Rule
 	if cfg.RulesDir != "" {
-		ruleList, err = rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, rules.LoadOptions{Category: catalog.Has, Location: loc})
+		_, err = rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, rules.LoadOptions{Category: catalog.Has, Location: loc})
 		if err != nil {
 			return nil, fmt.Errorf("load rules: %w", err)
 		}
@@ -162,15 +167,16 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	})
 
 	// Cases and rules.
-	if a.cases, err = dispatch.New(dispatch.Options{Store: a.store, Catalog: catalog, Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
+	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env); err != nil {
+		return nil, err
+	}
+	if err := a.setupCoverage(ctx, loc); err != nil {
 		return nil, err
 	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
-	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
+	if err := a.setupRules(ctx, catalog, loc, opener); err != nil {
 		return nil, err
 	}
-	a.engine.Swap(ruleList)
-	a.logger.Info("rules loaded", "rules", len(ruleList))
 
 	// Broker and pipeline.
 	var subs []gateway.Subscriber
@@ -183,7 +189,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 	a.broker, err = gateway.NewBroker(gateway.Options{
 		TCPAddr: cfg.MQTT.Addr, WSAddr: wsAddr, TLSAddr: cfg.MQTT.TLSAddr, TLS: tlsConf,
-		Auth: a.registry, Devices: a.registry, Journal: a.journal, Subscribers: subs,
+		Auth: a.registry, Devices: a.registry, Journal: asyncJournal{a.journal}, Subscribers: subs,
 		CheckSubscriber: func(hash, password string) bool {
 			return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 		},
@@ -195,19 +201,27 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
-		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine}, Flusher: a.sink,
+	if err := a.setupCameras(ctx, catalog, opener); err != nil {
+		return nil, err
+	}
+	if cfg.Pipeline.Disabled {
+		a.logger.Warn("pipeline disabled: messages are journalled but not decoded, stored or evaluated")
+		a.pipeline = &drain{log: a.journal, interval: time.Second, logger: a.logger}
+	} else if a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
+		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, Flusher: a.flusher(),
 		DeadLetters: a.store, Devices: a.registry, Decoder: &payload.Decoder{},
 		Workers: cfg.Pipeline.Workers, QueueSize: cfg.Pipeline.QueueSize, DeadLetterKeep: cfg.Pipeline.DeadLetterKeep,
 		Registerer: a.reg, Logger: a.logger, Now: a.now,
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 
 	// HTTP.
 	a.api, err = api.New(api.Options{
-		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink,
+		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
+		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(),
+		Console: web.Assets(),
+		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
 			"store":  a.store.Ping,
 			"influx": a.sink.Ping,
@@ -253,7 +267,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
 	var wg sync.WaitGroup
@@ -274,6 +288,16 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { a.presenceLoop(runCtx) })
+	wg.Go(func() { a.runDispatch(runCtx) })
+	wg.Go(func() { a.runRules(runCtx) })
+	wg.Go(func() { a.runCoverage(runCtx) })
+	if a.cfg.DebugAddr != "" {
+		wg.Go(func() {
+			if err := serveDebug(runCtx, a.cfg.DebugAddr, a.logger); err != nil {
+				errc <- err
+			}
+		})
+	}
 
 	var runErr error
 	select {

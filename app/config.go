@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
@@ -25,6 +26,10 @@ type Config struct {
 	Influx   InfluxConfig   `yaml:"influx"`
 	Store    StoreConfig    `yaml:"store"`
 	Pipeline PipelineConfig `yaml:"pipeline"`
+	// Dispatch is the case lifecycle section: routing, districts, notifications, Open311.
+	Dispatch DispatchConfig `yaml:"dispatch"`
+	// Coverage is the road network and mechanization section (coverage package).
+	Coverage coverage.Config `yaml:"coverage"`
 
 	// DevicesFile seeds the device registry (configs/devices.yaml).
 	DevicesFile string `yaml:"devices_file"`
@@ -32,6 +37,11 @@ type Config struct {
 	CategoriesFile string `yaml:"categories_file"`
 	// RulesDir holds the rule files (configs/rules).
 	RulesDir string `yaml:"rules_dir"`
+	// CamerasFile is the camera registry extras, incident grouping and vendor code maps
+	// (configs/cameras.yaml); optional.
+	CamerasFile string `yaml:"cameras_file"`
+	// PlaquesFile is the responsibility plaque registry (configs/plaques.yaml); optional.
+	PlaquesFile string `yaml:"plaques_file"`
 
 	Log LogConfig `yaml:"log"`
 

@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
@@ -18,7 +21,12 @@ import (
 type ingest struct {
 	sink  *influx.Sink
 	rules *rules.Engine
-	bufs  sync.Pool
+	// coverage matches telemetry to road segments before the points are written and the rules
+	// run; nil without a road network.
+	coverage *coverage.Tracker
+	// cams runs the camera incident and plaque report steps before the rules; nil skips them.
+	cams *cameraWiring
+	bufs sync.Pool
 }
 
 func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device) error {
@@ -32,8 +40,9 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	n := 0
 	switch msg.Kind {
 	case lanewatch.KindTelemetry:
+		segs := h.observe(dev, msg.Telemetry)
 		for i := range msg.Telemetry {
-			buf = influx.AppendTelemetry(buf, tags, &msg.Telemetry[i], "")
+			buf = influx.AppendTelemetry(buf, tags, &msg.Telemetry[i], segmentAt(segs, i))
 		}
 		n = len(msg.Telemetry)
 	case lanewatch.KindCamera:
@@ -52,7 +61,10 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	if err != nil {
 		return fmt.Errorf("write points: %w", err)
 	}
-	return h.rules.Handle(ctx, msg, dev)
+	// The rules run even when the camera step fails: a detection without its incident fields
+	// still counts as a camera message.
+	stepErr := h.cams.step(ctx, msg, dev)
+	return errors.Join(stepErr, h.rules.Handle(ctx, msg, dev))
 }
 
 // caseOpener turns rule firings into cases.
@@ -60,6 +72,8 @@ type caseOpener struct {
 	cases  *dispatch.Service
 	sink   *influx.Sink
 	logger *slog.Logger
+	// camera attaches an incident's first and latest snapshots to the case; nil skips it.
+	camera *camera.Service
 }
 
 func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
@@ -76,6 +90,11 @@ func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
 	})
 	if err != nil {
 		return err
+	}
+	if o.camera != nil {
+		if err := o.camera.AttachEvidence(ctx, opened, f.Key); err != nil {
+			o.logger.Warn("attach camera evidence", "case", opened.ID, "err", err)
+		}
 	}
 	if created {
 		line := influx.AppendCaseEvent(nil, opened, "report", opened.CreatedAt)

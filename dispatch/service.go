@@ -2,8 +2,11 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,23 +21,42 @@ type Store interface {
 	GetCase(ctx context.Context, id string) (*lanewatch.Case, error)
 	ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error)
 	CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error)
+	UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
+	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
+	SetRating(ctx context.Context, caseID string, r lanewatch.Rating) error
+	EnqueueNotification(ctx context.Context, n *store.Notification) (bool, error)
 }
 
 // Options configure a Service.
 type Options struct {
-	Store      Store
-	Catalog    *Catalog
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Store   Store
+	Catalog *Catalog
+	// Routing is the validated routing file; nil means no departments, no routes, defaults.
+	Routing *RoutingFile
+	// Districts locate cases; nil leaves District as given.
+	Districts *Districts
+	// Channels are the notification channels in use (sms, wechat, webhook); notifications
+	// for other channels are not enqueued.
+	Channels []string
+	// AttachmentDir is where photos are stored by content hash (DATA_DIR/attachments).
+	AttachmentDir string
+	// MaxAttachmentBytes bounds one upload; default 10 MiB.
+	MaxAttachmentBytes int64
+	Registerer         prometheus.Registerer
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
-// Service opens and reads cases.
+// Service runs the case lifecycle: opening, routing, actions, deadlines, reminders and
+// escalation, attachments, ratings and assessment.
 type Service struct {
 	o      Options
 	logger *slog.Logger
+	router *Router
+	cal    *Calendar
 	opened *prometheus.CounterVec
 	occur  prometheus.Counter
+	acts   *prometheus.CounterVec
 }
 
 // New returns a Service.
@@ -51,15 +73,36 @@ func New(o Options) (*Service, error) {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
-	s := &Service{o: o, logger: o.Logger.With("component", "dispatch"),
+	if o.MaxAttachmentBytes <= 0 {
+		o.MaxAttachmentBytes = 10 << 20
+	}
+	if o.Routing == nil {
+		o.Routing = &RoutingFile{}
+	}
+	if err := o.Routing.Validate(); err != nil {
+		return nil, fmt.Errorf("dispatch: routing: %w", err)
+	}
+	cal, err := NewCalendar(o.Routing.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	for _, cat := range o.Catalog.All() {
+		if _, err := cal.ParseLimit(cat.HandleLimit); err != nil {
+			return nil, fmt.Errorf("dispatch: category %s: %w", cat.Code, err)
+		}
+	}
+	s := &Service{o: o, logger: o.Logger.With("component", "dispatch"), router: NewRouter(o.Routing), cal: cal,
 		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_cases_opened_total", Help: "Cases opened, by category and source."}, []string{"category", "source"}),
 		occur: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lanewatch_case_occurrences_total", Help: "Rule firings added as occurrences to an open case."}),
+		acts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_case_actions_total", Help: "Case actions performed, by action."}, []string{"action"}),
 	}
-	counts := prometheus.NewDesc("lanewatch_cases", "Cases by status.", []string{"status"}, nil)
-	coll := &caseCollector{desc: counts, s: s}
-	for _, c := range []prometheus.Collector{s.opened, s.occur, coll} {
+	coll := &caseCollector{s: s,
+		desc:    prometheus.NewDesc("lanewatch_cases", "Cases by status.", []string{"status"}, nil),
+		overdue: prometheus.NewDesc("lanewatch_cases_overdue", "Open cases past a deadline.", nil, nil)}
+	for _, c := range []prometheus.Collector{s.opened, s.occur, s.acts, coll} {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("register dispatch metrics: %w", err)
 		}
@@ -67,10 +110,35 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Open validates and records a new case in status reported. A rule case whose (rule, key)
-// already has an open case becomes an occurrence of it; the returned case is then the existing
-// one and created is false.
+// Calendar returns the working calendar.
+func (s *Service) Calendar() *Calendar { return s.cal }
+
+// Router returns the router.
+func (s *Service) Router() *Router { return s.router }
+
+// Districts returns the district polygons (may be nil).
+func (s *Service) Districts() *Districts { return s.o.Districts }
+
+// OpenOptions carry routing hints that are not case fields.
+type OpenOptions struct {
+	// RoadClass of the case's road segment, for routes with a road class.
+	RoadClass string
+}
+
+// Open validates and records a new case in status reported; see OpenWith.
 func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*lanewatch.Case, bool, error) {
+	return s.OpenWith(ctx, c, actor, OpenOptions{})
+}
+
+// OpenWith validates and records a new case in status reported with its dispatch deadline.
+// The district is taken from the location when the districts contain it. A department given
+// by the caller (a plaque's responsible party) is kept as the case's route; otherwise the
+// router proposes one when the case is dispatched. A rule case whose (rule, key) already has
+// an open case becomes an occurrence of it: the existing case is returned with created false.
+// A citizen/plaque/camera case within the duplicate radius of an open case of its category is
+// recorded, linked (DuplicateOf) and closed at once, and its reporter told.
+// Auto-accept/auto-dispatch rules then apply (actor system).
+func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string, o OpenOptions) (*lanewatch.Case, bool, error) {
 	if !s.o.Catalog.Has(c.Category) {
 		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "category: unknown code %q", c.Category)
 	}
@@ -80,6 +148,20 @@ func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*l
 	if !lanewatch.ValidUrgency(c.Urgency) {
 		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "urgency: %q is not one of urgent, high, normal, low", c.Urgency)
 	}
+	switch c.Source {
+	case lanewatch.SourceRule, lanewatch.SourceCamera, lanewatch.SourcePlaque, lanewatch.SourceCitizen,
+		lanewatch.SourceInspection, lanewatch.SourceOperator:
+	default:
+		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "source: %q is not one of rule, camera, plaque, citizen, inspection, operator", c.Source)
+	}
+	if c.Location.Lat < -90 || c.Location.Lat > 90 || c.Location.Lon < -180 || c.Location.Lon > 180 {
+		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "location: lat/lon out of range")
+	}
+	if hasLocation(c.Location) {
+		if d := s.o.Districts.Locate(c.Location); d != "" {
+			c.District = d
+		}
+	}
 	now := s.o.Now().UTC()
 	c.Status = lanewatch.StatusReported
 	c.CreatedAt, c.UpdatedAt = now, now
@@ -87,7 +169,16 @@ func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*l
 		c.LastSeenAt = now
 	}
 	c.Occurrences = 1
+	by := s.cal.Deadline(now, Limit{D: time.Duration(s.o.Routing.Limits.Dispatch)})
+	c.Deadlines = lanewatch.Deadlines{DispatchBy: &by}
+	dup, err := s.findDuplicate(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
 	c.Timeline = []lanewatch.TimelineEntry{{Action: "report", Actor: actor, At: now, To: lanewatch.StatusReported, Note: c.Description}}
+	if dup != nil {
+		c.DuplicateOf = dup.ID
+	}
 	existing, created, err := s.o.Store.CreateCase(ctx, c)
 	if err != nil {
 		return nil, false, fmt.Errorf("open case: %w", err)
@@ -97,8 +188,170 @@ func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*l
 		return existing, false, nil
 	}
 	s.opened.WithLabelValues(c.Category, c.Source).Inc()
-	s.logger.Info("case opened", "case", c.ID, "category", c.Category, "source", c.Source, "rule", c.Rule, "key", c.Key)
+	s.logger.Info("case opened", "case", c.ID, "category", c.Category, "source", c.Source, "rule", c.Rule, "key", c.Key, "district", c.District)
+	if dup != nil {
+		note := "duplicate of case " + dup.ID
+		if err := s.apply(ctx, c, lanewatch.StatusClosed, lanewatch.TimelineEntry{Action: ActClose, Actor: "system", Note: note}); err != nil {
+			return nil, false, err
+		}
+		s.notifyReporter(ctx, "duplicate", c, note)
+		return c, true, nil
+	}
+	if a, ok := s.router.auto(c); ok {
+		if err := s.apply(ctx, c, lanewatch.StatusRegistered, lanewatch.TimelineEntry{Action: ActAccept, Actor: "system", Note: "auto-accept"}); err != nil {
+			return nil, false, err
+		}
+		dep := c.Department
+		if dep == "" {
+			dep = s.router.Route(c, o.RoadClass)
+		}
+		if a.Dispatch && dep != "" {
+			c.Department = dep
+			if err := s.dispatchTo(ctx, c, lanewatch.TimelineEntry{Action: ActDispatch, Actor: "system", Note: "auto-dispatch to " + dep}); err != nil {
+				return nil, false, err
+			}
+		}
+	}
 	return c, true, nil
+}
+
+func hasLocation(l lanewatch.Location) bool { return l.Lat != 0 || l.Lon != 0 }
+
+// findDuplicate returns the nearest open case of c's category within the radius, for
+// citizen/plaque/camera cases with a location.
+func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
+	radius := s.o.Routing.DuplicateRadiusM
+	if radius <= 0 || !hasLocation(c.Location) || c.Rule != "" ||
+		(c.Source != lanewatch.SourceCitizen && c.Source != lanewatch.SourcePlaque && c.Source != lanewatch.SourceCamera) {
+		return nil, nil
+	}
+	f := store.CaseFilter{Category: c.Category, Limit: store.MaxLimit, Status: []lanewatch.CaseStatus{
+		lanewatch.StatusReported, lanewatch.StatusRegistered, lanewatch.StatusDispatched, lanewatch.StatusSigned,
+		lanewatch.StatusInProgress, lanewatch.StatusResolved}}
+	var best *lanewatch.Case
+	bestD := radius
+	for {
+		page, next, err := s.o.Store.ListCases(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("find duplicate: %w", err)
+		}
+		for _, o := range page {
+			if o.DuplicateOf != "" || !hasLocation(o.Location) {
+				continue
+			}
+			if d := distanceM(c.Location, o.Location); d <= bestD {
+				best, bestD = o, d
+			}
+		}
+		if next == "" {
+			return best, nil
+		}
+		f.Cursor = next
+	}
+}
+
+// apply moves c to status to (deadlines and fields already set on c), appending entry, and
+// writes c back on success.
+func (s *Service) apply(ctx context.Context, c *lanewatch.Case, to lanewatch.CaseStatus, e lanewatch.TimelineEntry) error {
+	now := s.o.Now().UTC()
+	from := c.Status
+	next := *c
+	next.Status, next.UpdatedAt = to, now
+	e.At, e.From, e.To = now, from, to
+	next.Overdue = s.overdueAt(&next, now)
+	if err := s.o.Store.UpdateCase(ctx, &next, from, e); err != nil {
+		return err
+	}
+	next.Timeline = append(slices.Clone(c.Timeline), e)
+	*c = next
+	s.acts.WithLabelValues(e.Action).Inc()
+	return nil
+}
+
+// dispatchTo moves a registered case to dispatched with its sign deadline and notifies the
+// department.
+func (s *Service) dispatchTo(ctx context.Context, c *lanewatch.Case, e lanewatch.TimelineEntry) error {
+	now := s.o.Now().UTC()
+	sign := s.signDeadline(c, now)
+	c.Deadlines.SignBy = &sign
+	c.Deadlines.HandleBy = nil
+	if err := s.apply(ctx, c, lanewatch.StatusDispatched, e); err != nil {
+		return err
+	}
+	s.notifyDepartment(ctx, "dispatched", c, c.Department, sign, e.Note)
+	return nil
+}
+
+func (s *Service) signDeadline(c *lanewatch.Case, from time.Time) time.Time {
+	l := s.o.Routing.Limits
+	if c.Urgency == lanewatch.UrgencyUrgent {
+		return s.cal.Deadline(from, Limit{D: time.Duration(l.UrgentSign), Natural: true})
+	}
+	return s.cal.Deadline(from, Limit{D: time.Duration(l.Sign)})
+}
+
+// HandleLimit returns the handling limit of a case per category and urgency: the category
+// limit in working time, /2 for high, x2 for low, /4 in natural time for urgent (a working
+// day counting 24 natural hours there).
+func (s *Service) HandleLimit(c *lanewatch.Case) Limit {
+	cat, _ := s.o.Catalog.Get(c.Category)
+	d, err := s.cal.ParseLimit(cat.HandleLimit)
+	if err != nil {
+		d = s.cal.DayLength()
+	}
+	switch c.Urgency {
+	case lanewatch.UrgencyHigh:
+		return Limit{D: d / 2}
+	case lanewatch.UrgencyLow:
+		return Limit{D: d * 2}
+	case lanewatch.UrgencyUrgent:
+		if strings.HasSuffix(cat.HandleLimit, "d") && s.cal.DayLength() > 0 {
+			d = d / s.cal.DayLength() * 24 * time.Hour
+		}
+		return Limit{D: d / 4, Natural: true}
+	}
+	return Limit{D: d}
+}
+
+// stepDeadline returns the deadline and limit that apply in c's status (ok false if none).
+func (s *Service) stepDeadline(c *lanewatch.Case) (time.Time, Limit, string, bool) {
+	l := s.o.Routing.Limits
+	switch c.Status {
+	case lanewatch.StatusReported, lanewatch.StatusRegistered:
+		if c.Deadlines.DispatchBy != nil {
+			return *c.Deadlines.DispatchBy, Limit{D: time.Duration(l.Dispatch)}, "dispatch", true
+		}
+	case lanewatch.StatusDispatched:
+		if c.Deadlines.SignBy != nil {
+			if c.Urgency == lanewatch.UrgencyUrgent {
+				return *c.Deadlines.SignBy, Limit{D: time.Duration(l.UrgentSign), Natural: true}, "sign", true
+			}
+			return *c.Deadlines.SignBy, Limit{D: time.Duration(l.Sign)}, "sign", true
+		}
+	case lanewatch.StatusSigned, lanewatch.StatusInProgress:
+		if c.Deadlines.HandleBy != nil {
+			return *c.Deadlines.HandleBy, s.HandleLimit(c), "handle", true
+		}
+	}
+	return time.Time{}, Limit{}, "", false
+}
+
+// overdueAt reports whether c is past the deadline of its current step at now.
+func (s *Service) overdueAt(c *lanewatch.Case, now time.Time) bool {
+	d, _, _, ok := s.stepDeadline(c)
+	return ok && !now.Before(d)
+}
+
+// ActionRequest is one action on a case with its fields.
+type ActionRequest struct {
+	Action     string
+	Note       string
+	Reason     string // reject, close, extend
+	Department string // dispatch (default: the routed department)
+	// HandleBy is the new handling deadline of an extend (required) or a rework (optional).
+	HandleBy *time.Time
+	Score    int // rate
+	Comment  string
 }
 
 // Get returns a case with its timeline.
@@ -114,12 +367,161 @@ func (s *Service) List(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Ca
 // Catalog returns the category catalog.
 func (s *Service) Catalog() *Catalog { return s.o.Catalog }
 
-type caseCollector struct {
-	desc *prometheus.Desc
-	s    *Service
+// Propose returns the department routing proposes for a case.
+func (s *Service) Propose(c *lanewatch.Case) string {
+	if c.Department != "" {
+		return c.Department
+	}
+	return s.router.Route(c, "")
 }
 
-func (c *caseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// Act performs an action on a case as actor (DOMAIN.md section 1): EForbidden if the actor may
+// never take it, EConflict with the allowed actions if the status does not allow it, EInvalid
+// naming a missing field, EUnprocessable for a resolve without an after photo.
+func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) (*lanewatch.Case, error) {
+	c, err := s.o.Store.GetCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := check(a, r.Action, c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.o.Now().UTC()
+	note := strings.TrimSpace(r.Note)
+	reason := strings.TrimSpace(r.Reason)
+	e := lanewatch.TimelineEntry{Action: r.Action, Actor: a.String(), Note: note}
+	if reason != "" {
+		e.Note = strings.TrimSpace(reason + "\n" + note)
+	}
+	switch r.Action {
+	case ActReject, ActClose:
+		if reason == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "reason: required for %s", r.Action)
+		}
+		if err := s.apply(ctx, c, t.to, e); err != nil {
+			return nil, err
+		}
+		s.notifyReporter(ctx, "result", c, e.Note)
+	case ActAccept, ActSign, ActStart, ActReturn:
+		switch r.Action {
+		case ActSign:
+			l := s.HandleLimit(c)
+			h := s.cal.Deadline(now, l)
+			c.Deadlines.HandleBy = &h
+		case ActReturn:
+			c.Department = ""
+			c.Deadlines.SignBy, c.Deadlines.HandleBy = nil, nil
+		}
+		if err := s.apply(ctx, c, t.to, e); err != nil {
+			return nil, err
+		}
+	case ActDispatch:
+		dep := strings.TrimSpace(r.Department)
+		if dep == "" {
+			dep = s.Propose(c)
+		}
+		if dep == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: required (no route matches this case)")
+		}
+		if _, ok := s.router.Department(dep); !ok && len(s.o.Routing.Departments) > 0 && dep != c.Contractor {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: %q is not a configured department", dep)
+		}
+		c.Department = dep
+		if e.Note == "" {
+			e.Note = "dispatched to " + dep
+		}
+		if err := s.dispatchTo(ctx, c, e); err != nil {
+			return nil, err
+		}
+	case ActResolve:
+		if note == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "note: required for resolve")
+		}
+		if !slices.ContainsFunc(c.Attachments, func(x lanewatch.Attachment) bool { return x.Kind == KindAfter }) {
+			return nil, lanewatch.Errorf(lanewatch.EUnprocessable, "resolve needs at least one attachment of kind after (upload it first)")
+		}
+		if err := s.apply(ctx, c, t.to, e); err != nil {
+			return nil, err
+		}
+	case ActVerify:
+		if err := s.apply(ctx, c, t.to, e); err != nil {
+			return nil, err
+		}
+		s.notifyReporter(ctx, "result", c, e.Note)
+	case ActRework:
+		c.ReworkCount++
+		sign := s.signDeadline(c, now)
+		c.Deadlines.SignBy, c.Deadlines.HandleBy = &sign, nil
+		if r.HandleBy != nil {
+			if !r.HandleBy.After(now) {
+				return nil, lanewatch.Errorf(lanewatch.EInvalid, "handle_by: must be in the future")
+			}
+			h := r.HandleBy.UTC()
+			c.Deadlines.HandleBy = &h
+		}
+		if err := s.apply(ctx, c, t.to, e); err != nil {
+			return nil, err
+		}
+		s.notifyDepartment(ctx, "rework", c, c.Department, sign, e.Note)
+	case ActExtend:
+		if reason == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "reason: required for extend")
+		}
+		if r.HandleBy == nil {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "handle_by: the new handling deadline is required for extend")
+		}
+		if c.Deadlines.HandleBy != nil && !r.HandleBy.After(*c.Deadlines.HandleBy) {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "handle_by: must be later than the current deadline %s", c.Deadlines.HandleBy.Format(time.RFC3339))
+		}
+		h := r.HandleBy.UTC()
+		c.Deadlines.HandleBy = &h
+		e.Note = strings.TrimSpace(e.Note + "\nnew handling deadline " + h.Format(time.RFC3339))
+		if err := s.apply(ctx, c, c.Status, e); err != nil {
+			return nil, err
+		}
+	case ActRate:
+		return s.rate(ctx, c, r.Score, r.Comment, a)
+	}
+	return c, nil
+}
+
+// Rate records the rating of a closed case (once, score 1..5).
+func (s *Service) Rate(ctx context.Context, id string, score int, comment string, a Actor) (*lanewatch.Case, error) {
+	return s.Act(ctx, id, ActionRequest{Action: ActRate, Score: score, Comment: comment}, a)
+}
+
+func (s *Service) rate(ctx context.Context, c *lanewatch.Case, score int, comment string, a Actor) (*lanewatch.Case, error) {
+	if score < 1 || score > 5 {
+		return nil, lanewatch.Errorf(lanewatch.EInvalid, "score: %d is not in 1..5", score)
+	}
+	if len(comment) > 2000 {
+		return nil, lanewatch.Errorf(lanewatch.EInvalid, "comment: longer than 2000 bytes")
+	}
+	r := lanewatch.Rating{Score: score, Comment: comment, At: s.o.Now().UTC()}
+	if err := s.o.Store.SetRating(ctx, c.ID, r); err != nil {
+		return nil, err
+	}
+	e := lanewatch.TimelineEntry{Action: ActRate, Actor: a.String(), At: r.At, From: c.Status, To: c.Status,
+		Note: fmt.Sprintf("score %d: %s", score, comment)}
+	next := *c
+	next.UpdatedAt = r.At
+	if err := s.o.Store.UpdateCase(ctx, &next, c.Status, e); err != nil {
+		s.logger.Warn("record rating on timeline", "case", c.ID, "err", err)
+	} else {
+		next.Timeline = append(slices.Clone(c.Timeline), e)
+	}
+	next.Rating = &r
+	s.acts.WithLabelValues(ActRate).Inc()
+	return &next, nil
+}
+
+type caseCollector struct {
+	desc, overdue *prometheus.Desc
+	s             *Service
+}
+
+func (c *caseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.overdue }
 
 func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -133,4 +535,22 @@ func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 		lanewatch.StatusDispatched, lanewatch.StatusSigned, lanewatch.StatusInProgress, lanewatch.StatusResolved, lanewatch.StatusClosed} {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), string(st))
 	}
+	yes := true
+	n := 0
+	f := store.CaseFilter{Overdue: &yes, Limit: store.MaxLimit}
+	for {
+		page, next, err := c.s.o.Store.ListCases(ctx, f)
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				c.s.logger.Warn("count overdue cases for metrics", "err", err)
+			}
+			return
+		}
+		n += len(page)
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(n))
 }

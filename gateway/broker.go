@@ -118,6 +118,8 @@ type Broker struct {
 
 	mu       sync.Mutex
 	failures map[string]authFailures // by remote IP
+	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
+	ackWG    sync.WaitGroup
 }
 
 type authFailures struct {
@@ -152,7 +154,7 @@ func NewBroker(o Options) (*Broker, error) {
 	})
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
-		failures: map[string]authFailures{},
+		failures: map[string]authFailures{}, ackers: map[*mqtt.Client]*acker{},
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s
@@ -233,6 +235,7 @@ func (b *Broker) Close() error {
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("close mqtt: %w", err)
 	}
+	b.ackWG.Wait()
 	return nil
 }
 

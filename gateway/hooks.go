@@ -177,6 +177,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	if cl.Net.Inline {
 		return
 	}
+	h.b.closeAcker(cl)
 	h.b.m.connected.Dec()
 	if cl.IsTakenOver() { // the same device reconnected; the new session owns presence
 		return
@@ -207,6 +208,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		r.Topic = pk.TopicName
 	}
 	buf := appendRecord(make([]byte, 0, 32+len(id)+len(r.Topic)+len(pk.Payload)), &r)
+	if aj, ok := b.opts.Journal.(AsyncJournal); ok && pk.FixedHeader.Qos == 1 {
+		return h.publishAsync(cl, pk, aj, buf)
+	}
 	start := time.Now()
 	if _, err := b.opts.Journal.Append(b.ctx, buf, pk.FixedHeader.Qos > 0); err != nil {
 		b.m.journalErrors.Inc()
@@ -216,6 +220,27 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	b.m.appendSeconds.Observe(time.Since(start).Seconds())
 	return pk, nil
+}
+
+// publishAsync appends a QoS 1 publish in order and leaves its PUBACK to the client's acker,
+// which sends it after the sync. mochi is told to skip the packet (ErrRejectPacket): it then
+// neither acknowledges nor forwards it; the acker does both once the record is durable.
+func (h *hook) publishAsync(cl *mqtt.Client, pk packets.Packet, aj AsyncJournal, rec []byte) (packets.Packet, error) {
+	b := h.b
+	_, sync, err := aj.AppendAsync(b.ctx, rec)
+	if err != nil {
+		b.m.journalErrors.Inc()
+		b.logger.Error("journal append", "device", string(cl.Properties.Username), "err", err)
+		return pk, packets.ErrRejectPacket
+	}
+	a := b.ackerFor(cl)
+	p := pendingAck{id: pk.PacketID, topic: pk.TopicName, payload: pk.Payload, retain: pk.FixedHeader.Retain,
+		qos: pk.FixedHeader.Qos, sync: sync}
+	select {
+	case a.ch <- p:
+	case <-b.ctx.Done():
+	}
+	return pk, packets.ErrRejectPacket
 }
 
 // OnPublishDropped counts a message mochi dropped for a subscriber that fell behind.

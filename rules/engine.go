@@ -18,22 +18,23 @@ import (
 
 // Firing is a rule that held for a key: the request to open (or add an occurrence to) a case.
 type Firing struct {
-	Rule        string
-	Group       string
-	Key         string
-	Category    string
-	Urgency     string
-	Title       string
-	Description string
-	DeviceID    string
-	District    string // of the device; routing may refine it
-	Contractor  string // of the device
-	Location    lanewatch.Location
-	At          time.Time
-	Shadow      bool
+	Rule        string             `json:"rule"`
+	Group       string             `json:"group"`
+	Key         string             `json:"key"`
+	Category    string             `json:"category"`
+	Urgency     string             `json:"urgency"`
+	Title       string             `json:"title"`
+	Description string             `json:"description"`
+	DeviceID    string             `json:"device_id"`
+	District    string             `json:"district"`   // of the device; routing may refine it
+	Contractor  string             `json:"contractor"` // of the device
+	Location    lanewatch.Location `json:"location"`
+	At          time.Time          `json:"at"`
+	Shadow      bool               `json:"shadow"`
 }
 
-// Opener receives firings. It is called on the pipeline worker of the firing device.
+// Opener receives firings of enforcing rules. It is called on the pipeline worker of the
+// firing device, or on the engine's timer goroutine for absent and keep_for firings.
 type Opener interface {
 	OpenRuleCase(ctx context.Context, f Firing) error
 }
@@ -45,42 +46,107 @@ type RoadMatcher interface {
 
 // EngineOptions configure an Engine.
 type EngineOptions struct {
-	Opener     Opener
-	Roads      RoadMatcher // may be nil
-	Zones      ZoneTester  // may be nil
+	Opener Opener
+	Roads  RoadMatcher // may be nil
+	Zones  ZoneTester  // may be nil
+	// States persists rule state (timers, active keys, cooldowns); nil keeps it in memory only.
+	States StateStore
+	// TickInterval is how often Run checks the clock-driven timers (absent, keep_for, for);
+	// default 10s.
+	TickInterval time.Duration
+	// PersistInterval is how often Run saves changed rule state; default 30s.
+	PersistInterval time.Duration
+	// ShadowKeep bounds the list of would-be cases of shadow rules; default 1000.
+	ShadowKeep int
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Now is the engine's clock (timers, absent, stats); default time.Now.
+	Now func() time.Time
 }
 
-// Engine evaluates messages against the loaded rule set.
+// Engine evaluates messages against the loaded rule set and keeps per-(rule, key) state.
 type Engine struct {
 	o      EngineOptions
 	logger *slog.Logger
 	set    atomic.Pointer[ruleSet]
+	vms    sync.Pool
 
 	evals   *prometheus.CounterVec
 	matches *prometheus.CounterVec
 	errs    *prometheus.CounterVec
+	firings *prometheus.CounterVec
 	seconds prometheus.Histogram
 
-	mu    sync.Mutex
-	stats map[string]*RuleStats
+	mu      sync.Mutex // guards counters, shadow, persisted
+	counter map[string]*ruleCounters
+	shadow  []Firing // ring, newest last
+	// persisted is the set of rule names whose state is in the store.
+	persisted map[string]bool
 }
 
 type ruleSet struct {
-	rules  []*Rule
-	byKind map[lanewatch.Kind][]*Rule
+	rules     []*runtime
+	byKind    map[lanewatch.Kind][]*runtime
+	needExtra bool
+}
+
+// runtime is a rule in a loaded set: the compiled rule, its state and counters.
+type runtime struct {
+	r  *Rule
+	st *ruleState
+	c  *ruleCounters
+
+	evals, matches, errs, firings prometheus.Counter
+}
+
+// ruleState is the per-key state of one rule. A reload moves it to the new rule when the
+// rule's hash is unchanged.
+type ruleState struct {
+	mu    sync.Mutex
+	keys  map[string]*keyState
+	n     atomic.Int64 // len(keys), read without the lock on the fast path
+	dirty atomic.Bool
+}
+
+// keyState is the state of one (rule, key).
+type keyState struct {
+	// Active: the condition holds (pending while !Fired, firing once Fired).
+	Active     bool      `json:"active,omitempty"`
+	ActiveAt   time.Time `json:"active_at,omitzero"`
+	LastHeldAt time.Time `json:"last_held_at,omitzero"`
+	Fired      bool      `json:"fired,omitempty"`
+	// FiredAt is when the last case opened for this key (cooldown).
+	FiredAt time.Time `json:"fired_at,omitzero"`
+	// LastSeen is when the last message for the key arrived (absent rules).
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Device   DeviceEnv `json:"device"`
+	Lat      float64   `json:"lat,omitempty"`
+	Lon      float64   `json:"lon,omitempty"`
+
+	msg  Msg // last message that held, for firings from the timer (not persisted)
+	road *RoadEnv
+}
+
+type ruleCounters struct {
+	evals, matches, errs, firings atomic.Uint64
+	lastError                     atomic.Pointer[errorAt]
+	lastMatch                     atomic.Int64 // unix nanos
+}
+
+type errorAt struct {
+	msg string
+	at  time.Time
 }
 
 // RuleStats are the live counters of one rule, for the API.
 type RuleStats struct {
 	Evaluations uint64    `json:"evaluations"`
 	Matches     uint64    `json:"matches"`
+	Firings     uint64    `json:"firings"`
 	Errors      uint64    `json:"errors"`
 	LastError   string    `json:"last_error"`
-	LastErrorAt time.Time `json:"last_error_at"`
-	LastMatchAt time.Time `json:"last_match_at"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	LastMatchAt time.Time `json:"last_match_at,omitzero"`
 }
 
 // NewEngine returns an engine with an empty rule set.
@@ -97,51 +163,185 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
-	e := &Engine{o: o, logger: o.Logger.With("component", "rules"), stats: map[string]*RuleStats{},
+	if o.TickInterval <= 0 {
+		o.TickInterval = 10 * time.Second
+	}
+	if o.PersistInterval <= 0 {
+		o.PersistInterval = 30 * time.Second
+	}
+	if o.ShadowKeep <= 0 {
+		o.ShadowKeep = 1000
+	}
+	e := &Engine{o: o, logger: o.Logger.With("component", "rules"), counter: map[string]*ruleCounters{},
+		persisted: map[string]bool{},
 		evals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_rule_evaluations_total", Help: "Rule evaluations."}, []string{"rule"}),
 		matches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_rule_matches_total", Help: "Rule evaluations whose condition held."}, []string{"rule"}),
 		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_rule_errors_total", Help: "Rule evaluations that failed at run time."}, []string{"rule"}),
+		firings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_rule_firings_total", Help: "Rule firings (cases requested, or would-be cases of shadow rules)."}, []string{"rule", "mode"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lanewatch_rule_eval_seconds", Help: "Time to evaluate all rules of one message.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10)}),
 	}
-	for _, c := range []prometheus.Collector{e.evals, e.matches, e.errs, e.seconds} {
+	for _, c := range []prometheus.Collector{e.evals, e.matches, e.errs, e.firings, e.seconds} {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("register rule metrics: %w", err)
 		}
 	}
-	e.set.Store(&ruleSet{byKind: map[lanewatch.Kind][]*Rule{}})
+	e.vms.New = func() any { return new(vm.VM) }
+	e.set.Store(&ruleSet{byKind: map[lanewatch.Kind][]*runtime{}})
 	return e, nil
 }
 
-// Swap replaces the running rule set. It cannot fail: validation happened at load.
+// Swap replaces the running rule set. It cannot fail: validation happened at load. A rule
+// whose name and expressions (Hash) are unchanged keeps its state (timers, active keys,
+// cooldowns); others start empty.
 func (e *Engine) Swap(rules []*Rule) {
-	s := &ruleSet{rules: rules, byKind: map[lanewatch.Kind][]*Rule{}}
-	for _, r := range rules {
-		s.byKind[r.On] = append(s.byKind[r.On], r)
+	old := map[string]*runtime{}
+	for _, rt := range e.set.Load().rules {
+		old[rt.r.Name()] = rt
 	}
+	s := &ruleSet{byKind: map[lanewatch.Kind][]*runtime{}}
+	e.mu.Lock()
+	for _, r := range rules {
+		rt := &runtime{r: r}
+		if prev, ok := old[r.Name()]; ok && prev.r.Hash() == r.Hash() {
+			rt.st = prev.st
+		} else {
+			rt.st = &ruleState{keys: map[string]*keyState{}}
+			rt.st.dirty.Store(true)
+		}
+		c := e.counter[r.Name()]
+		if c == nil {
+			c = &ruleCounters{}
+			e.counter[r.Name()] = c
+		}
+		rt.c = c
+		mode := "enforce"
+		if r.Shadow() {
+			mode = "shadow"
+		}
+		rt.evals = e.evals.WithLabelValues(r.Name())
+		rt.matches = e.matches.WithLabelValues(r.Name())
+		rt.errs = e.errs.WithLabelValues(r.Name())
+		rt.firings = e.firings.WithLabelValues(r.Name(), mode)
+		s.rules = append(s.rules, rt)
+		s.byKind[r.On] = append(s.byKind[r.On], rt)
+		s.needExtra = s.needExtra || r.usesExtra
+	}
+	e.mu.Unlock()
 	e.set.Store(s)
 }
 
 // Rules returns the loaded rules.
-func (e *Engine) Rules() []*Rule { return e.set.Load().rules }
+func (e *Engine) Rules() []*Rule {
+	rts := e.set.Load().rules
+	out := make([]*Rule, len(rts))
+	for i, rt := range rts {
+		out[i] = rt.r
+	}
+	return out
+}
 
 // Stats returns a copy of the counters of a rule.
 func (e *Engine) Stats(rule string) RuleStats {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if s, ok := e.stats[rule]; ok {
-		return *s
+	c := e.counter[rule]
+	e.mu.Unlock()
+	if c == nil {
+		return RuleStats{}
 	}
-	return RuleStats{}
+	s := RuleStats{Evaluations: c.evals.Load(), Matches: c.matches.Load(), Errors: c.errs.Load(), Firings: c.firings.Load()}
+	if le := c.lastError.Load(); le != nil {
+		s.LastError, s.LastErrorAt = le.msg, le.at
+	}
+	if n := c.lastMatch.Load(); n != 0 {
+		s.LastMatchAt = time.Unix(0, n)
+	}
+	return s
+}
+
+// ActiveKey is a (rule, key) the engine holds state for.
+type ActiveKey struct {
+	Key      string    `json:"key"`
+	State    string    `json:"state"` // pending | firing | seen (absent rules) | cooldown
+	Since    time.Time `json:"since,omitzero"`
+	FiredAt  time.Time `json:"fired_at,omitzero"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+}
+
+// RuleStatus is one loaded rule as the API shows it.
+type RuleStatus struct {
+	Name       string      `json:"name"`
+	Group      string      `json:"group"`
+	On         string      `json:"on"`
+	Mode       string      `json:"mode"`
+	Category   string      `json:"category"`
+	File       string      `json:"file"`
+	Line       int         `json:"line"`
+	When       string      `json:"when,omitempty"`
+	Absent     string      `json:"absent,omitempty"`
+	ActiveNow  bool        `json:"active_now"` // the schedule applies now
+	Stats      RuleStats   `json:"stats"`
+	ActiveKeys []ActiveKey `json:"active_keys"`
+}
+
+// Status lists every loaded rule with its counters and keys, in load order.
+func (e *Engine) Status() []RuleStatus {
+	now := e.o.Now()
+	var out []RuleStatus
+	for _, rt := range e.set.Load().rules {
+		r := rt.r
+		mode := "enforce"
+		if r.Shadow() {
+			mode = "shadow"
+		}
+		rs := RuleStatus{Name: r.Name(), Group: r.Group, On: string(r.On), Mode: mode, Category: r.Spec.Case.Category,
+			File: r.File, Line: r.Line, When: r.Spec.When, ActiveNow: r.sched.Active(now), Stats: e.Stats(r.Name()),
+			ActiveKeys: []ActiveKey{}}
+		if r.IsAbsent() {
+			rs.Absent = time.Duration(r.Spec.Absent).String()
+		}
+		rt.st.mu.Lock()
+		for k, ks := range rt.st.keys {
+			ak := ActiveKey{Key: k, Since: ks.ActiveAt, FiredAt: ks.FiredAt, LastSeen: ks.LastSeen}
+			switch {
+			case ks.Active && ks.Fired:
+				ak.State = "firing"
+			case ks.Active:
+				ak.State = "pending"
+			case r.IsAbsent():
+				ak.State = "seen"
+			default:
+				ak.State = "cooldown"
+			}
+			rs.ActiveKeys = append(rs.ActiveKeys, ak)
+		}
+		rt.st.mu.Unlock()
+		sortActiveKeys(rs.ActiveKeys)
+		out = append(out, rs)
+	}
+	return out
+}
+
+// Shadow returns the would-be cases of shadow rules, newest first (bounded by ShadowKeep).
+func (e *Engine) Shadow() []Firing {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Firing, len(e.shadow))
+	for i, f := range e.shadow {
+		out[len(out)-1-i] = f
+	}
+	return out
 }
 
 // Handle evaluates msg (every point of a telemetry batch, in order) against the rules of its kind.
 func (e *Engine) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device) error {
-	rules := e.set.Load().byKind[msg.Kind]
+	set := e.set.Load()
+	rules := set.byKind[msg.Kind]
 	if len(rules) == 0 {
 		return nil
 	}
@@ -152,7 +352,7 @@ func (e *Engine) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	case lanewatch.KindTelemetry:
 		for i := range msg.Telemetry {
 			t := &msg.Telemetry[i]
-			env.Msg = telemetryMsg(t)
+			env.Msg = telemetryMsg(t, set.needExtra)
 			env.Road = nil
 			if e.o.Roads != nil {
 				env.Road = e.o.Roads.Match(dev.ID, t)
@@ -162,7 +362,11 @@ func (e *Engine) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 		}
 	case lanewatch.KindCamera:
 		c := msg.Camera
-		env.Msg = Msg{TS: c.TS, Lat: c.Lat, Lon: c.Lon, EventID: c.EventID, Type: c.Type, Confidence: c.Confidence}
+		env.Msg = Msg{TS: c.TS, Lat: c.Lat, Lon: c.Lon, EventID: c.EventID, Type: c.Type, Confidence: c.Confidence,
+			IncidentID: c.IncidentID, IncidentFirstSeen: c.IncidentFirstSeen, Detections: c.IncidentDetections}
+		if !c.IncidentFirstSeen.IsZero() {
+			env.Msg.DurationS = c.TS.Sub(c.IncidentFirstSeen).Seconds()
+		}
 		env.Now = c.TS
 		e.evalAll(ctx, rules, env)
 	case lanewatch.KindPlaque:
@@ -178,48 +382,293 @@ func (e *Engine) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	return nil
 }
 
-func (e *Engine) evalAll(ctx context.Context, rules []*Rule, env Env) {
-	var vmm vm.VM
-	for _, r := range rules {
-		if r.when == nil {
-			continue
+// HandleEnv evaluates one prepared environment (env.Kind selects the rules) — for rule tests,
+// backtests and embedding. env.Now is the message time.
+func (e *Engine) HandleEnv(ctx context.Context, env Env) {
+	rules := e.set.Load().byKind[lanewatch.Kind(env.Kind)]
+	if len(rules) > 0 {
+		if env.Zones == nil {
+			env.Zones = e.o.Zones
 		}
-		e.evals.WithLabelValues(r.Name()).Inc()
-		out, err := vmm.Run(r.when, env)
-		if err != nil {
-			e.ruleError(r, err)
-			continue
-		}
-		held, _ := out.(bool)
-		e.record(r, held, env.Now)
-		if !held {
-			continue
-		}
-		e.matches.WithLabelValues(r.Name()).Inc()
-		f, err := e.firing(&vmm, r, env)
-		if err != nil {
-			e.ruleError(r, err)
-			continue
-		}
-		if err := e.o.Opener.OpenRuleCase(ctx, f); err != nil {
-			e.logger.Error("open rule case", "rule", r.Name(), "key", f.Key, "err", err)
-		}
+		e.evalAll(ctx, rules, env)
 	}
 }
 
-func (e *Engine) firing(vmm *vm.VM, r *Rule, env Env) (Firing, error) {
-	key := env.Device.ID
-	if r.key != nil {
-		out, err := vmm.Run(r.key, env)
-		if err != nil {
-			return Firing{}, fmt.Errorf("key: %w", err)
-		}
-		key = fmt.Sprint(out)
+func (e *Engine) evalAll(ctx context.Context, rules []*runtime, env Env) {
+	if env.Now.IsZero() {
+		env.Now = e.o.Now()
 	}
+	boxed := any(env) // one allocation per message, shared by every rule
+	m := e.vms.Get().(*vm.VM)
+	var fired []firingReq
+	for _, rt := range rules {
+		if f, ok := e.evalRule(m, rt, &env, boxed); ok {
+			fired = append(fired, f)
+		}
+	}
+	e.vms.Put(m)
+	for _, f := range fired {
+		e.emit(ctx, f)
+	}
+}
+
+// firingReq is a decision to fire, rendered outside the state lock.
+type firingReq struct {
+	rt  *runtime
+	env Env
+	key string
+	at  time.Time
+}
+
+func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) (firingReq, bool) {
+	r := rt.r
+	if r.IsAbsent() {
+		key, err := e.keyOf(m, r, env, boxed)
+		if err != nil {
+			e.ruleError(rt, err)
+			return firingReq{}, false
+		}
+		e.seen(rt, key, env)
+		return firingReq{}, false
+	}
+	held := false
+	if r.sched.Active(env.Now) {
+		rt.evals.Inc()
+		rt.c.evals.Add(1)
+		out, err := m.Run(r.when, boxed)
+		if err != nil {
+			e.ruleError(rt, err)
+			return firingReq{}, false
+		}
+		held, _ = out.(bool)
+	}
+	if held {
+		rt.matches.Inc()
+		rt.c.matches.Add(1)
+		rt.c.lastMatch.Store(env.Now.UnixNano())
+	} else if rt.st.n.Load() == 0 {
+		return firingReq{}, false // the common path: nothing holds, nothing pending
+	}
+	key, err := e.keyOf(m, r, env, boxed)
+	if err != nil {
+		e.ruleError(rt, err)
+		return firingReq{}, false
+	}
+	return e.step(m, rt, key, held, env, boxed)
+}
+
+func (e *Engine) keyOf(m *vm.VM, r *Rule, env *Env, boxed any) (string, error) {
+	if r.key == nil {
+		return env.Device.ID, nil
+	}
+	out, err := m.Run(r.key, boxed)
+	if err != nil {
+		return "", fmt.Errorf("key: %w", err)
+	}
+	if s, ok := out.(string); ok {
+		return s, nil
+	}
+	return fmt.Sprint(out), nil
+}
+
+// step advances the state of (rule, key) with one observation at env.Now.
+func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, boxed any) (firingReq, bool) {
+	r := rt.r
+	t := env.Now
+	st := rt.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ks := st.keys[key]
+	if held {
+		if ks == nil {
+			ks = &keyState{}
+			st.keys[key] = ks
+			st.n.Store(int64(len(st.keys)))
+		}
+		if !ks.Active {
+			ks.Active, ks.ActiveAt, ks.Fired = true, t, false
+		}
+		ks.LastHeldAt = t
+		ks.Device, ks.Lat, ks.Lon, ks.msg, ks.road = env.Device, env.Msg.Lat, env.Msg.Lon, env.Msg, env.Road
+		st.dirty.Store(true)
+		if !ks.Fired && t.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, t) {
+			ks.Fired, ks.FiredAt = true, t
+			return firingReq{rt: rt, env: *env, key: key, at: t}, true
+		}
+		if ks.Fired && r.instant() {
+			// An instant rule (no for, keep_for or clear): every match while firing is an
+			// occurrence of the open case.
+			return firingReq{rt: rt, env: *env, key: key, at: t}, true
+		}
+		return firingReq{}, false
+	}
+	if ks == nil || !ks.Active {
+		e.gc(rt, key, ks, t)
+		return firingReq{}, false
+	}
+	keep := time.Duration(r.Spec.KeepFor)
+	if !ks.Fired {
+		// Pending and observed not holding: `for` is interrupted. (A gap without messages
+		// is bridged by keep_for; see Tick.)
+		ks.Active = false
+		st.dirty.Store(true)
+		e.gc(rt, key, ks, t)
+		return firingReq{}, false
+	}
+	// Firing: resolves when clear holds (or when no longer holds, without clear) and keep_for
+	// has passed since the condition last held.
+	resolved := true
+	if r.clear != nil && r.sched.Active(t) {
+		out, err := m.Run(r.clear, boxed)
+		if err != nil {
+			e.ruleError(rt, fmt.Errorf("clear: %w", err))
+			return firingReq{}, false
+		}
+		resolved, _ = out.(bool)
+	}
+	if resolved && t.Sub(ks.LastHeldAt) > keep {
+		ks.Active, ks.Fired = false, false
+		st.dirty.Store(true)
+		e.gc(rt, key, ks, t)
+	}
+	return firingReq{}, false
+}
+
+func cooldownOver(r *Rule, ks *keyState, t time.Time) bool {
+	cd := time.Duration(r.Spec.Cooldown)
+	return cd == 0 || ks.FiredAt.IsZero() || t.Sub(ks.FiredAt) >= cd
+}
+
+// gc drops an inactive key whose cooldown is over (call with the state lock held).
+func (e *Engine) gc(rt *runtime, key string, ks *keyState, t time.Time) {
+	if ks == nil || ks.Active || rt.r.IsAbsent() {
+		return
+	}
+	if cooldownOver(rt.r, ks, t) || ks.FiredAt.IsZero() {
+		delete(rt.st.keys, key)
+		rt.st.n.Store(int64(len(rt.st.keys)))
+		rt.st.dirty.Store(true)
+	}
+}
+
+// seen records a message for an absent rule: the key is alive; a firing absence resolves.
+func (e *Engine) seen(rt *runtime, key string, env *Env) {
+	now := e.o.Now()
+	st := rt.st
+	st.mu.Lock()
+	ks := st.keys[key]
+	if ks == nil {
+		ks = &keyState{}
+		st.keys[key] = ks
+		st.n.Store(int64(len(st.keys)))
+	}
+	if now.After(ks.LastSeen) {
+		ks.LastSeen = now
+	}
+	if ks.Fired {
+		ks.Active, ks.Fired = false, false
+	}
+	ks.Device, ks.Lat, ks.Lon = env.Device, env.Msg.Lat, env.Msg.Lon
+	st.dirty.Store(true)
+	st.mu.Unlock()
+}
+
+// Tick runs the clock-driven timers at now: absent rules fire for keys silent long enough
+// (within their schedule), pending `for` timers complete while keep_for bridges a gap, and
+// expired cooldowns are forgotten. Run calls it every TickInterval.
+func (e *Engine) Tick(ctx context.Context, now time.Time) {
+	var fired []firingReq
+	for _, rt := range e.set.Load().rules {
+		r := rt.r
+		st := rt.st
+		st.mu.Lock()
+		for key, ks := range st.keys {
+			switch {
+			case r.IsAbsent():
+				absent := time.Duration(r.Spec.Absent)
+				if ks.Fired || ks.LastSeen.IsZero() {
+					continue
+				}
+				rt.evals.Inc()
+				rt.c.evals.Add(1)
+				since := now.Sub(ks.LastSeen)
+				if since < absent || !r.sched.ActiveThroughout(now.Add(-absent), now) {
+					continue
+				}
+				rt.matches.Inc()
+				rt.c.matches.Add(1)
+				if !cooldownOver(r, ks, now) {
+					continue
+				}
+				ks.Active, ks.ActiveAt, ks.Fired, ks.FiredAt = true, ks.LastSeen, true, now
+				st.dirty.Store(true)
+				fired = append(fired, firingReq{rt: rt, key: key, at: now,
+					env: Env{Device: ks.Device, Msg: Msg{TS: ks.LastSeen, Lat: ks.Lat, Lon: ks.Lon}, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
+			case ks.Active && ks.Fired:
+				// Firing with no message for longer than keep_for: resolved (without a clear
+				// expression, which needs a message to be evaluated on).
+				keep := time.Duration(r.Spec.KeepFor)
+				if keep > 0 && r.clear == nil && now.Sub(ks.LastHeldAt) > keep {
+					ks.Active, ks.Fired = false, false
+					st.dirty.Store(true)
+					e.gc(rt, key, ks, now)
+				}
+			case ks.Active && !ks.Fired:
+				keep := time.Duration(r.Spec.KeepFor)
+				if keep > 0 && now.Sub(ks.LastHeldAt) > keep {
+					ks.Active = false
+					st.dirty.Store(true)
+					e.gc(rt, key, ks, now)
+					continue
+				}
+				if keep > 0 && now.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, now) && r.sched.Active(now) {
+					ks.Fired, ks.FiredAt = true, now
+					st.dirty.Store(true)
+					fired = append(fired, firingReq{rt: rt, key: key, at: now,
+						env: Env{Device: ks.Device, Msg: ks.msg, Road: ks.road, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
+				}
+			case !ks.Active:
+				e.gc(rt, key, ks, now)
+			}
+		}
+		st.mu.Unlock()
+	}
+	for _, f := range fired {
+		e.emit(ctx, f)
+	}
+}
+
+// emit renders a firing and hands it to the Opener, or records it as a would-be case.
+func (e *Engine) emit(ctx context.Context, fr firingReq) {
+	r := fr.rt.r
+	f, err := e.render(r, fr.env, fr.key, fr.at)
+	if err != nil {
+		e.ruleError(fr.rt, err)
+		return
+	}
+	fr.rt.firings.Inc()
+	fr.rt.c.firings.Add(1)
+	if f.Shadow {
+		e.mu.Lock()
+		if len(e.shadow) >= e.o.ShadowKeep {
+			copy(e.shadow, e.shadow[1:])
+			e.shadow = e.shadow[:len(e.shadow)-1]
+		}
+		e.shadow = append(e.shadow, f)
+		e.mu.Unlock()
+		e.logger.Info("shadow rule would open a case", "rule", f.Rule, "key", f.Key)
+		return
+	}
+	if err := e.o.Opener.OpenRuleCase(ctx, f); err != nil {
+		e.logger.Error("open rule case", "rule", f.Rule, "key", f.Key, "err", err)
+	}
+}
+
+func (e *Engine) render(r *Rule, env Env, key string, at time.Time) (Firing, error) {
 	data := templateData(env, r, key)
 	f := Firing{Rule: r.Name(), Group: r.Group, Key: key, Category: r.Spec.Case.Category,
-		Urgency: r.Spec.Case.Urgency, DeviceID: env.Device.ID, District: env.Device.District, Contractor: env.Device.Contractor, Location: lanewatch.Location{Lat: env.Msg.Lat, Lon: env.Msg.Lon},
-		At: env.Now, Shadow: r.Shadow()}
+		Urgency: r.Spec.Case.Urgency, DeviceID: env.Device.ID, District: env.Device.District, Contractor: env.Device.Contractor,
+		Location: lanewatch.Location{Lat: env.Msg.Lat, Lon: env.Msg.Lon}, At: at, Shadow: r.Shadow()}
 	var err error
 	if f.Title, err = render(r.title, data); err != nil {
 		return Firing{}, fmt.Errorf("title: %w", err)
@@ -233,46 +682,29 @@ func (e *Engine) firing(vmm *vm.VM, r *Rule, env Env) (Firing, error) {
 	return f, nil
 }
 
-func (e *Engine) record(r *Rule, held bool, at time.Time) {
-	e.mu.Lock()
-	s := e.stats[r.Name()]
-	if s == nil {
-		s = &RuleStats{}
-		e.stats[r.Name()] = s
-	}
-	s.Evaluations++
-	if held {
-		s.Matches++
-		s.LastMatchAt = at
-	}
-	e.mu.Unlock()
-}
-
-func (e *Engine) ruleError(r *Rule, err error) {
-	e.errs.WithLabelValues(r.Name()).Inc()
-	e.mu.Lock()
-	s := e.stats[r.Name()]
-	if s == nil {
-		s = &RuleStats{}
-		e.stats[r.Name()] = s
-	}
-	s.Errors++
-	s.LastError = err.Error()
-	s.LastErrorAt = e.o.Now()
-	e.mu.Unlock()
+func (e *Engine) ruleError(rt *runtime, err error) {
+	rt.errs.Inc()
+	rt.c.errs.Add(1)
+	rt.c.lastError.Store(&errorAt{msg: err.Error(), at: e.o.Now()})
 }
 
 func templateData(env Env, r *Rule, key string) map[string]any {
 	d := map[string]any{
 		"rule":   r.Name(),
 		"key":    key,
+		"now":    env.Now,
 		"device": map[string]any{"id": env.Device.ID, "type": env.Device.Type, "district": env.Device.District, "contractor": env.Device.Contractor, "plate": env.Device.Plate},
 		"msg": map[string]any{"ts": env.Msg.TS, "lat": env.Msg.Lat, "lon": env.Msg.Lon, "speed_kmh": env.Msg.SpeedKmh,
+			"brush_on": env.Msg.BrushOn, "water_on": env.Msg.WaterOn, "fuel_pct": env.Msg.FuelPct, "water_level_pct": env.Msg.WaterLevelPct,
 			"type": env.Msg.Type, "confidence": env.Msg.Confidence, "category": env.Msg.Category, "description": env.Msg.Description},
-		"road": map[string]any{},
+		"road": map[string]any{"id": "", "name": "", "class": "", "district": ""},
 	}
 	if env.Road != nil {
 		d["road"] = map[string]any{"id": env.Road.ID, "name": env.Road.Name, "class": env.Road.Class, "district": env.Road.District}
+	}
+	if r.IsAbsent() {
+		d["absent"] = time.Duration(r.Spec.Absent).String()
+		d["last_seen"] = env.Msg.TS
 	}
 	return d
 }

@@ -24,49 +24,60 @@ type Env struct {
 
 // Msg is the decoded payload as rules see it. Fields of other message kinds are zero.
 type Msg struct {
-	TS  time.Time `expr:"ts"`
-	Lat float64   `expr:"lat"`
-	Lon float64   `expr:"lon"`
+	TS  time.Time `expr:"ts" json:"ts,omitzero"`
+	Lat float64   `expr:"lat" json:"lat,omitzero"`
+	Lon float64   `expr:"lon" json:"lon,omitzero"`
 	// Telemetry.
-	SpeedKmh      float64        `expr:"speed_kmh"`
-	Heading       float64        `expr:"heading"`
-	BrushOn       bool           `expr:"brush_on"`
-	WaterOn       bool           `expr:"water_on"`
-	WaterLevelPct float64        `expr:"water_level_pct"`
-	FuelPct       float64        `expr:"fuel_pct"`
-	OdometerKm    float64        `expr:"odometer_km"`
-	Extra         map[string]any `expr:"extra"` // vendor fields: msg.extra.pressure_bar
+	SpeedKmh      float64        `expr:"speed_kmh" json:"speed_kmh,omitzero"`
+	Heading       float64        `expr:"heading" json:"heading,omitzero"`
+	BrushOn       bool           `expr:"brush_on" json:"brush_on,omitzero"`
+	WaterOn       bool           `expr:"water_on" json:"water_on,omitzero"`
+	WaterLevelPct float64        `expr:"water_level_pct" json:"water_level_pct,omitzero"`
+	FuelPct       float64        `expr:"fuel_pct" json:"fuel_pct,omitzero"`
+	OdometerKm    float64        `expr:"odometer_km" json:"odometer_km,omitzero"`
+	Extra         map[string]any `expr:"extra" json:"extra,omitzero"` // vendor fields: msg.extra.pressure_bar
 	// Camera event.
-	EventID    string  `expr:"event_id"`
-	Type       string  `expr:"type"`
-	Confidence float64 `expr:"confidence"`
+	EventID    string  `expr:"event_id" json:"event_id,omitzero"`
+	Type       string  `expr:"type" json:"type,omitzero"`
+	Confidence float64 `expr:"confidence" json:"confidence,omitzero"`
+	// Camera incident (set by the camera component: detections of one camera and type whose
+	// boxes overlap within a window are one incident, DOMAIN.md section 7).
+	IncidentID        string    `expr:"incident_id" json:"incident_id,omitzero"`
+	IncidentFirstSeen time.Time `expr:"incident_first_seen" json:"incident_first_seen,omitzero"`
+	DurationS         float64   `expr:"duration_s" json:"duration_s,omitzero"` // since the incident's first detection
+	Detections        int       `expr:"detections" json:"detections,omitzero"`
 	// Plaque scan.
-	ScanID      string `expr:"scan_id"`
-	Action      string `expr:"action"`
-	Category    string `expr:"category"`
-	Description string `expr:"description"`
+	ScanID      string `expr:"scan_id" json:"scan_id,omitzero"`
+	Action      string `expr:"action" json:"action,omitzero"`
+	Category    string `expr:"category" json:"category,omitzero"`
+	Description string `expr:"description" json:"description,omitzero"`
 	// Status.
-	Online bool `expr:"online"`
+	Online bool `expr:"online" json:"online,omitzero"`
 }
 
 // DeviceEnv is the device as rules see it.
 type DeviceEnv struct {
-	ID         string            `expr:"id"`
-	Type       string            `expr:"type"`
-	District   string            `expr:"district"`
-	Contractor string            `expr:"contractor"`
-	Plate      string            `expr:"plate"`
-	Tags       map[string]string `expr:"tags"`
+	ID         string            `expr:"id" json:"id,omitempty" yaml:"id"`
+	Type       string            `expr:"type" json:"type,omitempty" yaml:"type"`
+	District   string            `expr:"district" json:"district,omitempty" yaml:"district"`
+	Contractor string            `expr:"contractor" json:"contractor,omitempty" yaml:"contractor"`
+	Plate      string            `expr:"plate" json:"plate,omitempty" yaml:"plate"`
+	Tags       map[string]string `expr:"tags" json:"tags,omitempty" yaml:"tags"`
 }
 
 // RoadEnv is the road segment a telemetry point matched (nil when none).
+//
+// The scalar fields hold strings but are typed any on purpose: expr compiles `road?.class ==
+// "main"` with a string-only equality when the field is typed string, which fails at run time
+// when road is nil (expr-lang/expr v1.17). Typed any, the comparison is false for a nil road, as
+// operators expect. Field names are still checked at compile time.
 type RoadEnv struct {
-	ID         string   `expr:"id"`
-	Name       string   `expr:"name"`
-	Class      string   `expr:"class"`
-	District   string   `expr:"district"`
-	Contractor string   `expr:"contractor"`
-	Zones      []string `expr:"zones"`
+	ID         any      `expr:"id" json:"id,omitempty" yaml:"id"`
+	Name       any      `expr:"name" json:"name,omitempty" yaml:"name"`
+	Class      any      `expr:"class" json:"class,omitempty" yaml:"class"`
+	District   any      `expr:"district" json:"district,omitempty" yaml:"district"`
+	Contractor any      `expr:"contractor" json:"contractor,omitempty" yaml:"contractor"`
+	Zones      []string `expr:"zones" json:"zones,omitempty" yaml:"zones"`
 }
 
 // ZoneTester answers whether a point lies in a named zone; it is provided by the coverage
@@ -80,10 +91,10 @@ func deviceEnv(d *lanewatch.Device) DeviceEnv {
 		Plate: d.Plate, Tags: d.Tags}
 }
 
-func telemetryMsg(t *lanewatch.Telemetry) Msg {
+func telemetryMsg(t *lanewatch.Telemetry, withExtra bool) Msg {
 	m := Msg{TS: t.TS, Lat: t.Lat, Lon: t.Lon, SpeedKmh: t.SpeedKmh, Heading: t.Heading, BrushOn: t.BrushOn,
 		WaterOn: t.WaterOn, WaterLevelPct: t.WaterLevelPct, FuelPct: t.FuelPct, OdometerKm: t.OdometerKm}
-	if len(t.Extra) > 0 {
+	if withExtra && len(t.Extra) > 0 {
 		m.Extra = make(map[string]any, len(t.Extra))
 		for _, e := range t.Extra {
 			if e.IsBool {

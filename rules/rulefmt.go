@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -47,10 +49,19 @@ type RuleSpec struct {
 	Labels   map[string]string `yaml:"labels"`
 }
 
-// ScheduleSpec says when a rule applies.
+// ScheduleSpec says when a rule applies (all parts must agree; an empty part does not restrict).
 type ScheduleSpec struct {
-	Days  []string `yaml:"days"`  // mon..sun
-	Hours []string `yaml:"hours"` // "06:00-12:00"
+	// Days of the week, mon..sun (or "workdays" for mon..fri, "weekend" for sat, sun).
+	Days []string `yaml:"days"`
+	// Hours are windows "HH:MM-HH:MM"; a window whose end is not after its start runs past
+	// midnight and belongs to the day it starts on.
+	Hours []string `yaml:"hours"`
+	// Dates are days "2025-06-01" or inclusive ranges "2025-06-01..2025-09-30".
+	Dates []string `yaml:"dates"`
+	// Holidays are dates (or ranges) on which the rule does not apply (working calendar).
+	Holidays []string `yaml:"holidays"`
+	// Workdays are make-up working days: they apply even when their weekday is not in Days.
+	Workdays []string `yaml:"workdays"`
 }
 
 // CaseSpec is the case a firing rule opens.
@@ -70,10 +81,31 @@ type Rule struct {
 	Line  int
 
 	when  *vm.Program
+	clear *vm.Program // nil: the rule clears when `when` stops holding
 	key   *vm.Program // nil: device.id
 	title *template.Template
 	desc  *template.Template
+	sched *Schedule // nil: always active
+	hash  string    // identity for state carry-over: name, when, clear, key, absent
+	// usesExtra: an expression or template reads msg.extra (else the map is not built).
+	usesExtra bool
 }
+
+// Hash identifies the rule's state semantics: two rules with the same hash can share state
+// (reload keeps the state of a rule whose name and expressions are unchanged).
+func (r *Rule) Hash() string { return r.hash }
+
+// Schedule returns the compiled `active` schedule, nil when the rule always applies.
+func (r *Rule) Schedule() *Schedule { return r.sched }
+
+// instant reports whether every match of the rule is an event of its own (no for, keep_for,
+// clear): while its key is firing, each further match is passed on as an occurrence.
+func (r *Rule) instant() bool {
+	return r.Spec.For == 0 && r.Spec.KeepFor == 0 && r.clear == nil && r.Spec.Absent == 0
+}
+
+// IsAbsent reports whether the rule is a deadman rule (absent: instead of when:).
+func (r *Rule) IsAbsent() bool { return r.Spec.Absent > 0 }
 
 // Name returns the rule's name (unique in a set).
 func (r *Rule) Name() string { return r.Spec.Name }
@@ -85,7 +117,15 @@ func (r *Rule) Shadow() bool { return r.Spec.Mode == "shadow" }
 type LoadOptions struct {
 	// Category reports whether a category code exists (nil accepts any 4-digit code).
 	Category func(code string) bool
-	Location *time.Location // for hour() and weekday(); default Asia/Shanghai or UTC
+	Location *time.Location // for hour(), weekday() and schedules; default Asia/Shanghai (UTC if unknown)
+}
+
+// DefaultLocation is Asia/Shanghai, or UTC when the time zone database lacks it.
+func DefaultLocation() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.UTC
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$`)
@@ -165,7 +205,7 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 		return nil, yamlx.Wrap(file, err)
 	}
 	if o.Location == nil {
-		o.Location = time.UTC
+		o.Location = DefaultLocation()
 	}
 	opts := exprOptions(o.Location)
 	var errs []error
@@ -198,16 +238,21 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 			case rs.When != "" && rs.Absent != 0:
 				fail(rp+".absent", "rule %q: give when or absent, not both", rs.Name)
 			}
-			for _, unsupported := range []struct {
-				set  bool
-				path string
-			}{
-				{rs.For != 0, "for"}, {rs.Cooldown != 0, "cooldown"}, {rs.Clear != "", "clear"},
-				{rs.KeepFor != 0, "keep_for"}, {rs.Absent != 0, "absent"}, {rs.Active != nil, "active"},
-			} {
-				if unsupported.set {
-					fail(rp+"."+unsupported.path, "rule %q: %s is not supported by this engine version", rs.Name, unsupported.path)
+			if rs.KeepFor != 0 && rs.Absent != 0 {
+				fail(rp+".keep_for", "rule %q: keep_for applies to when rules, not absent", rs.Name)
+			}
+			if rs.Clear != "" && rs.Absent != 0 {
+				fail(rp+".clear", "rule %q: clear applies to when rules, not absent (an absent rule clears when a message arrives)", rs.Name)
+			}
+			if rs.For != 0 && rs.Absent != 0 {
+				fail(rp+".for", "rule %q: for applies to when rules; absent is itself the duration", rs.Name)
+			}
+			if rs.Active != nil {
+				sc, serrs := compileSchedule(rs.Active, o.Location)
+				for _, se := range serrs {
+					fail(rp+".active."+se.field, "rule %q: active: %s", rs.Name, se.msg)
 				}
+				r.sched = sc
 			}
 			switch rs.Mode {
 			case "", "enforce", "shadow":
@@ -220,6 +265,13 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 					fail(rp+".when", "rule %q: when: %s", rs.Name, firstLine(err.Error()))
 				}
 				r.when = p
+			}
+			if rs.Clear != "" {
+				p, err := expr.Compile(rs.Clear, append(slices.Clip(opts), expr.AsBool())...)
+				if err != nil {
+					fail(rp+".clear", "rule %q: clear: %s", rs.Name, firstLine(err.Error()))
+				}
+				r.clear = p
 			}
 			if rs.Key != "" {
 				p, err := expr.Compile(rs.Key, opts...)
@@ -249,6 +301,8 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 			if r.desc, err = parseTemplate(rs.Name+".description", c.Description); err != nil {
 				fail(rp+".case.description", "rule %q: description: %v", rs.Name, err)
 			}
+			r.hash = ruleHash(rs)
+			r.usesExtra = strings.Contains(rs.When+rs.Clear+rs.Key+c.Title+c.Description, "extra")
 			out = append(out, r)
 		}
 	}
@@ -256,6 +310,15 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+func ruleHash(rs RuleSpec) string {
+	h := sha256.New()
+	for _, part := range []string{rs.Name, rs.When, rs.Clear, rs.Key, time.Duration(rs.Absent).String()} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func parseTemplate(name, text string) (*template.Template, error) {

@@ -51,4 +51,9 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; 
   say "set LANEWATCH_TEST_POSTGRES_DSN to a DSN of a role that may CREATE DATABASE."
   [ -n "${LANEWATCH_TEST_POSTGRES_DSN:-}" ] || exit 1
 fi
+# Chromium for the console's browser tests (web/, chromedp drives /usr/bin/chromium headless).
+if [ ! -x /usr/bin/chromium ]; then
+  need_apt chromium
+fi
+need_apt fonts-wqy-microhei # a CJK font, so Chinese labels render in the browser tests' screenshots
 say "tools ready: $(ls "$BIN" | tr '\n' ' ')"

@@ -32,6 +32,7 @@ const (
 	streamVehicle uint64 = 1 << 40
 	streamCamera  uint64 = 2 << 40
 	streamPlaque  uint64 = 3 << 40
+	streamCitizen uint64 = 4 << 40
 )
 
 // newRand returns the PCG-backed source of one device: it depends only on the seed, the

@@ -55,6 +55,9 @@ type Options struct {
 	Seed uint64
 	// QoS of the data publishes: 0 or 1 (the simulate command's default is 1).
 	QoS byte
+	// Roads, if set, is the road network vehicles drive (configs/roads.geojson); without it
+	// they drive a grid of streets inside their district box.
+	Roads *RoadNetwork
 	// Snapshots adds a tiny JPEG to camera detections and plaque reports.
 	Snapshots bool
 	// RunID prefixes camera event ids and plaque scan ids; default the start time
@@ -218,7 +221,11 @@ func (f *Fleet) generators(runID string) []*simDevice {
 			sd.gen = NewPlaqueSim(PlaqueConfig{ID: d.ID, District: d.District, Seed: o.Seed, Index: np, Step: o.Step, Photos: o.Snapshots, RunID: runID})
 			np++
 		default:
-			sd.gen = NewVehicleSim(VehicleConfig{ID: d.ID, Type: d.Type, District: d.District, Seed: o.Seed, Index: nv, Step: o.Step})
+			vc := VehicleConfig{ID: d.ID, Type: d.Type, District: d.District, Seed: o.Seed, Index: nv, Step: o.Step}
+			if o.Roads != nil {
+				vc.Route = o.Roads.Route(d.District, newRand(o.Seed, streamRoute, nv))
+			}
+			sd.gen = NewVehicleSim(vc)
 			nv++
 		}
 		out = append(out, sd)

@@ -14,6 +14,8 @@ type Store interface {
 	Cases
 	DeadLetters
 	States
+	Outbox
+	Coverage
 	// Ping checks the database connection (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

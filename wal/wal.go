@@ -322,23 +322,53 @@ func (l *Log) recoverTail(s *segment) (n int, size int64, err error) {
 // or sync failure every later Append fails with that error (an fsync error cannot be retried
 // safely); reopen the log to recover.
 func (l *Log) Append(ctx context.Context, rec []byte, durable bool) (uint64, error) {
-	if err := ctx.Err(); err != nil {
+	seq, sync, err := l.AppendAsync(ctx, rec)
+	if err != nil || !durable {
+		return seq, err
+	}
+	if err := sync.Wait(ctx); err != nil {
 		return 0, err
 	}
+	return seq, nil
+}
+
+// Sync is the pending durability of an appended record.
+type Sync struct{ b *batch }
+
+// Done is closed once the record's group commit has finished (successfully or not).
+func (s Sync) Done() <-chan struct{} { return s.b.done }
+
+// Wait blocks until the record is fsynced and returns the sync's error, or ctx's.
+func (s Sync) Wait(ctx context.Context) error {
+	select {
+	case <-s.b.done:
+		return s.b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AppendAsync adds rec to the log like Append, returning as soon as the record has its place
+// in the sequence (blocking only for back-pressure), with a Sync to wait for its fsync. Callers
+// that must acknowledge in order (MQTT PUBACKs) append in order and wait for the Syncs in order.
+func (l *Log) AppendAsync(ctx context.Context, rec []byte) (uint64, Sync, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, Sync{}, err
+	}
 	if len(rec) > MaxRecordBytes {
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
+		return 0, Sync{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(rec))
 	}
 	size := frameSize(len(rec))
 	l.mu.Lock()
 	for {
 		if l.closed {
 			l.mu.Unlock()
-			return 0, ErrClosed
+			return 0, Sync{}, ErrClosed
 		}
 		if l.failed != nil {
 			err := l.failed
 			l.mu.Unlock()
-			return 0, err
+			return 0, Sync{}, err
 		}
 		var ch chan struct{}
 		switch {
@@ -354,9 +384,9 @@ func (l *Log) Append(ctx context.Context, rec []byte, durable bool) (uint64, err
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, Sync{}, ctx.Err()
 		case <-l.quit:
-			return 0, ErrClosed
+			return 0, Sync{}, ErrClosed
 		}
 		l.mu.Lock()
 	}
@@ -377,18 +407,7 @@ func (l *Log) Append(ctx context.Context, rec []byte, durable bool) (uint64, err
 	case l.kick <- struct{}{}:
 	default:
 	}
-	if !durable {
-		return seq, nil
-	}
-	select {
-	case <-b.done:
-		if b.err != nil {
-			return 0, b.err
-		}
-		return seq, nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return seq, Sync{b: b}, nil
 }
 
 // writer is the group-commit goroutine.

@@ -20,6 +20,9 @@ import (
 // simulate runs `lanewatch simulate`: it drives simulated devices with the credentials of the
 // config's device registry seed file until --duration has passed or SIGINT/SIGTERM.
 func simulate(args []string, stdout, stderr io.Writer) int {
+	if load, rest := hasLoadFlag(args); load {
+		return simulateLoad(rest, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	broker := fs.String("broker", "", "MQTT broker URL, e.g. tcp://127.0.0.1:1883 (required)")
@@ -33,6 +36,9 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	qos := fs.Uint("qos", 1, "QoS of the data publishes, 0 or 1")
 	snapshots := fs.Bool("snapshots", false, "add a tiny JPEG snapshot to camera detections and plaque reports")
 	runID := fs.String("run-id", "", "prefix of event and scan ids (default the start time)")
+	citizenRate := fs.Duration("citizen-rate", 0, "post a citizen report to Open311 this often (0 = none; needs --http-url)")
+	httpURL := fs.String("http-url", "", "lanewatch HTTP base URL for citizen reports, e.g. http://127.0.0.1:8080")
+	open311Key := fs.String("open311-key", os.Getenv("LANEWATCH_OPEN311_API_KEY"), "Open311 api_key (default $LANEWATCH_OPEN311_API_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,7 +85,15 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	var roads *simulators.RoadNetwork
+	if cfg.Coverage.RoadsFile != "" {
+		if roads, err = simulators.LoadRoads(cfg.Resolve(cfg.Coverage.RoadsFile)); err != nil {
+			fmt.Fprintf(stderr, "lanewatch simulate: %v\n", err)
+			return 1
+		}
+	}
 	fleet, err := simulators.NewFleet(simulators.Options{
+		Roads:     roads,
 		Broker:    *broker,
 		Devices:   devs,
 		Rate:      *rate,
@@ -101,7 +115,25 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stderr, "simulate: %d devices against %s, rate %s, seed %d\n", len(devs), *broker, *rate, *seed)
+	citizenDone := make(chan struct{})
+	if *citizenRate > 0 && *httpURL != "" {
+		rep := &simulators.CitizenReporter{BaseURL: *httpURL, APIKey: *open311Key, Every: *citizenRate, Seed: *seed, Logger: logger}
+		go func() {
+			defer close(citizenDone)
+			if err := rep.Run(ctx); err != nil {
+				fmt.Fprintf(stderr, "simulate: citizen reports: %v\n", err)
+			}
+			fmt.Fprintf(stderr, "simulate: citizen reports sent=%d errors=%d\n", rep.Sent(), rep.Errors())
+		}()
+	} else {
+		if *citizenRate > 0 {
+			fmt.Fprintln(stderr, "simulate: --citizen-rate needs --http-url; citizen reports off")
+		}
+		close(citizenDone)
+	}
 	stats, err := fleet.Run(ctx)
+	stop()
+	<-citizenDone
 	fmt.Fprintf(stderr, "simulate: done: %s, %d bytes\n", stats, stats.Bytes)
 	if err != nil {
 		if errors.Is(err, simulators.ErrNoConnection) {

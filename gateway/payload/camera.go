@@ -29,7 +29,8 @@ const bboxEpsilon = 1e-6
 
 // Camera decodes a camera event: event_id, ts and type are required; confidence (0..1), bbox
 // ([x, y, w, h], normalised), lat and lon (both or neither), snapshot (base64 JPEG, decoded)
-// and snapshot_url (http or https) are optional. Unknown fields are ignored.
+// and snapshot_url (http or https) are optional, as are channel, vendor_code, region_id and state
+// (start|stop|pulse). Unknown fields are ignored.
 func (d *Decoder) Camera(p []byte, now time.Time) (*lanewatch.CameraEvent, error) {
 	l := d.limits()
 	a := at{kind: "camera", idx: -1}
@@ -96,6 +97,34 @@ func (d *Decoder) camera(o *fastjson.Object, now time.Time, a at) (*lanewatch.Ca
 		if err = inRange(ev.Confidence, 0, 1, a, "confidence"); err != nil {
 			return nil, err
 		}
+	}
+
+	// Optional vendor context (DOMAIN.md section 7), sent by HTTP push adapters and by cameras
+	// that know it: channel, vendor event code, region and start/stop state.
+	if v = o.Get("channel"); !isNull(v) {
+		ch, err := number(v, a, "channel")
+		if err != nil {
+			return nil, err
+		}
+		if err = inRange(ch, 0, 4096, a, "channel"); err != nil {
+			return nil, err
+		}
+		ev.Channel = int(ch)
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"vendor_code", &ev.VendorCode}, {"region_id", &ev.RegionID}, {"state", &ev.State}} {
+		if v = o.Get(f.key); !isNull(v) {
+			if *f.dst, err = str(v, a, f.key, maxIDLen, true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch ev.State {
+	case "", "start", "stop", "pulse":
+	default:
+		return nil, a.errorf(ReasonOutOfRange, "state", "%q is not one of start, stop, pulse", clip(ev.State, 20))
 	}
 
 	if v = o.Get("bbox"); !isNull(v) {

@@ -325,3 +325,24 @@ func TestNewDecoderDefaults(t *testing.T) {
 		t.Errorf("NewDecoder() = %+v", d)
 	}
 }
+
+func TestCameraVendorContext(t *testing.T) {
+	d := &Decoder{}
+	now := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	ev, err := d.Camera([]byte(`{"event_id":"e1","ts":"2026-03-03T09:59:00Z","type":"street_vending","channel":2,"vendor_code":"illegalVending","region_id":"r7","state":"start"}`), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Channel != 2 || ev.VendorCode != "illegalVending" || ev.RegionID != "r7" || ev.State != "start" {
+		t.Fatalf("vendor context = %+v", ev)
+	}
+	for _, bad := range []string{
+		`{"event_id":"e1","ts":"2026-03-03T09:59:00Z","type":"clutter","state":"maybe"}`,
+		`{"event_id":"e1","ts":"2026-03-03T09:59:00Z","type":"clutter","channel":-1}`,
+		`{"event_id":"e1","ts":"2026-03-03T09:59:00Z","type":"clutter","vendor_code":7}`,
+	} {
+		if _, err := d.Camera([]byte(bad), now); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

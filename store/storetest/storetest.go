@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeadLetters/TrimAndOrder", testDeadLetters},
 		{"DeadLetters/Text", testDeadLetterText},
 		{"States", testStates},
+		{"Outbox", testOutbox},
+		{"Coverage", testCoverage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

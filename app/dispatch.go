@@ -1,0 +1,250 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/dispatch/notify"
+	"github.com/lanewatch/lanewatch/dispatch/notify/sms"
+	"github.com/lanewatch/lanewatch/dispatch/notify/webhook"
+	"github.com/lanewatch/lanewatch/dispatch/notify/wechat"
+	"github.com/lanewatch/lanewatch/internal/yamlx"
+)
+
+// DispatchConfig is the `dispatch` section of lanewatch.yaml (see docs/DISPATCH.md).
+type DispatchConfig struct {
+	// RoutingFile holds departments, routes, auto rules, limits, the working calendar and
+	// assessment weights (configs/routing.yaml); optional.
+	RoutingFile string `yaml:"routing_file"`
+	// DistrictsFile is the district polygons (configs/districts.geojson); a missing file is
+	// logged and cases keep the district they were given.
+	DistrictsFile string `yaml:"districts_file"`
+	// MaxAttachmentBytes bounds one photo upload; default 10 MiB.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	// Open311 settings for citizen apps.
+	Open311 Open311Config `yaml:"open311"`
+	// Notify configures the outbox delivery and its channels.
+	Notify NotifyConfig `yaml:"notify"`
+}
+
+// Open311Config configures /open311/v2.
+type Open311Config struct {
+	// APIKeys accepted on POST requests; LANEWATCH_OPEN311_API_KEY adds one.
+	APIKeys []string `yaml:"api_keys"`
+	// Disabled leaves /open311 out.
+	Disabled bool `yaml:"disabled"`
+}
+
+// NotifyConfig configures notification delivery; a channel without its section is off.
+type NotifyConfig struct {
+	Interval    yamlx.Duration  `yaml:"interval"`     // outbox poll; default 2s
+	Backoff     yamlx.Duration  `yaml:"backoff"`      // first retry; default 10s, doubling
+	MaxBackoff  yamlx.Duration  `yaml:"max_backoff"`  // default 30m
+	MaxAttempts int             `yaml:"max_attempts"` // default 12
+	SMS         *sms.Config     `yaml:"sms"`
+	WeChat      *wechat.Config  `yaml:"wechat"`
+	Webhook     *webhook.Config `yaml:"webhook"`
+}
+
+// dispatchRuntime holds the parts of dispatch that run in the background.
+type dispatchRuntime struct {
+	notifier *notify.Dispatcher
+	keys     []string
+}
+
+// setupDispatch builds the dispatch service, its notifiers and the API adapters.
+func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string) (*dispatch.Service, *dispatchRuntime, error) {
+	dc := a.cfg.Dispatch
+	routing := &dispatch.RoutingFile{}
+	if dc.RoutingFile != "" {
+		r, err := dispatch.LoadRouting(a.cfg.Resolve(dc.RoutingFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("load routing: %w", err)
+		}
+		routing = r
+	}
+	var districts *dispatch.Districts
+	if dc.DistrictsFile != "" {
+		d, err := dispatch.LoadDistricts(a.cfg.Resolve(dc.DistrictsFile))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			a.logger.Warn("districts file missing: cases keep the district they are given", "file", dc.DistrictsFile)
+		case err != nil:
+			return nil, nil, fmt.Errorf("load districts: %w", err)
+		default:
+			districts = d
+		}
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	notifiers := map[string]notify.Notifier{}
+	var channels []string
+	if c := dc.Notify.SMS; c != nil {
+		n, err := sms.New(*c, client)
+		if err != nil {
+			return nil, nil, err
+		}
+		notifiers[dispatch.ChannelSMS], channels = n, append(channels, dispatch.ChannelSMS)
+	}
+	if c := dc.Notify.WeChat; c != nil {
+		n, err := wechat.New(*c, client, a.now)
+		if err != nil {
+			return nil, nil, err
+		}
+		notifiers[dispatch.ChannelWeChat], channels = n, append(channels, dispatch.ChannelWeChat)
+	}
+	if c := dc.Notify.Webhook; c != nil {
+		n, err := webhook.New(*c, client)
+		if err != nil {
+			return nil, nil, err
+		}
+		notifiers[dispatch.ChannelWebhook], channels = n, append(channels, dispatch.ChannelWebhook)
+	}
+	svc, err := dispatch.New(dispatch.Options{Store: a.store, Catalog: catalog, Routing: routing, Districts: districts,
+		Channels: channels, AttachmentDir: filepath.Join(dataDir, "attachments"), MaxAttachmentBytes: dc.MaxAttachmentBytes,
+		Registerer: a.reg, Logger: a.logger, Now: a.now})
+	if err != nil {
+		return nil, nil, err
+	}
+	nd, err := notify.New(notify.Options{Outbox: a.store, Notifiers: notifiers, Interval: time.Duration(dc.Notify.Interval),
+		Backoff: time.Duration(dc.Notify.Backoff), MaxBackoff: time.Duration(dc.Notify.MaxBackoff),
+		MaxAttempts: dc.Notify.MaxAttempts, Registerer: a.reg, Logger: a.logger, Now: a.now})
+	if err != nil {
+		return nil, nil, err
+	}
+	rt := &dispatchRuntime{notifier: nd, keys: append([]string(nil), dc.Open311.APIKeys...)}
+	for _, kv := range env {
+		if k, v, ok := cutEnv(kv); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
+			rt.keys = append(rt.keys, v)
+		}
+	}
+	return svc, rt, nil
+}
+
+// runDispatch runs the deadline ticker and the notification delivery until ctx ends.
+func (a *App) runDispatch(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.disp.notifier.Run(ctx)
+	}()
+	_ = a.cases.Run(ctx)
+	<-done
+}
+
+// workflow adapts dispatch.Service to api.CaseWorkflow and api.Open311.
+type workflow struct {
+	s       *dispatch.Service
+	keys    []string
+	catalog *dispatch.Catalog
+}
+
+var (
+	_ api.CaseWorkflow = (*workflow)(nil)
+	_ api.Open311      = (*workflow)(nil)
+)
+
+func actorOf(p api.Principal) dispatch.Actor {
+	return dispatch.Actor{Role: p.Role, ID: p.ID, Name: p.Name}
+}
+
+func (w *workflow) Create(ctx context.Context, c *lanewatch.Case, p api.Principal) (*lanewatch.Case, error) {
+	out, _, err := w.s.Open(ctx, c, actorOf(p).String())
+	return out, err
+}
+
+func (w *workflow) Act(ctx context.Context, id string, a api.CaseAction, p api.Principal) (*lanewatch.Case, error) {
+	return w.s.Act(ctx, id, dispatch.ActionRequest{Action: a.Action, Note: a.Note, Reason: a.Reason,
+		Department: a.Department, HandleBy: a.HandleBy, Score: a.Score, Comment: a.Comment}, actorOf(p))
+}
+
+func (w *workflow) Attach(ctx context.Context, id, kind string, r io.Reader, p api.Principal) (*lanewatch.Attachment, error) {
+	return w.s.Attach(ctx, id, kind, r, actorOf(p))
+}
+
+func (w *workflow) OpenAttachment(ctx context.Context, c *lanewatch.Case, id string) (io.ReadCloser, lanewatch.Attachment, error) {
+	return w.s.OpenAttachment(ctx, c, id)
+}
+
+func (w *workflow) Rate(ctx context.Context, id string, score int, comment string, p api.Principal) (*lanewatch.Case, error) {
+	return w.s.Rate(ctx, id, score, comment, actorOf(p))
+}
+
+func (w *workflow) MaxAttachmentBytes() int64 { return w.s.MaxAttachmentBytes() }
+
+func (w *workflow) Assess(ctx context.Context, month string) (any, error) {
+	return w.s.Assess(ctx, month)
+}
+
+// Services are the categories citizens may report.
+func (w *workflow) Services() []api.Open311Service {
+	var out []api.Open311Service
+	for _, c := range w.catalog.All() {
+		for _, src := range c.Sources {
+			if src == lanewatch.SourceCitizen {
+				out = append(out, api.Open311Service{Code: c.Code, Name: c.NameZH, Description: c.NameEN,
+					Group: groupOf(c.Code), Keywords: []string{c.NameEN}})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func groupOf(code string) string {
+	switch code[:2] {
+	case "01":
+		return "市容环境"
+	case "05":
+		return "街面秩序"
+	}
+	return "其他"
+}
+
+func (w *workflow) ValidAPIKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	ok := false
+	for _, k := range w.keys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			ok = true
+		}
+	}
+	return ok
+}
+
+func (w *workflow) Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
+	c.Source = lanewatch.SourceCitizen
+	out, _, err := w.s.Open(ctx, c, "reporter:open311")
+	return out, err
+}
+
+func (w *workflow) Agency(dep string) string {
+	if d, ok := w.s.Router().Department(dep); ok && d.Name != "" {
+		return d.Name
+	}
+	return dep
+}
+
+// workflow returns the API's case workflow.
+func (a *App) workflow(catalog *dispatch.Catalog) api.CaseWorkflow {
+	return &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+}
+
+// open311 returns the Open311 front, nil when disabled.
+func (a *App) open311(catalog *dispatch.Catalog) api.Open311 {
+	if a.cfg.Dispatch.Open311.Disabled {
+		return nil
+	}
+	return &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/rules"
+)
+
+// setupRules builds the rules engine and its manager, loads the rule set (an invalid set fails
+// start-up) and restores persisted rule state.
+func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *time.Location, opener rules.Opener) error {
+	var err error
+	roads, zones := a.ruleRoads()
+	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, States: a.store, Roads: roads, Zones: zones, Registerer: a.reg,
+		Logger: a.logger, Now: a.now}); err != nil {
+		return err
+	}
+	var paths []string
+	if a.cfg.RulesDir != "" {
+		paths = []string{a.cfg.Resolve(a.cfg.RulesDir)}
+	}
+	a.rules, err = rules.NewManager(rules.ManagerOptions{Engine: a.engine, Paths: paths,
+		Load: rules.LoadOptions{Category: catalog.Has, Location: loc}, States: a.store, Registerer: a.reg,
+		Logger: a.logger, Now: a.now})
+	if err != nil {
+		return err
+	}
+	if len(paths) > 0 {
+		if _, err := a.rules.Reload(ctx, "startup"); err != nil {
+			return fmt.Errorf("load rules: %w", err)
+		}
+	}
+	if err := a.engine.Restore(ctx); err != nil {
+		return err
+	}
+	a.logger.Info("rules loaded", "rules", len(a.engine.Rules()))
+	return nil
+}
+
+// runRules drives the rule timers and state saving, watches the rule files and reloads on
+// SIGHUP, until ctx ends (then it saves the rule state once more).
+func (a *App) runRules(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.engine.Run(ctx); err != nil {
+			a.logger.Warn("rules engine", "err", err)
+		}
+	}()
+	if a.cfg.RulesDir != "" {
+		go func() {
+			if err := a.rules.Watch(ctx); err != nil {
+				a.logger.Warn("rules file watch disabled", "err", err)
+			}
+		}()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			<-done
+			return
+		case <-hup:
+			if a.cfg.RulesDir != "" {
+				_, _ = a.rules.Reload(ctx, "SIGHUP") // a rejected set is logged and counted
+			}
+		}
+	}
+}

@@ -1,0 +1,19 @@
+// Package coverage owns the road network, map matching of vehicle telemetry to road segments,
+// the working-state rule per vehicle type, per-segment per-day coverage (covered stretches as
+// merged intervals along each segment) and the mechanized cleaning rate (机械化作业率) computed
+// from it (DOMAIN.md section 6).
+//
+// It loads configs/roads.geojson, configs/districts.geojson and configs/zones.geojson with
+// strict validation, matches points in a local metric projection against an R-tree of the
+// network's edges (tidwall/rtree), keeps coverage in memory, persists it through the store's
+// Coverage contract (merged idempotently, so journal replays are harmless) and writes
+// segment_coverage and mechanization_rate points with influx.AppendPoint.
+//
+// It must not import rules, dispatch, gateway or api: the app wires the matched segment into
+// the rules environment and coverage shortfalls (category 9003) into the rules engine.
+//
+// The example network is generated: `go generate ./coverage` rewrites configs/roads.geojson,
+// configs/districts.geojson and configs/zones.geojson from coverage/internal/gen.
+package coverage
+
+//go:generate go run ./internal/gen -out ../configs

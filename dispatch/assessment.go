@@ -1,0 +1,271 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
+)
+
+// Assessment is the monthly scoreboard (DOMAIN.md section 5).
+type Assessment struct {
+	Month     string          `json:"month"`
+	Weights   Weights         `json:"weights"`
+	Districts []DistrictScore `json:"districts"`
+}
+
+// DistrictScore is one district's month. Rates are in 0..1 and nil when there is nothing to
+// measure; Index is 0..100, nil for a district without cases.
+type DistrictScore struct {
+	District        string   `json:"district"`
+	Index           *float64 `json:"index"`
+	Rates           Rates    `json:"rates"`
+	MeanScore       *float64 `json:"mean_score"`
+	MeanHandleHours *float64 `json:"mean_handle_hours"`
+	Cases           int      `json:"cases"`
+	Counts          Counts   `json:"counts"`
+}
+
+// Rates of a district.
+type Rates struct {
+	SignOnTime   *float64 `json:"sign_on_time"`
+	HandleOnTime *float64 `json:"handle_on_time"`
+	Handled      *float64 `json:"handled"`
+	CloseOnTime  *float64 `json:"close_on_time"`
+	Rework       *float64 `json:"rework"`
+	Extension    *float64 `json:"extension"`
+	Satisfaction *float64 `json:"satisfaction"`
+}
+
+// Counts are the numerators and denominators behind the rates.
+type Counts struct {
+	ShouldSign     int           `json:"should_sign"`
+	SignedOnTime   int           `json:"signed_on_time"`
+	ShouldHandle   int           `json:"should_handle"`
+	HandledOnTime  int           `json:"handled_on_time"`
+	Handled        int           `json:"handled"`
+	ShouldClose    int           `json:"should_close"`
+	ClosedOnTime   int           `json:"closed_on_time"`
+	Closed         int           `json:"closed"`
+	Reworks        int           `json:"reworks"`
+	Extended       int           `json:"extended"`
+	Ratings        int           `json:"ratings"`
+	Satisfied      int           `json:"satisfied"`
+	ScoreSum       int           `json:"score_sum"`
+	HandleDuration time.Duration `json:"-"`
+}
+
+// caseFacts are the times an assessment needs from a case's timeline.
+type caseFacts struct {
+	signedAt, resolvedAt, closedAt *time.Time
+	reworks, extends               int
+}
+
+func factsOf(c *lanewatch.Case) caseFacts {
+	var f caseFacts
+	for i := range c.Timeline {
+		e := &c.Timeline[i]
+		at := e.At
+		switch e.Action {
+		case ActDispatch, ActReturn:
+			f.signedAt, f.resolvedAt = nil, nil
+		case ActRework:
+			f.reworks++
+			f.signedAt, f.resolvedAt = nil, nil
+		case ActSign:
+			f.signedAt = &at
+		case ActResolve:
+			f.resolvedAt = &at
+		case ActVerify:
+			f.closedAt = &at
+		case ActExtend:
+			f.extends++
+		}
+	}
+	return f
+}
+
+// Assess computes the assessment of month ("YYYY-MM", in the calendar's time zone) over
+// cases whose deadlines fall in the month: sign_by (应签收), handle_by (应处置) and the close
+// deadline handle_by + limits.verify (应结案). Reworks count against cases closed; extensions
+// against cases that should have been handled; ratings of cases that should have been closed.
+// Cases created more than 92 days before the month are not considered.
+func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error) {
+	start, err := time.ParseInLocation("2006-01", month, s.cal.Location())
+	if err != nil {
+		return nil, lanewatch.Errorf(lanewatch.EInvalid, "month: %q is not YYYY-MM", month)
+	}
+	end := start.AddDate(0, 1, 0)
+	var cases []*lanewatch.Case
+	f := store.CaseFilter{Since: start.AddDate(0, 0, -92), Until: end, Limit: store.MaxLimit}
+	for {
+		page, next, err := s.o.Store.ListCases(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("assess: %w", err)
+		}
+		for _, c := range page {
+			if !inMonth(c.Deadlines.SignBy, start, end) && !inMonth(c.Deadlines.HandleBy, start, end) &&
+				!inMonth(s.closeBy(c), start, end) {
+				continue
+			}
+			full, err := s.o.Store.GetCase(ctx, c.ID)
+			if err != nil {
+				return nil, fmt.Errorf("assess: %w", err)
+			}
+			cases = append(cases, full)
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	return s.assess(month, start, end, cases), nil
+}
+
+func (s *Service) closeBy(c *lanewatch.Case) *time.Time {
+	if c.Deadlines.HandleBy == nil {
+		return nil
+	}
+	t := s.cal.Add(*c.Deadlines.HandleBy, time.Duration(s.o.Routing.Limits.Verify))
+	return &t
+}
+
+func inMonth(t *time.Time, start, end time.Time) bool {
+	return t != nil && !t.Before(start) && t.Before(end)
+}
+
+func within(at, deadline *time.Time) bool {
+	return at != nil && deadline != nil && !at.After(*deadline)
+}
+
+// assess computes the scores of cases (already with timelines) for the month [start, end).
+func (s *Service) assess(month string, start, end time.Time, cases []*lanewatch.Case) *Assessment {
+	counts := map[string]*Counts{}
+	members := map[string]int{}
+	get := func(d string) *Counts {
+		if counts[d] == nil {
+			counts[d] = &Counts{}
+		}
+		return counts[d]
+	}
+	for _, c := range cases {
+		f := factsOf(c)
+		n := get(c.District)
+		counted := false
+		if inMonth(c.Deadlines.SignBy, start, end) {
+			counted = true
+			n.ShouldSign++
+			if within(f.signedAt, c.Deadlines.SignBy) {
+				n.SignedOnTime++
+			}
+		}
+		if inMonth(c.Deadlines.HandleBy, start, end) {
+			counted = true
+			n.ShouldHandle++
+			if f.resolvedAt != nil {
+				n.Handled++
+				if f.signedAt != nil {
+					n.HandleDuration += s.cal.Between(*f.signedAt, *f.resolvedAt)
+				}
+			}
+			if within(f.resolvedAt, c.Deadlines.HandleBy) {
+				n.HandledOnTime++
+			}
+			if f.extends > 0 {
+				n.Extended++
+			}
+		}
+		if cb := s.closeBy(c); inMonth(cb, start, end) {
+			counted = true
+			n.ShouldClose++
+			if f.closedAt != nil {
+				n.Closed++
+				n.Reworks += f.reworks
+			}
+			if within(f.closedAt, cb) {
+				n.ClosedOnTime++
+			}
+			if c.Rating != nil {
+				n.Ratings++
+				n.ScoreSum += c.Rating.Score
+				if c.Rating.Score >= 4 {
+					n.Satisfied++
+				}
+			}
+		}
+		if counted {
+			members[c.District]++
+		}
+	}
+	names := s.o.Districts.IDs()
+	for d := range counts {
+		if !slices.Contains(names, d) && members[d] > 0 {
+			names = append(names, d)
+		}
+	}
+	slices.Sort(names)
+	out := &Assessment{Month: month, Weights: s.o.Routing.Weights, Districts: []DistrictScore{}}
+	for _, d := range names {
+		n := get(d)
+		ds := DistrictScore{District: d, Cases: members[d], Counts: *n}
+		ds.Rates = Rates{
+			SignOnTime:   ratio(n.SignedOnTime, n.ShouldSign),
+			HandleOnTime: ratio(n.HandledOnTime, n.ShouldHandle),
+			Handled:      ratio(n.Handled, n.ShouldHandle),
+			CloseOnTime:  ratio(n.ClosedOnTime, n.ShouldClose),
+			Rework:       ratio(n.Reworks, n.Closed),
+			Extension:    ratio(n.Extended, n.ShouldHandle),
+			Satisfaction: ratio(n.Satisfied, n.Ratings),
+		}
+		if n.Ratings > 0 {
+			v := float64(n.ScoreSum) / float64(n.Ratings)
+			ds.MeanScore = &v
+		}
+		if n.Handled > 0 {
+			v := n.HandleDuration.Hours() / float64(n.Handled)
+			ds.MeanHandleHours = &v
+		}
+		if ds.Cases > 0 {
+			ds.Index = index(s.o.Routing.Weights, ds.Rates)
+		}
+		out.Districts = append(out.Districts, ds)
+	}
+	return out
+}
+
+func ratio(num, den int) *float64 {
+	if den == 0 {
+		return nil
+	}
+	v := float64(num) / float64(den)
+	return &v
+}
+
+// index is the weighted sum on 0..100 of the measurable parts; parts with nothing to measure
+// are left out and the remaining weights rescaled. Nil when nothing is measurable.
+func index(w Weights, r Rates) *float64 {
+	var sum, wsum float64
+	add := func(weight float64, v *float64, invert bool) {
+		if v == nil || weight == 0 {
+			return
+		}
+		x := *v
+		if invert {
+			x = 1 - x
+		}
+		sum += weight * x
+		wsum += weight
+	}
+	add(w.SignOnTime, r.SignOnTime, false)
+	add(w.HandleOnTime, r.HandleOnTime, false)
+	add(w.NoRework, r.Rework, true)
+	add(w.Satisfaction, r.Satisfaction, false)
+	if wsum == 0 {
+		return nil
+	}
+	v := 100 * sum / wsum
+	return &v
+}

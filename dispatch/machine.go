@@ -1,0 +1,139 @@
+package dispatch
+
+import (
+	"slices"
+
+	"github.com/lanewatch/lanewatch"
+)
+
+// Actions of the case lifecycle (DOMAIN.md section 1).
+const (
+	ActAccept   = "accept"
+	ActReject   = "reject"
+	ActDispatch = "dispatch"
+	ActSign     = "sign"
+	ActStart    = "start"
+	ActResolve  = "resolve"
+	ActVerify   = "verify"
+	ActClose    = "close"
+	ActReturn   = "return"
+	ActRework   = "rework"
+	ActExtend   = "extend"
+	ActRate     = "rate"
+)
+
+// Roles of actors.
+const (
+	RoleAdmin      = "admin"
+	RoleOperator   = "operator" // also the inspector (核查员)
+	RoleDepartment = "department"
+	RoleContractor = "contractor"
+	RoleViewer     = "viewer"
+	RoleReporter   = "reporter" // the citizen who reported (Open311 or plaque app)
+	RoleSystem     = "system"
+)
+
+// Actor is who performs an action.
+type Actor struct {
+	Role string
+	ID   string // department or contractor id
+	Name string
+}
+
+// String is how the actor is recorded in timelines.
+func (a Actor) String() string {
+	switch {
+	case a.Role == RoleSystem:
+		return "system"
+	case a.ID != "":
+		return a.Role + ":" + a.ID
+	case a.Name != "":
+		return a.Role + ":" + a.Name
+	}
+	return a.Role
+}
+
+// who may perform an action.
+type who int
+
+const (
+	byOperator who = 1 << iota // operator, admin (and system for auto steps)
+	byAssigned                 // the assigned department (or contractor acting as one)
+	byReporter                 // the reporter
+)
+
+type transition struct {
+	from []lanewatch.CaseStatus
+	to   lanewatch.CaseStatus // "" keeps the status
+	who  who
+}
+
+var (
+	openHandling = []lanewatch.CaseStatus{lanewatch.StatusSigned, lanewatch.StatusInProgress}
+	machine      = map[string]transition{
+		ActAccept:   {[]lanewatch.CaseStatus{lanewatch.StatusReported}, lanewatch.StatusRegistered, byOperator},
+		ActReject:   {[]lanewatch.CaseStatus{lanewatch.StatusReported}, lanewatch.StatusRejected, byOperator},
+		ActDispatch: {[]lanewatch.CaseStatus{lanewatch.StatusRegistered}, lanewatch.StatusDispatched, byOperator},
+		ActSign:     {[]lanewatch.CaseStatus{lanewatch.StatusDispatched}, lanewatch.StatusSigned, byAssigned},
+		ActStart:    {[]lanewatch.CaseStatus{lanewatch.StatusSigned}, lanewatch.StatusInProgress, byAssigned},
+		ActResolve:  {[]lanewatch.CaseStatus{lanewatch.StatusInProgress}, lanewatch.StatusResolved, byAssigned},
+		ActVerify:   {[]lanewatch.CaseStatus{lanewatch.StatusResolved}, lanewatch.StatusClosed, byOperator},
+		ActClose:    {[]lanewatch.CaseStatus{lanewatch.StatusReported, lanewatch.StatusRegistered}, lanewatch.StatusClosed, byOperator},
+		ActReturn:   {[]lanewatch.CaseStatus{lanewatch.StatusDispatched, lanewatch.StatusSigned}, lanewatch.StatusRegistered, byAssigned},
+		ActRework:   {[]lanewatch.CaseStatus{lanewatch.StatusResolved}, lanewatch.StatusDispatched, byOperator},
+		ActExtend:   {openHandling, "", byOperator},
+		ActRate:     {[]lanewatch.CaseStatus{lanewatch.StatusClosed}, "", byOperator | byReporter},
+	}
+	actionOrder = []string{ActAccept, ActReject, ActDispatch, ActSign, ActStart, ActResolve, ActVerify,
+		ActClose, ActReturn, ActRework, ActExtend, ActRate}
+)
+
+// Actions returns every action name in lifecycle order.
+func Actions() []string { return slices.Clone(actionOrder) }
+
+// mayAct reports whether a may perform an action needing w on c (regardless of status).
+func mayAct(a Actor, w who, c *lanewatch.Case) bool {
+	switch a.Role {
+	case RoleAdmin, RoleOperator, RoleSystem:
+		return w&byOperator != 0
+	case RoleDepartment:
+		return w&byAssigned != 0 && a.ID != "" && a.ID == c.Department
+	case RoleContractor:
+		// A contractor acts as the assigned department on cases routed to itself.
+		return w&byAssigned != 0 && a.ID != "" && a.ID == c.Department && a.ID == c.Contractor
+	case RoleReporter:
+		return w&byReporter != 0
+	}
+	return false
+}
+
+// Allowed returns the actions a may take on c in its current status, in lifecycle order.
+func Allowed(a Actor, c *lanewatch.Case) []string {
+	out := []string{}
+	for _, name := range actionOrder {
+		t := machine[name]
+		if slices.Contains(t.from, c.Status) && mayAct(a, t.who, c) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// check returns the transition for action, or the error: EInvalid for an unknown action,
+// EForbidden when a may never take it on c, EConflict (with Allowed) when c's status does not
+// allow it.
+func check(a Actor, action string, c *lanewatch.Case) (transition, error) {
+	t, ok := machine[action]
+	if !ok {
+		return t, lanewatch.Errorf(lanewatch.EInvalid, "action: %q is not one of accept, reject, dispatch, sign, start, resolve, verify, close, return, rework, extend, rate", action)
+	}
+	if !mayAct(a, t.who, c) {
+		return t, lanewatch.Errorf(lanewatch.EForbidden, "%s may not %s case %s", a, action, c.ID)
+	}
+	if !slices.Contains(t.from, c.Status) {
+		e := lanewatch.Errorf(lanewatch.EConflict, "case %s is %s: %s is not allowed", c.ID, c.Status, action)
+		e.Allowed = Allowed(a, c)
+		return t, e
+	}
+	return t, nil
+}

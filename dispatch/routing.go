@@ -1,0 +1,354 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/yamlx"
+)
+
+// RoutingFile is the format of configs/routing.yaml: departments, routes, auto-accept,
+// duplicate radius, time limits, the working calendar and assessment weights.
+type RoutingFile struct {
+	Departments []Department `yaml:"departments"`
+	Routes      []Route      `yaml:"routes"`
+	// DefaultDepartment receives cases no route matches (may be empty: the operator chooses).
+	DefaultDepartment string     `yaml:"default_department"`
+	Auto              []AutoRule `yaml:"auto"`
+	// DuplicateRadiusM links citizen/plaque/camera cases of one category within this distance
+	// of an open case; default 50, 0 keeps the default, negative disables.
+	DuplicateRadiusM float64        `yaml:"duplicate_radius_m"`
+	Limits           LimitsConfig   `yaml:"limits"`
+	Calendar         CalendarConfig `yaml:"calendar"`
+	Weights          Weights        `yaml:"assessment_weights"`
+}
+
+// Department is a handling unit with its contacts and supervisor.
+type Department struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+	// Supervisor is the department id that overdue cases escalate to.
+	Supervisor string   `yaml:"supervisor" json:"supervisor"`
+	Contacts   Contacts `yaml:"contacts" json:"-"`
+}
+
+// Contacts are a department's addresses per notification channel.
+type Contacts struct {
+	SMS     []string `yaml:"sms"`
+	WeChat  []string `yaml:"wechat"`
+	Webhook string   `yaml:"webhook"`
+}
+
+// Route maps (category or prefix, district, road class) to a department. Empty fields match
+// anything; the most specific matching route wins (longest category prefix, then district,
+// then road class), the first in file order on a tie. Department "@contractor" routes to the
+// case's contractor when it has one.
+type Route struct {
+	Category   string `yaml:"category"`
+	District   string `yaml:"district"`
+	RoadClass  string `yaml:"road_class"`
+	Department string `yaml:"department"`
+}
+
+// AutoRule lets cases of matching categories skip the operator (DOMAIN.md section 1).
+type AutoRule struct {
+	Category      string   `yaml:"category"` // code or prefix; "" matches all
+	Sources       []string `yaml:"sources"`  // rule, camera
+	MinConfidence float64  `yaml:"min_confidence"`
+	// Dispatch also dispatches to the routed department (else only accepts).
+	Dispatch bool `yaml:"dispatch"`
+}
+
+// LimitsConfig are the time limits of DOMAIN.md section 2 (Go durations).
+type LimitsConfig struct {
+	Dispatch     yamlx.Duration `yaml:"dispatch"`      // working; default 1h
+	Sign         yamlx.Duration `yaml:"sign"`          // working; default 1h
+	UrgentSign   yamlx.Duration `yaml:"urgent_sign"`   // natural; default 30m
+	ReminderAt   float64        `yaml:"reminder_at"`   // share of the limit used; default 0.8
+	TickInterval yamlx.Duration `yaml:"tick_interval"` // deadline checks; default 30s
+	// Verify is the working time after handle_by within which a case should be closed
+	// (核查结案), for the assessment's 按期结案率; default one working day of the calendar.
+	Verify yamlx.Duration `yaml:"verify"`
+}
+
+// Weights of the composite index (DOMAIN.md section 5); they should add up to 100.
+type Weights struct {
+	SignOnTime   float64 `yaml:"sign_on_time" json:"sign_on_time"`
+	HandleOnTime float64 `yaml:"handle_on_time" json:"handle_on_time"`
+	NoRework     float64 `yaml:"no_rework" json:"no_rework"`
+	Satisfaction float64 `yaml:"satisfaction" json:"satisfaction"`
+}
+
+// ContractorDepartment is the route target meaning "the case's contractor".
+const ContractorDepartment = "@contractor"
+
+// LoadRouting reads and validates a routing file.
+func LoadRouting(path string) (*RoutingFile, error) {
+	var f RoutingFile
+	if err := yamlx.ReadFile(path, &f); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Validate fills defaults and checks references.
+func (f *RoutingFile) Validate() error {
+	deps := map[string]bool{}
+	for i, d := range f.Departments {
+		if d.ID == "" {
+			return fmt.Errorf("departments[%d]: id is required", i)
+		}
+		if deps[d.ID] {
+			return fmt.Errorf("departments[%d]: id %q defined twice", i, d.ID)
+		}
+		deps[d.ID] = true
+	}
+	for i, d := range f.Departments {
+		if d.Supervisor != "" && !deps[d.Supervisor] {
+			return fmt.Errorf("departments[%d] (%s): supervisor %q is not a department", i, d.ID, d.Supervisor)
+		}
+	}
+	for i, r := range f.Routes {
+		if r.Department == "" {
+			return fmt.Errorf("routes[%d]: department is required", i)
+		}
+		if r.Department != ContractorDepartment && !deps[r.Department] {
+			return fmt.Errorf("routes[%d]: department %q is not a department", i, r.Department)
+		}
+		if strings.Trim(r.Category, "0123456789") != "" || len(r.Category) > 4 {
+			return fmt.Errorf("routes[%d]: category %q is not a code or code prefix", i, r.Category)
+		}
+	}
+	if f.DefaultDepartment != "" && !deps[f.DefaultDepartment] {
+		return fmt.Errorf("default_department: %q is not a department", f.DefaultDepartment)
+	}
+	for i, a := range f.Auto {
+		for _, s := range a.Sources {
+			if s != lanewatch.SourceRule && s != lanewatch.SourceCamera {
+				return fmt.Errorf("auto[%d]: source %q: only rule and camera cases may skip the operator", i, s)
+			}
+		}
+		if a.MinConfidence < 0 || a.MinConfidence > 1 {
+			return fmt.Errorf("auto[%d]: min_confidence %v is not in 0..1", i, a.MinConfidence)
+		}
+	}
+	if f.DuplicateRadiusM == 0 {
+		f.DuplicateRadiusM = 50
+	}
+	l := &f.Limits
+	if l.Dispatch == 0 {
+		l.Dispatch = yamlx.Duration(time.Hour)
+	}
+	if l.Sign == 0 {
+		l.Sign = yamlx.Duration(time.Hour)
+	}
+	if l.UrgentSign == 0 {
+		l.UrgentSign = yamlx.Duration(30 * time.Minute)
+	}
+	if l.ReminderAt == 0 {
+		l.ReminderAt = 0.8
+	}
+	if l.TickInterval == 0 {
+		l.TickInterval = yamlx.Duration(30 * time.Second)
+	}
+	if l.ReminderAt < 0 || l.ReminderAt >= 1 || l.Dispatch < 0 || l.Sign < 0 || l.UrgentSign < 0 || l.TickInterval < 0 {
+		return fmt.Errorf("limits: durations must be positive and reminder_at in 0..1")
+	}
+	if f.Weights == (Weights{}) {
+		f.Weights = Weights{SignOnTime: 25, HandleOnTime: 35, NoRework: 15, Satisfaction: 25}
+	}
+	if w := f.Weights; w.SignOnTime < 0 || w.HandleOnTime < 0 || w.NoRework < 0 || w.Satisfaction < 0 {
+		return fmt.Errorf("assessment_weights: weights must not be negative")
+	}
+	cal, err := NewCalendar(f.Calendar)
+	if err != nil {
+		return err
+	}
+	if l.Verify == 0 {
+		l.Verify = yamlx.Duration(cal.DayLength())
+	}
+	return nil
+}
+
+// District is one district polygon.
+type District struct {
+	ID      string
+	Name    string
+	Polygon orb.Polygon
+	Multi   orb.MultiPolygon
+}
+
+// Districts finds the district containing a point.
+type Districts struct{ list []District }
+
+// LoadDistricts reads a GeoJSON FeatureCollection of Polygon/MultiPolygon features whose
+// property `id` names the district.
+func LoadDistricts(path string) (*Districts, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read districts: %w", err)
+	}
+	return ParseDistricts(path, data)
+}
+
+// ParseDistricts decodes a districts GeoJSON document (file names it in errors).
+func ParseDistricts(file string, data []byte) (*Districts, error) {
+	fc, err := geojson.UnmarshalFeatureCollection(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	d := &Districts{}
+	seen := map[string]bool{}
+	for i, f := range fc.Features {
+		id, _ := f.Properties["id"].(string)
+		if id == "" {
+			return nil, fmt.Errorf("%s: features[%d]: property id (a string) is required", file, i)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("%s: features[%d]: district %q defined twice", file, i, id)
+		}
+		seen[id] = true
+		name, _ := f.Properties["name_zh"].(string)
+		dist := District{ID: id, Name: name}
+		switch g := f.Geometry.(type) {
+		case orb.Polygon:
+			dist.Polygon = g
+		case orb.MultiPolygon:
+			dist.Multi = g
+		default:
+			return nil, fmt.Errorf("%s: features[%d] (%s): geometry must be Polygon or MultiPolygon", file, i, id)
+		}
+		d.list = append(d.list, dist)
+	}
+	return d, nil
+}
+
+// Locate returns the id of the district containing loc ("" if none; first in file order on a
+// shared border).
+func (d *Districts) Locate(loc lanewatch.Location) string {
+	if d == nil {
+		return ""
+	}
+	p := orb.Point{loc.Lon, loc.Lat}
+	for _, dist := range d.list {
+		if dist.Polygon != nil && planar.PolygonContains(dist.Polygon, p) {
+			return dist.ID
+		}
+		if dist.Multi != nil && planar.MultiPolygonContains(dist.Multi, p) {
+			return dist.ID
+		}
+	}
+	return ""
+}
+
+// IDs returns the district ids in file order.
+func (d *Districts) IDs() []string {
+	if d == nil {
+		return nil
+	}
+	out := make([]string, len(d.list))
+	for i, x := range d.list {
+		out[i] = x.ID
+	}
+	return out
+}
+
+// Router picks the department of a case.
+type Router struct {
+	f    *RoutingFile
+	deps map[string]*Department
+}
+
+// NewRouter returns a router over a validated routing file.
+func NewRouter(f *RoutingFile) *Router {
+	r := &Router{f: f, deps: map[string]*Department{}}
+	for i := range f.Departments {
+		r.deps[f.Departments[i].ID] = &f.Departments[i]
+	}
+	return r
+}
+
+// Department returns a department by id.
+func (r *Router) Department(id string) (Department, bool) {
+	if d := r.deps[id]; d != nil {
+		return *d, true
+	}
+	return Department{}, false
+}
+
+// Route returns the department for a case: the most specific matching route; the case's
+// contractor for "@contractor" routes; else the default department.
+func (r *Router) Route(c *lanewatch.Case, roadClass string) string {
+	best, bestScore := "", -1
+	for _, rt := range r.f.Routes {
+		if !strings.HasPrefix(c.Category, rt.Category) ||
+			(rt.District != "" && rt.District != c.District) ||
+			(rt.RoadClass != "" && rt.RoadClass != roadClass) {
+			continue
+		}
+		dep := rt.Department
+		if dep == ContractorDepartment {
+			if c.Contractor == "" {
+				continue
+			}
+			dep = c.Contractor
+		}
+		score := len(rt.Category)*4 + b2i(rt.District != "")*2 + b2i(rt.RoadClass != "")
+		if score > bestScore {
+			best, bestScore = dep, score
+		}
+	}
+	if best == "" {
+		best = r.f.DefaultDepartment
+	}
+	return best
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// auto returns the auto rule for c, if any.
+func (r *Router) auto(c *lanewatch.Case) (AutoRule, bool) {
+	for _, a := range r.f.Auto {
+		if !strings.HasPrefix(c.Category, a.Category) || c.Confidence < a.MinConfidence {
+			continue
+		}
+		for _, s := range a.Sources {
+			if s == c.Source {
+				return a, true
+			}
+		}
+	}
+	return AutoRule{}, false
+}
+
+// distanceM is the great-circle distance between two points in metres.
+func distanceM(a, b lanewatch.Location) float64 {
+	const r = 6371008.8
+	la1, la2 := a.Lat*math.Pi/180, b.Lat*math.Pi/180
+	dla, dlo := la2-la1, (b.Lon-a.Lon)*math.Pi/180
+	h := math.Sin(dla/2)*math.Sin(dla/2) + math.Cos(la1)*math.Cos(la2)*math.Sin(dlo/2)*math.Sin(dlo/2)
+	return 2 * r * math.Asin(math.Sqrt(h))
+}
+
+// marshalVars encodes notification variables.
+func marshalVars(v map[string]string) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,276 @@
+// Case board: filters, counts per state, the list with deadlines, and the case detail with its
+// timeline, photos and the actions the signed-in role may take.
+import { api, blobURL, errorPanel, ApiError } from './api.js';
+import { h, clear, put, add, toast } from './dom.js';
+import { t, label, categoryName, fmtTime, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
+
+const POLL_MS = 10000;
+const OPERATOR = ['admin', 'operator'];
+const HANDLER = ['department', 'contractor'];
+
+// assigned: a department acts on its own cases; a contractor when it is also the department.
+const assigned = (me, c) => !!me.id && c.department === me.id && (me.role !== 'contractor' || c.contractor === me.id);
+
+// What each role may do from which state (DOMAIN.md section 1, dispatch/machine.go); the server
+// has the last word and answers 409 with the allowed actions.
+export const ACTIONS = [
+  { a: 'accept', roles: OPERATOR, from: ['reported'], opt: ['note'] },
+  { a: 'dispatch', roles: OPERATOR, from: ['registered'], need: ['department'], opt: ['note'] },
+  { a: 'reject', roles: OPERATOR, from: ['reported'], need: ['reason'] },
+  { a: 'close', roles: OPERATOR, from: ['reported', 'registered'], need: ['reason'] },
+  { a: 'sign', roles: HANDLER, from: ['dispatched'], opt: ['note'], when: assigned },
+  { a: 'start', roles: HANDLER, from: ['signed'], opt: ['note'], when: assigned },
+  { a: 'resolve', roles: HANDLER, from: ['in_progress'], need: ['note', 'photo'], when: assigned },
+  { a: 'return', roles: HANDLER, from: ['dispatched', 'signed'], need: ['reason'], when: assigned },
+  { a: 'verify', roles: OPERATOR, from: ['resolved'], opt: ['note'] },
+  { a: 'rework', roles: OPERATOR, from: ['resolved'], need: ['reason'] },
+  { a: 'extend', roles: OPERATOR, from: ['signed', 'in_progress'], need: ['reason'], opt: ['handle_by'] },
+  { a: 'rate', roles: OPERATOR, from: ['closed'], need: ['score'], opt: ['comment'], when: (_, c) => !c.rating },
+];
+
+export function allowedActions(me, c) {
+  return ACTIONS.filter((x) => x.roles.includes(me.role) && x.from.includes(c.status) && (!x.when || x.when(me, c)));
+}
+
+// due returns the deadline that counts in the case's state.
+export function due(c) {
+  const d = c.deadlines || {};
+  switch (c.status) {
+    case 'reported': case 'registered': return d.dispatch_by;
+    case 'dispatched': return d.sign_by;
+    case 'signed': case 'in_progress': return d.handle_by;
+    default: return null;
+  }
+}
+
+export function dueCell(c, now) {
+  const at = due(c);
+  if (!at) return h('span', { class: 'due muted' }, t('due.none'));
+  const ms = new Date(at).getTime() - now;
+  const over = ms < 0 || c.overdue;
+  const cls = over ? 'due over' : ms < 3600000 ? 'due near' : 'due';
+  return h('span', { class: cls, title: fmtTime(at) }, over ? `${t('due.over')} ${fmtDuration(ms)}` : `${t('due.left')} ${fmtDuration(ms)}`);
+}
+
+export function mount(main, { me, arg }) {
+  const filt = { status: '', category: '', district: '', source: '', overdue: false };
+  let cases = [];
+  let selected = arg || '';
+  let detailCase = null;
+  let formOpen = false;
+  let urls = [];
+  let stopped = false;
+
+  const sel = (id, key, values, lab) => h('label', {}, t('f.' + key),
+    h('select', { id, onchange: (e) => { filt[key] = e.target.value; key === 'status' ? renderList() : load(); } },
+      h('option', { value: '' }, t('f.all')), values.map((v) => h('option', { value: v }, lab(v)))));
+  const districtList = h('datalist', { id: 'districts' });
+  const district = h('input', { id: 'f-district', list: 'districts', size: 10, onchange: (e) => { filt.district = e.target.value.trim(); load(); } });
+  const overdue = h('input', { id: 'f-overdue', type: 'checkbox', onchange: (e) => { filt.overdue = e.target.checked; load(); } });
+  const updated = h('span', { class: 'muted', id: 'updated' });
+  const filters = h('div', { class: 'filters' },
+    sel('f-status', 'status', STATUSES, (v) => label('st', v)),
+    sel('f-category', 'category', CATEGORY_CODES, categoryName),
+    h('label', {}, t('f.district'), district, districtList),
+    sel('f-source', 'source', SOURCES, (v) => label('src', v)),
+    h('label', { class: 'check' }, overdue, t('f.overdue')),
+    h('button', { type: 'button', class: 'link', onclick: () => resetFilters() }, t('f.clear')),
+    h('span', { class: 'spacer' }),
+    updated,
+    h('button', { type: 'button', id: 'refresh', onclick: () => load() }, t('refresh')));
+  const counts = h('div', { class: 'counts', id: 'counts' });
+  const listBox = h('div', { class: 'table-wrap', id: 'case-list' }, h('p', { class: 'muted' }, t('loading')));
+  const detail = h('aside', { class: 'card detail', id: 'detail' }, h('p', { class: 'muted' }, t('board.pick')));
+  add(main, h('div', { class: 'board' }, h('section', { class: 'card' }, filters, counts, listBox), detail));
+
+  function resetFilters() {
+    Object.assign(filt, { status: '', category: '', district: '', source: '', overdue: false });
+    for (const id of ['f-status', 'f-category', 'f-source']) main.querySelector('#' + id).value = '';
+    district.value = ''; overdue.checked = false;
+    load();
+  }
+
+  async function load() {
+    const q = new URLSearchParams({ limit: '1000' });
+    for (const k of ['category', 'district', 'source']) if (filt[k]) q.set(k, filt[k]);
+    if (filt.overdue) q.set('overdue', 'true');
+    try {
+      const res = await api('/api/v1/cases?' + q);
+      if (stopped) return;
+      cases = res.items || [];
+      updated.textContent = `${t('board.refreshed')} ${new Date().toLocaleTimeString()}`;
+      const ds = [...new Set(cases.map((c) => c.district).filter(Boolean))].sort();
+      put(districtList, ...ds.map((d) => h('option', { value: d })));
+      renderList();
+      if (selected) loadDetail(selected, true);
+    } catch (e) {
+      if (!stopped) put(listBox, errorPanel(e, '/api/v1/cases'));
+    }
+  }
+
+  function renderList() {
+    const now = Date.now();
+    const per = {};
+    let over = 0;
+    for (const c of cases) { per[c.status] = (per[c.status] || 0) + 1; if (c.overdue) over++; }
+    const chip = (st, n, text, extra) => h('button', { type: 'button', class: `chip ${filt.status === st ? 'on' : ''} ${extra || ''}`, dataset: { status: st },
+      onclick: () => { filt.status = filt.status === st ? '' : st; main.querySelector('#f-status').value = filt.status; renderList(); } }, text, h('b', {}, String(n)));
+    put(counts, chip('', cases.length, t('board.total')), STATUSES.filter((s) => per[s]).map((s) => chip(s, per[s], label('st', s))),
+      h('span', { class: 'chip overdue', dataset: { count: 'overdue' } }, t('board.overdue'), h('b', {}, String(over))));
+    const rows = cases.filter((c) => !filt.status || c.status === filt.status);
+    if (!rows.length) { put(listBox, h('p', { class: 'muted', id: 'empty' }, t('board.empty'))); return; }
+    const table = h('table', {},
+      h('thead', {}, h('tr', {}, ['col.title', 'col.status', 'col.category', 'col.district', 'col.source', 'col.due', 'col.created'].map((k) => h('th', {}, t(k))))),
+      h('tbody', {}, rows.map((c) => h('tr', {
+        class: `case ${c.overdue ? 'overdue' : ''} ${c.id === selected ? 'selected' : ''}`, dataset: { id: c.id, status: c.status },
+        onclick: () => select(c.id),
+      },
+      h('td', { class: 'title-cell' }, h('div', {}, c.title || c.id), h('div', { class: 'muted' }, c.id)),
+      h('td', {}, h('span', { class: `badge st-${c.status}` }, label('st', c.status)),
+        c.urgency && c.urgency !== 'normal' ? [' ', h('span', { class: `badge urg-${c.urgency}` }, label('urg', c.urgency))] : null),
+      h('td', {}, categoryName(c.category)),
+      h('td', {}, c.district || ''),
+      h('td', {}, label('src', c.source)),
+      h('td', {}, dueCell(c, now)),
+      h('td', { class: 'muted' }, fmtTime(c.created_at))))));
+    put(listBox, table);
+  }
+
+  function select(id) {
+    selected = id;
+    formOpen = false;
+    history.replaceState(null, '', '#/board/' + encodeURIComponent(id));
+    for (const tr of listBox.querySelectorAll('tr.case')) tr.classList.toggle('selected', tr.dataset.id === id);
+    loadDetail(id, false);
+  }
+
+  async function loadDetail(id, background) {
+    try {
+      const c = await api('/api/v1/cases/' + encodeURIComponent(id));
+      if (stopped || id !== selected) return;
+      if (background && (formOpen || (detailCase && detailCase.updated_at === c.updated_at && detailCase.status === c.status))) return;
+      detailCase = c;
+      renderDetail(c);
+    } catch (e) {
+      if (!stopped && !background) put(detail, errorPanel(e));
+    }
+  }
+
+  function renderDetail(c) {
+    for (const u of urls) URL.revokeObjectURL(u);
+    urls = [];
+    const dl = (pairs) => h('dl', {}, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
+    const dls = c.deadlines || {};
+    put(detail, 
+      h('div', { class: 'row' }, h('h2', { id: 'detail-title' }, c.title || c.id), h('span', { class: 'spacer' }),
+        h('span', { class: `badge st-${c.status}`, id: 'detail-status', dataset: { status: c.status } }, label('st', c.status))),
+      h('p', { class: 'muted' }, c.id),
+      dl([
+        ['col.category', categoryName(c.category)], ['col.urgency', label('urg', c.urgency)], ['col.source', label('src', c.source)],
+        ['col.district', c.district], ['col.department', c.department], ['d.device', c.device_id], ['d.rule', c.rule ? `${c.rule} (${c.key || ''})` : ''],
+        ['d.location', c.location ? `${(+c.location.lat).toFixed(5)}, ${(+c.location.lon).toFixed(5)}` : ''],
+        ['d.occurrences', c.occurrences > 1 ? String(c.occurrences) : ''], ['d.duplicate', c.duplicate_of],
+        ['col.due', due(c) ? dueCell(c, Date.now()) : ''],
+        ['d.dispatch_by', fmtTime(dls.dispatch_by)], ['d.sign_by', fmtTime(dls.sign_by)], ['d.handle_by', fmtTime(dls.handle_by)],
+        ['d.rating', c.rating ? `${c.rating.score}/5 ${c.rating.comment || ''}` : ''],
+      ]),
+      c.description ? [h('h3', {}, t('d.description')), h('div', { class: 'description', id: 'detail-description' }, c.description)] : null,
+      h('h3', {}, t('d.photos')), photos(c),
+      h('h3', {}, t('d.timeline')),
+      h('ol', { class: 'timeline', id: 'timeline' }, (c.timeline || []).map((e) => h('li', { dataset: { action: e.action } },
+        h('div', {}, h('b', {}, label('a', e.action)), e.to && e.from !== e.to ? ` → ${label('st', e.to)}` : '', ' · ', e.actor || ''),
+        h('div', { class: 'when' }, fmtTime(e.at)),
+        e.note ? h('div', {}, e.note) : null))),
+      actions(c));
+  }
+
+  function photos(c) {
+    const atts = c.attachments || [];
+    const col = (kind) => {
+      const list = atts.filter((a) => a.kind === kind);
+      return h('figure', { dataset: { kind } }, h('figcaption', {}, t('d.' + kind)),
+        list.length ? list.map((a) => {
+          const img = h('img', { alt: t('d.' + kind), dataset: { id: a.id } });
+          if (a.url && a.url.startsWith('/')) {
+            blobURL(a.url).then((u) => { urls.push(u); img.src = u; }).catch(() => { img.alt = t('d.nophoto'); });
+          }
+          return img;
+        }) : h('p', { class: 'muted' }, t('d.nophoto')));
+    };
+    const ev = atts.some((a) => a.kind === 'evidence');
+    return h('div', { class: 'photos' }, col('before'), col('after'), ev ? col('evidence') : null);
+  }
+
+  function actions(c) {
+    const list = allowedActions(me, c);
+    const box = h('div', { class: 'actions', id: 'actions' }, h('h3', {}, t('d.actions')));
+    if (!list.length) { add(box, h('p', { class: 'muted' }, t('d.noactions'))); return box; }
+    const formBox = h('div');
+    add(box, h('div', { class: 'buttons' }, list.map((x) => h('button', {
+      type: 'button', class: x.a === 'reject' || x.a === 'close' ? 'danger' : '', dataset: { action: x.a },
+      onclick: () => { formOpen = true; put(formBox, actionForm(c, x, () => { formOpen = false; clear(formBox); })); },
+    }, label('a', x.a)))), formBox);
+    return box;
+  }
+
+  function actionForm(c, x, close) {
+    const fields = [...(x.need || []), ...(x.opt || [])];
+    const input = (name) => {
+      const req = (x.need || []).includes(name);
+      switch (name) {
+        case 'note': case 'reason': case 'comment':
+          return h('label', {}, t('a.' + name) + (req ? ' *' : ''), h('textarea', { name, required: req, maxlength: 2000 }));
+        case 'department':
+          return h('label', {}, t('a.department') + ' *', h('input', { name, required: true, value: c.department || '', maxlength: 100 }));
+        case 'photo':
+          return h('label', {}, t('a.photo') + ' *', h('input', { name: 'photo', type: 'file', accept: 'image/jpeg,image/png,image/webp', required: true }));
+        case 'handle_by':
+          return h('label', {}, t('d.handle_by'), h('input', { name, type: 'datetime-local' }));
+        case 'score':
+          return h('label', {}, t('a.score') + ' *', h('input', { name: 'score', type: 'number', min: 1, max: 5, step: 1, required: true, value: '5' }));
+      }
+      return null;
+    };
+    const err = h('p', { class: 'error', hidden: true });
+    const form = h('form', { class: 'action-form', dataset: { action: x.a }, novalidate: true }, h('b', {}, label('a', x.a)), fields.map(input), err,
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, t('a.submit')), h('button', { type: 'button', onclick: close }, t('a.cancel'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const val = (n) => { const el = form.elements.namedItem(n); return el ? el.value.trim() : ''; };
+      const missing = (x.need || []).filter((n) => (n === 'photo' ? !form.elements.namedItem('photo').files.length : !val(n)));
+      if (missing.length) { err.hidden = false; err.textContent = t('a.required') + missing.map((n) => t('a.' + n)).join(', '); return; }
+      const btn = form.querySelector('button[type=submit]');
+      btn.disabled = true;
+      try {
+        const base = '/api/v1/cases/' + encodeURIComponent(c.id);
+        if (fields.includes('photo')) {
+          const fd = new FormData();
+          fd.append('file', form.elements.namedItem('photo').files[0]);
+          fd.append('kind', 'after');
+          await api(base + '/attachments', { method: 'POST', form: fd });
+        }
+        if (x.a === 'rate') {
+          await api(base + '/rating', { method: 'POST', body: { score: Number(val('score')), comment: val('comment') } });
+        } else {
+          const body = { action: x.a };
+          for (const n of ['note', 'reason', 'department']) if (fields.includes(n) && val(n)) body[n] = val(n);
+          if (fields.includes('handle_by') && val('handle_by')) body.handle_by = new Date(val('handle_by')).toISOString();
+          await api(base + '/actions', { method: 'POST', body });
+        }
+        toast(`${label('a', x.a)} · ${t('a.done')}`);
+        close();
+        await load();
+        await loadDetail(c.id, false);
+      } catch (e) {
+        btn.disabled = false;
+        err.hidden = false;
+        err.textContent = e instanceof ApiError && e.missing ? `${t('na.title')}: ${e.path}` : e.message + (e.allowed && e.allowed.length ? ` (${e.allowed.join(', ')})` : '');
+      }
+    });
+    return form;
+  }
+
+  load();
+  const timer = setInterval(load, POLL_MS);
+  return () => { stopped = true; clearInterval(timer); for (const u of urls) URL.revokeObjectURL(u); };
+}

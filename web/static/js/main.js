@@ -1,0 +1,81 @@
+// Entry point: sign-in, role, navigation between pages (hash routes), language switch.
+import { api, setToken, token, setUnauthorizedHandler, ApiError } from './api.js';
+import { applyStatic, t, toggleLang } from './i18n.js';
+import { clear } from './dom.js';
+import * as board from './board.js';
+import * as map from './map.js';
+import * as rules from './rules.js';
+import * as mech from './mech.js';
+
+const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment } };
+
+const state = { me: null, cleanup: null, page: '' };
+
+function route() {
+  const m = location.hash.match(/^#\/([a-z]+)(?:\/(.*))?$/);
+  const page = m && pages[m[1]] ? m[1] : 'board';
+  return { page, arg: m && m[2] ? decodeURIComponent(m[2]) : '' };
+}
+
+function render() {
+  if (!state.me) return;
+  const { page, arg } = route();
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === page);
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  document.getElementById('toast').hidden = true;
+  const main = clear(document.getElementById('main'));
+  main.dataset.page = page;
+  state.page = page;
+  state.cleanup = pages[page].mount(main, { me: state.me, arg }) || null;
+}
+
+function showSignin(msg) {
+  state.me = null;
+  if (state.cleanup) { state.cleanup(); state.cleanup = null; }
+  document.getElementById('shell').hidden = true;
+  document.getElementById('signin').hidden = false;
+  const err = document.getElementById('signin-error');
+  err.hidden = !msg;
+  err.textContent = msg || '';
+  document.getElementById('token').focus();
+}
+
+async function start() {
+  try {
+    state.me = await api('/api/v1/whoami');
+  } catch (e) {
+    setToken('');
+    showSignin(e instanceof ApiError && e.status === 401 ? t('signin.bad') : e.message);
+    return;
+  }
+  document.getElementById('signin').hidden = true;
+  document.getElementById('shell').hidden = false;
+  document.body.dataset.role = state.me.role;
+  renderWho();
+  render();
+}
+
+function renderWho() {
+  if (!state.me) return;
+  const who = document.getElementById('whoami');
+  const r = t('role.' + state.me.role);
+  who.textContent = [state.me.name, state.me.id ? `${r}:${state.me.id}` : r].filter(Boolean).join(' · ');
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  applyStatic();
+  document.getElementById('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById('token');
+    setToken(input.value.trim());
+    input.value = '';
+    start();
+  });
+  document.getElementById('signout').addEventListener('click', () => { setToken(''); showSignin(''); });
+  for (const b of document.querySelectorAll('.lang-toggle')) {
+    b.addEventListener('click', () => { toggleLang(); renderWho(); render(); });
+  }
+  window.addEventListener('hashchange', render);
+  setUnauthorizedHandler(() => { setToken(''); showSignin(t('signin.bad')); });
+  if (token()) start(); else showSignin('');
+});
