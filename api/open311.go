@@ -87,7 +87,7 @@ func (s *Server) routeOpen311(e *gin.Engine) {
 	}
 	g := e.Group("/open311/v2")
 	g.GET("/:file", s.o311Get)
-	g.POST("/:file", s.o311Post)
+	g.POST("/:file", s.o311RateLimit(), s.o311Post)
 	g.GET("/services/:file", s.o311ServiceDef)
 	g.GET("/requests/:file", s.o311RequestOne)
 	g.GET("/tokens/:file", s.o311Token)
@@ -407,6 +407,10 @@ func (s *Server) o311Post(c *gin.Context) {
 		return
 	}
 	if err := c.Request.ParseForm(); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); asMaxBytes(err, &mbe) {
+			s.o311Fail(c, format, http.StatusRequestEntityTooLarge, "body: larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+			return
+		}
 		s.o311Fail(c, format, http.StatusBadRequest, "body: not form-encoded: "+err.Error())
 		return
 	}

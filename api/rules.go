@@ -83,8 +83,8 @@ func (s *Server) evaluateRules(c *gin.Context) {
 	if req.Kind == "" {
 		kind = lanewatch.KindTelemetry
 	}
-	if !kind.Valid() {
-		s.fail(c, invalid("kind: %q is not one of telemetry, camera, plaque, status", req.Kind))
+	if !kind.Valid() && kind != rules.KindCoverage {
+		s.fail(c, invalid("kind: %q is not one of telemetry, camera, plaque, status, coverage", req.Kind))
 		return
 	}
 	in := rules.EvalInput{Kind: kind, Road: req.Road}
@@ -94,6 +94,8 @@ func (s *Server) evaluateRules(c *gin.Context) {
 		return
 	case req.Device != nil:
 		in.Device = *req.Device
+	case kind == rules.KindCoverage:
+		// A coverage event has no device: the segment's district and contractor are in msg.
 	case req.DeviceID != "":
 		d, err := s.o.Devices.Get(c.Request.Context(), req.DeviceID)
 		if err != nil {

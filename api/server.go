@@ -66,9 +66,15 @@ type Options struct {
 	CameraPush   CameraPush
 	Snapshots    Snapshots
 	Coverage     Coverage         // may be nil: no /api/v1/mechanization, /api/v1/coverage routes
+	Cluster      Cluster          // may be nil: no /api/v1/cluster
 	Ready        map[string]Check // name -> check, for /readyz
 	Gatherer     prometheus.Gatherer
 	MaxBodyBytes int64
+	// Open311Limit bounds POST requests per client address; default 20 per 10 minutes.
+	Open311Limit RateLimit
+	// TrustedProxies are the proxy addresses (IPs or CIDRs) whose X-Forwarded-For is believed for
+	// the client address of rate limits; none by default, so a client cannot spoof its address.
+	TrustedProxies []string
 	// Mount lets other components add routes (rules, console) to the engine and the
 	// authenticated /api/v1 group.
 	Mount []func(public *gin.Engine, v1 *gin.RouterGroup, s *Server)
@@ -110,6 +116,9 @@ func New(o Options) (*Server, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
 	e.Use(gin.Recovery(), s.limitBody, securityHeaders)
 	e.HandleMethodNotAllowed = true
 	e.NoRoute(func(c *gin.Context) {
@@ -139,6 +148,7 @@ func New(o Options) (*Server, error) {
 	v1.GET("/deadletters", staff, s.listDeadLetters)
 	s.mountRules(v1)
 	s.mountCoverage(v1)
+	s.mountCluster(v1)
 	if o.Console != nil {
 		Console(o.Console)(e, v1, s)
 	}

@@ -60,6 +60,7 @@ type App struct {
 	disp     *dispatchRuntime
 	coverage *coverage.Tracker // nil without a road network
 	cams     *cameraWiring
+	cluster  *cluster
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -136,6 +137,9 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	a.closers = append(a.closers, a.store.Close)
+	if err := a.setupCluster(); err != nil {
+		return nil, err
+	}
 
 	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger})
 	if seed != nil {
@@ -154,7 +158,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 	a.closers = append(a.closers, a.journal.Close)
 	a.sink, err = influx.New(ctx, influx.Options{URL: cfg.Influx.URL, Token: cfg.Influx.Token, Org: cfg.Influx.Org,
-		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
+		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, Writers: cfg.Influx.Writers, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
 		SpoolDir: filepath.Join(dataDir, "spool"), MaxSpoolBytes: cfg.Influx.MaxSpoolBytes, Registerer: a.reg,
 		Logger: a.logger.With("component", "influx")})
 	if err != nil {
@@ -219,7 +223,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	// HTTP.
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
-		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(),
+		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a},
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
@@ -291,6 +295,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.runDispatch(runCtx) })
 	wg.Go(func() { a.runRules(runCtx) })
 	wg.Go(func() { a.runCoverage(runCtx) })
+	wg.Go(func() { a.runCluster(runCtx) })
 	if a.cfg.DebugAddr != "" {
 		wg.Go(func() {
 			if err := serveDebug(runCtx, a.cfg.DebugAddr, a.logger); err != nil {

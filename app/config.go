@@ -44,6 +44,8 @@ type Config struct {
 	PlaquesFile string `yaml:"plaques_file"`
 
 	Log LogConfig `yaml:"log"`
+	// Node is this process's identity among several nodes sharing one PostgreSQL (app/cluster.go).
+	Node NodeConfig `yaml:"node"`
 
 	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
 	// keep it on localhost).
@@ -107,8 +109,9 @@ type InfluxConfig struct {
 	URL           string         `yaml:"url"` // default http://127.0.0.1:8086
 	Token         string         `yaml:"token"`
 	Org           string         `yaml:"org"`
-	Bucket        string         `yaml:"bucket"` // default lanewatch/autogen
-	BatchPoints   int            `yaml:"batch_points"`
+	Bucket        string         `yaml:"bucket"`       // default lanewatch/autogen
+	BatchPoints   int            `yaml:"batch_points"` // points per write request; default 5000
+	Writers       int            `yaml:"writers"`      // concurrent write requests; default 2
 	FlushInterval yamlx.Duration `yaml:"flush_interval"`
 	MaxSpoolBytes int64          `yaml:"max_spool_bytes"`
 }
@@ -145,14 +148,7 @@ func LoadConfig(path string, env []string) (*Config, error) {
 	if err := yamlx.ReadFile(path, c); err != nil {
 		return nil, err
 	}
-	if err := applyEnv(c, env); err != nil {
-		return nil, err
-	}
-	c.defaults()
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return c.complete(env)
 }
 
 // Dir is the directory relative paths are resolved against.

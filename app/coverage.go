@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -121,30 +120,29 @@ func segmentAt(ids []string, i int) string {
 	return ""
 }
 
-// runCoverage reports coverage periodically and opens 9003 cases for planned main segments
-// still under-covered at their deadline.
-//
-// The 9003 firing goes through the same path as rule firings (rules.Firing → caseOpener, one
-// open case per rule+key). Until the rules package accepts a coverage event kind, the rule is
-// built in: name coverage_segment_not_cleaned, key "segment@day".
+// runCoverage reports coverage periodically and feeds the shortfalls (planned main segments
+// still below coverage.plan_threshold at their deadline) to the rules engine's `on: coverage`
+// rules (configs/rules/coverage.yaml opens the 9003 case). Without a coverage rule loaded, a
+// shortfall opens nothing.
 func (a *App) runCoverage(ctx context.Context) {
 	if a.coverage == nil {
 		return
 	}
-	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
-	a.coverage.Run(ctx, func(ctx context.Context, sf []coverage.Shortfall) {
-		for _, s := range sf {
-			f := rules.Firing{Rule: "coverage_segment_not_cleaned", Group: "coverage", Key: s.DedupeKey, Category: "9003",
-				Urgency: "normal", District: s.Segment.District, Contractor: s.Segment.Contractor,
-				Location: lanewatch.Location{Lat: s.Lat, Lon: s.Lon}, At: s.Deadline,
-				Title: fmt.Sprintf("%s（%s）%s 前清扫覆盖率 %.0f%%，低于 %.0f%%", s.Segment.Name, s.Segment.ID,
-					s.Segment.PlanDeadline, s.Ratio*100, s.Threshold*100),
-				Description: fmt.Sprintf("segment %s (%s, %s) covered %.0f m of %.0f m (%.0f%%) by its plan deadline %s on %s; threshold %.0f%%",
-					s.Segment.ID, s.Segment.Name, s.Segment.Class, s.CoveredM, s.Segment.LengthM, s.Ratio*100,
-					s.Segment.PlanDeadline, s.Day, s.Threshold*100)}
-			if err := opener.OpenRuleCase(ctx, f); err != nil {
-				a.logger.Warn("open coverage case", "segment", s.Segment.ID, "err", err)
+	// Reports and shortfalls run on one node of a cluster, over the merged coverage (app/cluster.go).
+	a.whileLeader(ctx, "coverage", func(ctx context.Context) {
+		a.refreshCoverageOnce(ctx)
+		a.coverage.Run(ctx, func(ctx context.Context, sf []coverage.Shortfall) {
+			for _, s := range sf {
+				a.engine.HandleCoverage(ctx, coverageEvent(s))
 			}
-		}
+		})
 	})
+}
+
+// coverageEvent is the rules engine's view of a coverage shortfall.
+func coverageEvent(s coverage.Shortfall) rules.CoverageEvent {
+	seg := s.Segment
+	return rules.CoverageEvent{Segment: seg.ID, Name: seg.Name, Class: seg.Class, District: seg.District,
+		Contractor: seg.Contractor, Zones: seg.Zones, Day: s.Day, Deadline: s.Deadline, Coverage: s.Ratio,
+		Threshold: s.Threshold, CoveredM: s.CoveredM, LengthM: seg.LengthM, Lat: s.Lat, Lon: s.Lon}
 }

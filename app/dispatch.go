@@ -47,13 +47,16 @@ type Open311Config struct {
 
 // NotifyConfig configures notification delivery; a channel without its section is off.
 type NotifyConfig struct {
-	Interval    yamlx.Duration  `yaml:"interval"`     // outbox poll; default 2s
-	Backoff     yamlx.Duration  `yaml:"backoff"`      // first retry; default 10s, doubling
-	MaxBackoff  yamlx.Duration  `yaml:"max_backoff"`  // default 30m
-	MaxAttempts int             `yaml:"max_attempts"` // default 12
-	SMS         *sms.Config     `yaml:"sms"`
-	WeChat      *wechat.Config  `yaml:"wechat"`
-	Webhook     *webhook.Config `yaml:"webhook"`
+	Interval    yamlx.Duration `yaml:"interval"`     // outbox poll; default 2s
+	Backoff     yamlx.Duration `yaml:"backoff"`      // first retry; default 10s, doubling
+	MaxBackoff  yamlx.Duration `yaml:"max_backoff"`  // default 30m
+	MaxAttempts int            `yaml:"max_attempts"` // default 12
+	// Lease reserves a claimed notification for one delivery attempt; a node that dies holding
+	// it releases it when the lease ends (default 2m).
+	Lease   yamlx.Duration  `yaml:"lease"`
+	SMS     *sms.Config     `yaml:"sms"`
+	WeChat  *wechat.Config  `yaml:"wechat"`
+	Webhook *webhook.Config `yaml:"webhook"`
 }
 
 // dispatchRuntime holds the parts of dispatch that run in the background.
@@ -117,7 +120,7 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 	}
 	nd, err := notify.New(notify.Options{Outbox: a.store, Notifiers: notifiers, Interval: time.Duration(dc.Notify.Interval),
 		Backoff: time.Duration(dc.Notify.Backoff), MaxBackoff: time.Duration(dc.Notify.MaxBackoff),
-		MaxAttempts: dc.Notify.MaxAttempts, Registerer: a.reg, Logger: a.logger, Now: a.now})
+		MaxAttempts: dc.Notify.MaxAttempts, Lease: time.Duration(dc.Notify.Lease), Registerer: a.reg, Logger: a.logger, Now: a.now})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,7 +140,8 @@ func (a *App) runDispatch(ctx context.Context) {
 		defer close(done)
 		_ = a.disp.notifier.Run(ctx)
 	}()
-	_ = a.cases.Run(ctx)
+	// Deadlines and escalation run on one node of a cluster (app/cluster.go).
+	a.whileLeader(ctx, "dispatch deadlines", func(ctx context.Context) { _ = a.cases.Run(ctx) })
 	<-done
 }
 

@@ -110,17 +110,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
+// waitFor waits for another process to reach a state (see testenv.WaitFor).
+var waitFor = testenv.WaitFor
 
 func (h *harness) connect(user, pass string) (paho.Client, error) {
 	opts := paho.NewClientOptions().AddBroker("tcp://" + h.cfg.MQTT.Addr).SetClientID(user + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)).

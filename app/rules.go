@@ -63,15 +63,9 @@ func (a *App) runRules(ctx context.Context) {
 			}
 		}()
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			<-done
-			return
-		case <-hup:
-			if a.cfg.RulesDir != "" {
-				_, _ = a.rules.Reload(ctx, "SIGHUP") // a rejected set is logged and counted
-			}
-		}
+	if a.cfg.RulesDir != "" {
+		a.rules.ReloadOnSignal(ctx, hup) // a rejected set is logged and counted
 	}
+	<-ctx.Done()
+	<-done
 }

@@ -3,7 +3,6 @@ package devices
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
@@ -33,26 +32,8 @@ func LoadSeed(path string) (*SeedFile, error) {
 	if err := yamlx.ReadFile(path, &f); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for i, s := range f.Devices {
-		d := s.device()
-		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: devices[%d]: %s", path, i, lanewatch.ErrorMessage(err))
-		}
-		if seen[s.ID] {
-			return nil, fmt.Errorf("%s: devices[%d]: duplicate id %q", path, i, s.ID)
-		}
-		seen[s.ID] = true
-		switch {
-		case s.Password == "" && s.PasswordHash == "":
-			return nil, fmt.Errorf("%s: devices[%d] (%s): password or password_hash required", path, i, s.ID)
-		case s.Password != "" && s.PasswordHash != "":
-			return nil, fmt.Errorf("%s: devices[%d] (%s): give password or password_hash, not both", path, i, s.ID)
-		case s.Password != "" && len(s.Password) < MinPasswordLen:
-			return nil, fmt.Errorf("%s: devices[%d] (%s): password shorter than %d characters", path, i, s.ID, MinPasswordLen)
-		case s.PasswordHash != "" && !strings.HasPrefix(s.PasswordHash, "$2"):
-			return nil, fmt.Errorf("%s: devices[%d] (%s): password_hash is not a bcrypt hash", path, i, s.ID)
-		}
+	if err := f.validate(path); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }

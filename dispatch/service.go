@@ -185,6 +185,9 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 	}
 	if !created {
 		s.occur.Inc()
+		if err := s.resumeAuto(ctx, existing); err != nil {
+			s.logger.Warn("resume automatic steps", "case", existing.ID, "err", err)
+		}
 		return existing, false, nil
 	}
 	s.opened.WithLabelValues(c.Category, c.Source).Inc()
@@ -197,22 +200,66 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 		s.notifyReporter(ctx, "duplicate", c, note)
 		return c, true, nil
 	}
-	if a, ok := s.router.auto(c); ok {
-		if err := s.apply(ctx, c, lanewatch.StatusRegistered, lanewatch.TimelineEntry{Action: ActAccept, Actor: "system", Note: "auto-accept"}); err != nil {
-			return nil, false, err
-		}
-		dep := c.Department
-		if dep == "" {
-			dep = s.router.Route(c, o.RoadClass)
-		}
-		if a.Dispatch && dep != "" {
-			c.Department = dep
-			if err := s.dispatchTo(ctx, c, lanewatch.TimelineEntry{Action: ActDispatch, Actor: "system", Note: "auto-dispatch to " + dep}); err != nil {
-				return nil, false, err
-			}
-		}
+	if err := s.autoSteps(ctx, c, o.RoadClass); err != nil {
+		return nil, false, err
 	}
 	return c, true, nil
+}
+
+// autoSteps applies the category's auto-accept and auto-dispatch (actor system) from the case's
+// current status: reported → registered → dispatched. Each step is its own conditional store
+// update, so a crash between them leaves the case part-way; resumeAuto finishes it.
+func (s *Service) autoSteps(ctx context.Context, c *lanewatch.Case, roadClass string) error {
+	a, ok := s.router.auto(c)
+	if !ok {
+		return nil
+	}
+	if c.Status == lanewatch.StatusReported {
+		if err := s.apply(ctx, c, lanewatch.StatusRegistered, lanewatch.TimelineEntry{Action: ActAccept, Actor: "system", Note: "auto-accept"}); err != nil {
+			return err
+		}
+	}
+	if c.Status != lanewatch.StatusRegistered {
+		return nil
+	}
+	dep := c.Department
+	if dep == "" {
+		dep = s.router.Route(c, roadClass)
+	}
+	if a.Dispatch && dep != "" {
+		c.Department = dep
+		if err := s.dispatchTo(ctx, c, lanewatch.TimelineEntry{Action: ActDispatch, Actor: "system", Note: "auto-dispatch to " + dep}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumeAuto finishes the automatic steps of a case that a crash (or a node's death) left in
+// reported or registered: only when every timeline entry so far is the system's, so a case a
+// person has touched (accepted by hand, returned by a department) is never moved on by itself.
+// Conflicts (another node got there first) are not errors.
+func (s *Service) resumeAuto(ctx context.Context, c *lanewatch.Case) error {
+	if c.Status != lanewatch.StatusReported && c.Status != lanewatch.StatusRegistered {
+		return nil
+	}
+	if _, ok := s.router.auto(c); !ok {
+		return nil
+	}
+	full, err := s.o.Store.GetCase(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range full.Timeline {
+		if e.Actor != "system" {
+			return nil
+		}
+	}
+	err = s.autoSteps(ctx, full, "")
+	if lanewatch.ErrorCode(err) == lanewatch.EConflict {
+		return nil
+	}
+	return err
 }
 
 func hasLocation(l lanewatch.Location) bool { return l.Lat != 0 || l.Lon != 0 }

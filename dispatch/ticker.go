@@ -57,6 +57,9 @@ func (s *Service) Tick(ctx context.Context) error {
 }
 
 func (s *Service) check(ctx context.Context, c *lanewatch.Case, now time.Time) error {
+	if err := s.resumeAuto(ctx, c); err != nil {
+		return fmt.Errorf("resume automatic steps: %w", err)
+	}
 	deadline, limit, step, ok := s.stepDeadline(c)
 	if !ok {
 		return nil

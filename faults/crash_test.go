@@ -77,7 +77,9 @@ func TestKill9DuringQoS1(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		pubs = append(pubs, &publisher{id: fmt.Sprintf("sw-%03d", i), base: base, acked: map[int64]bool{}})
 	}
-	runPhase := func(until func(total int64) bool) {
+	// runPhase publishes from every device until `until` acks, then calls interrupt (which
+	// stops the publishers, or kills the node under them) and waits for them to stop.
+	runPhase := func(until int64, interrupt func(stop chan struct{})) {
 		var total atomic.Int64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -85,27 +87,18 @@ func TestKill9DuringQoS1(t *testing.T) {
 			c := connect(t, n.mqtt, p.id, "crash-test-pass")
 			wg.Go(func() { p.run(c, stop, &total) })
 		}
-		waitFor(t, 60*time.Second, "publishing", func() bool { return until(total.Load()) })
-		close(stop)
+		waitFor(t, 60*time.Second, fmt.Sprintf("%d acks", until), func() bool { return total.Load() >= until })
+		interrupt(stop)
 		wg.Wait()
 	}
 
-	// Phase 1: publish, then SIGKILL while publishers are mid-flight.
+	// Phase 1: publish, then SIGKILL while publishers are mid-flight; they stop on the broken
+	// connection.
 	var killAt time.Time
-	func() {
-		var total atomic.Int64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for _, p := range pubs {
-			c := connect(t, n.mqtt, p.id, "crash-test-pass")
-			wg.Go(func() { p.run(c, stop, &total) })
-		}
-		waitFor(t, 60*time.Second, "800 acks before the kill", func() bool { return total.Load() >= 800 })
+	runPhase(800, func(chan struct{}) {
 		killAt = time.Now()
 		n.kill(syscall.SIGKILL)
-		wg.Wait() // publishers stop on the broken connection
-		close(stop)
-	}()
+	})
 	ackedBefore := 0
 	for _, p := range pubs {
 		ackedBefore += len(p.acked)
@@ -114,7 +107,7 @@ func TestKill9DuringQoS1(t *testing.T) {
 	// Phase 2: restart on the same data dir; publishers continue where their acks left off.
 	n.start()
 	t.Logf("restart took %v after the kill", time.Since(killAt).Round(time.Millisecond))
-	runPhase(func(total int64) bool { return total >= 400 })
+	runPhase(400, func(stop chan struct{}) { close(stop) })
 
 	acked := 0
 	for _, p := range pubs {

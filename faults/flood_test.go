@@ -1,8 +1,8 @@
 package faults
 
 import (
+	"context"
 	"fmt"
-	"net"
 	"os"
 	"sort"
 	"strconv"
@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lanewatch/lanewatch/internal/testenv"
+	"github.com/lanewatch/lanewatch/simulators/loadgen"
 )
 
 const floodDevices = `devices:
@@ -23,66 +24,6 @@ const floodDevices = `devices:
   - {id: calm-001, type: sweeper, district: gudong, contractor: lvcheng, password: "flood-test-pass"}
   - {id: idle-001, type: sweeper, district: gudong, contractor: lvcheng, password: "flood-test-pass"}
 `
-
-func mqttString(b []byte, s string) []byte {
-	b = append(b, byte(len(s)>>8), byte(len(s)))
-	return append(b, s...)
-}
-
-func mqttPacket(header byte, body []byte) []byte {
-	out := []byte{header}
-	n := len(body)
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		out = append(out, d)
-		if n == 0 {
-			break
-		}
-	}
-	return append(out, body...)
-}
-
-// rawConnect opens an MQTT 3.1.1 connection by hand (cheap enough for thousands) and returns it
-// after the CONNACK; keepalive 0 so it may stay silent.
-func rawConnect(addr, clientID, user, pass string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	body := mqttString(nil, "MQTT")
-	body = append(body, 4, 0xC2, 0, 0)
-	body = mqttString(body, clientID)
-	body = mqttString(body, user)
-	body = mqttString(body, pass)
-	if _, err := c.Write(mqttPacket(0x10, body)); err != nil {
-		c.Close()
-		return nil, err
-	}
-	ack := make([]byte, 4)
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if _, err := ioReadFull(c, ack); err != nil || ack[0] != 0x20 || ack[3] != 0 {
-		c.Close()
-		return nil, fmt.Errorf("connack %v: %v", ack, err)
-	}
-	c.SetReadDeadline(time.Time{})
-	return c, nil
-}
-
-func ioReadFull(c net.Conn, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := c.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
 
 func rssKB(t *testing.T, pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -120,7 +61,7 @@ func TestFloodIdleAndSlowConsumer(t *testing.T) {
 	baseRSS := rssKB(t, pid)
 
 	// Idle connections.
-	var idle []net.Conn
+	var idle []*loadgen.Conn
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
@@ -129,7 +70,8 @@ func TestFloodIdleAndSlowConsumer(t *testing.T) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, err := rawConnect(n.mqtt, fmt.Sprintf("idle-%05d", i), "idle-001", "flood-test-pass")
+			c, err := loadgen.Dial(context.Background(), n.mqtt, loadgen.Credentials{
+				ClientID: fmt.Sprintf("idle-%05d", i), Username: "idle-001", Password: "flood-test-pass"}, 0)
 			if err != nil {
 				idleErr.Store(err)
 				return
@@ -152,14 +94,15 @@ func TestFloodIdleAndSlowConsumer(t *testing.T) {
 	perConn := float64(idleRSS-baseRSS) * 1024 / idleConns
 
 	// The subscriber that never reads.
-	slow, err := rawConnect(n.mqtt, "dash-1", "dash", "dash-board-pass")
+	slow, err := loadgen.Dial(context.Background(), n.mqtt, loadgen.Credentials{ClientID: "dash-1", Username: "dash", Password: "dash-board-pass"}, 0)
 	if err != nil {
 		t.Fatalf("subscriber: %v", err)
 	}
 	defer slow.Close()
-	sub := mqttString([]byte{0, 1}, "vehicles/#")
-	sub = append(sub, 0)
-	if _, err := slow.Write(mqttPacket(0x82, sub)); err != nil {
+	if err := slow.Subscribe(1, 0, "vehicles/#"); err != nil {
+		t.Fatal(err)
+	}
+	if err := slow.Flush(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -189,17 +189,8 @@ func connect(t *testing.T, addr, user, pass string) paho.Client {
 	return c
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
+// waitFor waits for another process to reach a state (see testenv.WaitFor).
+var waitFor = testenv.WaitFor
 
 // influxTimes returns the set of timestamps (ns) of vehicle_telemetry points of a device.
 func influxTimes(t *testing.T, s *testenv.InfluxServer, device string) map[int64]int {

@@ -69,6 +69,9 @@ type Options struct {
 	// each further failure from that address within AuthFailureWindow, up to 5 s.
 	AuthFailureDelay  time.Duration // default 200ms
 	AuthFailureWindow time.Duration // default 1m
+	// Sleep waits d or until ctx is done; the auth-failure delay goes through it (tests record
+	// the delays instead of waiting). Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration)
 
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -99,6 +102,9 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"strings"
 	"time"
@@ -76,11 +77,18 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	b.m.authFailures.Inc()
 	delay := b.opts.AuthFailureDelay << min(f.n-1, 5)
 	delay = min(delay, 5*time.Second)
-	select {
-	case <-time.After(delay):
-	case <-b.ctx.Done():
-	}
+	b.opts.Sleep(b.ctx, delay)
 	return false
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // OnACLCheck enforces SPEC 3: a device publishes only under {kind}/{its id}/... or

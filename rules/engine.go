@@ -400,15 +400,15 @@ func (e *Engine) evalAll(ctx context.Context, rules []*runtime, env Env) {
 	}
 	boxed := any(env) // one allocation per message, shared by every rule
 	m := e.vms.Get().(*vm.VM)
-	var fired []firingReq
+	var fired []*firingReq
 	for _, rt := range rules {
-		if f, ok := e.evalRule(m, rt, &env, boxed); ok {
+		if f := e.evalRule(m, rt, &env, boxed); f != nil {
 			fired = append(fired, f)
 		}
 	}
 	e.vms.Put(m)
 	for _, f := range fired {
-		e.emit(ctx, f)
+		e.emit(ctx, *f)
 	}
 }
 
@@ -420,16 +420,18 @@ type firingReq struct {
 	at  time.Time
 }
 
-func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) (firingReq, bool) {
+// evalRule evaluates one rule; it returns the firing to emit, nil for none (the common case:
+// a pointer, so the non-matching path copies no Env-sized result).
+func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) *firingReq {
 	r := rt.r
 	if r.IsAbsent() {
 		key, err := e.keyOf(m, r, env, boxed)
 		if err != nil {
 			e.ruleError(rt, err)
-			return firingReq{}, false
+			return nil
 		}
 		e.seen(rt, key, env)
-		return firingReq{}, false
+		return nil
 	}
 	held := false
 	if r.sched.Active(env.Now) {
@@ -438,7 +440,7 @@ func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) (firingReq
 		out, err := m.Run(r.when, boxed)
 		if err != nil {
 			e.ruleError(rt, err)
-			return firingReq{}, false
+			return nil
 		}
 		held, _ = out.(bool)
 	}
@@ -447,12 +449,12 @@ func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) (firingReq
 		rt.c.matches.Add(1)
 		rt.c.lastMatch.Store(env.Now.UnixNano())
 	} else if rt.st.n.Load() == 0 {
-		return firingReq{}, false // the common path: nothing holds, nothing pending
+		return nil // the common path: nothing holds, nothing pending
 	}
 	key, err := e.keyOf(m, r, env, boxed)
 	if err != nil {
 		e.ruleError(rt, err)
-		return firingReq{}, false
+		return nil
 	}
 	return e.step(m, rt, key, held, env, boxed)
 }
@@ -472,7 +474,7 @@ func (e *Engine) keyOf(m *vm.VM, r *Rule, env *Env, boxed any) (string, error) {
 }
 
 // step advances the state of (rule, key) with one observation at env.Now.
-func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, boxed any) (firingReq, bool) {
+func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, boxed any) *firingReq {
 	r := rt.r
 	t := env.Now
 	st := rt.st
@@ -491,20 +493,32 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		ks.LastHeldAt = t
 		ks.Device, ks.Lat, ks.Lon, ks.msg, ks.road = env.Device, env.Msg.Lat, env.Msg.Lon, env.Msg, env.Road
 		st.dirty.Store(true)
+		if r.On == KindCoverage {
+			// One event, one decision: fire unless in cooldown, keep no episode open (no
+			// later message would ever resolve it). The key stays only for its cooldown.
+			var fr *firingReq
+			if cooldownOver(r, ks, t) {
+				ks.FiredAt = t
+				fr = &firingReq{rt: rt, env: *env, key: key, at: t}
+			}
+			ks.Active, ks.Fired = false, false
+			e.gc(rt, key, ks, t)
+			return fr
+		}
 		if !ks.Fired && t.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, t) {
 			ks.Fired, ks.FiredAt = true, t
-			return firingReq{rt: rt, env: *env, key: key, at: t}, true
+			return &firingReq{rt: rt, env: *env, key: key, at: t}
 		}
 		if ks.Fired && r.instant() {
 			// An instant rule (no for, keep_for or clear): every match while firing is an
 			// occurrence of the open case.
-			return firingReq{rt: rt, env: *env, key: key, at: t}, true
+			return &firingReq{rt: rt, env: *env, key: key, at: t}
 		}
-		return firingReq{}, false
+		return nil
 	}
 	if ks == nil || !ks.Active {
 		e.gc(rt, key, ks, t)
-		return firingReq{}, false
+		return nil
 	}
 	keep := time.Duration(r.Spec.KeepFor)
 	if !ks.Fired {
@@ -513,7 +527,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		ks.Active = false
 		st.dirty.Store(true)
 		e.gc(rt, key, ks, t)
-		return firingReq{}, false
+		return nil
 	}
 	// Firing: resolves when clear holds (or when no longer holds, without clear) and keep_for
 	// has passed since the condition last held.
@@ -522,7 +536,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		out, err := m.Run(r.clear, boxed)
 		if err != nil {
 			e.ruleError(rt, fmt.Errorf("clear: %w", err))
-			return firingReq{}, false
+			return nil
 		}
 		resolved, _ = out.(bool)
 	}
@@ -531,7 +545,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		st.dirty.Store(true)
 		e.gc(rt, key, ks, t)
 	}
-	return firingReq{}, false
+	return nil
 }
 
 func cooldownOver(r *Rule, ks *keyState, t time.Time) bool {
@@ -697,10 +711,19 @@ func templateData(env Env, r *Rule, key string) map[string]any {
 		"msg": map[string]any{"ts": env.Msg.TS, "lat": env.Msg.Lat, "lon": env.Msg.Lon, "speed_kmh": env.Msg.SpeedKmh,
 			"brush_on": env.Msg.BrushOn, "water_on": env.Msg.WaterOn, "fuel_pct": env.Msg.FuelPct, "water_level_pct": env.Msg.WaterLevelPct,
 			"type": env.Msg.Type, "confidence": env.Msg.Confidence, "category": env.Msg.Category, "description": env.Msg.Description},
-		"road": map[string]any{"id": "", "name": "", "class": "", "district": ""},
+		"road": map[string]any{"id": "", "name": "", "class": "", "district": "", "contractor": ""},
 	}
 	if env.Road != nil {
-		d["road"] = map[string]any{"id": env.Road.ID, "name": env.Road.Name, "class": env.Road.Class, "district": env.Road.District}
+		d["road"] = map[string]any{"id": env.Road.ID, "name": env.Road.Name, "class": env.Road.Class, "district": env.Road.District,
+			"contractor": env.Road.Contractor}
+	}
+	if env.Kind == string(KindCoverage) {
+		m := d["msg"].(map[string]any)
+		for k, v := range map[string]any{"segment": env.Msg.Segment, "road_name": env.Msg.RoadName, "road_class": env.Msg.RoadClass,
+			"district": env.Msg.District, "contractor": env.Msg.Contractor, "day": env.Msg.Day, "deadline": env.Msg.Deadline,
+			"coverage": env.Msg.Coverage, "threshold": env.Msg.Threshold, "covered_m": env.Msg.CoveredM, "length_m": env.Msg.LengthM} {
+			m[k] = v
+		}
 	}
 	if r.IsAbsent() {
 		d["absent"] = time.Duration(r.Spec.Absent).String()

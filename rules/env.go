@@ -53,6 +53,18 @@ type Msg struct {
 	Description string `expr:"description" json:"description,omitzero"`
 	// Status.
 	Online bool `expr:"online" json:"online,omitzero"`
+	// Coverage (on: coverage groups; see CoverageEvent).
+	Segment    string    `expr:"segment" json:"segment,omitzero"`
+	RoadName   string    `expr:"road_name" json:"road_name,omitzero"`
+	RoadClass  string    `expr:"road_class" json:"road_class,omitzero"`
+	District   string    `expr:"district" json:"district,omitzero"`
+	Contractor string    `expr:"contractor" json:"contractor,omitzero"`
+	Day        string    `expr:"day" json:"day,omitzero"`
+	Deadline   time.Time `expr:"deadline" json:"deadline,omitzero"`
+	Coverage   float64   `expr:"coverage" json:"coverage,omitzero"`
+	Threshold  float64   `expr:"threshold" json:"threshold,omitzero"`
+	CoveredM   float64   `expr:"covered_m" json:"covered_m,omitzero"`
+	LengthM    float64   `expr:"length_m" json:"length_m,omitzero"`
 }
 
 // DeviceEnv is the device as rules see it.

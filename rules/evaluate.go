@@ -40,10 +40,14 @@ type EvalResult struct {
 // Evaluate dry-runs one input against the loaded rules of its kind. It changes no state and
 // opens nothing.
 func (e *Engine) Evaluate(in EvalInput) []EvalResult {
-	if in.Msg.TS.IsZero() {
-		in.Msg.TS = e.o.Now()
+	if in.Msg.TS.IsZero() && (in.Kind != KindCoverage || in.Msg.Deadline.IsZero()) {
+		in.Msg.TS = e.o.Now() // a coverage event's time defaults to its deadline
 	}
 	env := Env{Msg: in.Msg, Device: in.Device, Road: in.Road, Now: in.Msg.TS, Kind: string(in.Kind), Zones: e.o.Zones}
+	if in.Kind == KindCoverage {
+		env = coverageEnv(in.Msg, in.Road)
+		env.Zones = e.o.Zones
+	}
 	boxed := any(env)
 	m := e.vms.Get().(*vm.VM)
 	defer e.vms.Put(m)
@@ -95,7 +99,7 @@ func (e *Engine) Evaluate(in EvalInput) []EvalResult {
 		}
 		forD := time.Duration(r.Spec.For)
 		switch {
-		case snap.Active && snap.Fired:
+		case snap.Active && snap.Fired && r.On != KindCoverage:
 			res.Note = "already firing for this key (the open case gets no new case)"
 		case env.Now.Sub(activeAt) < forD:
 			res.Note = fmt.Sprintf("pending: fires once the condition has held for %s (held since %s)", forD, activeAt.Format(time.RFC3339))

@@ -452,6 +452,23 @@ func (m *Manager) Watch(ctx context.Context) error {
 	}
 }
 
+// ReloadOnSignal reloads (actor "SIGHUP") each time a signal arrives on sigs, until ctx ends
+// or sigs is closed. The caller owns the channel (signal.Notify(sigs, syscall.SIGHUP)). A
+// rejected set is logged and counted by Reload and the running set continues.
+func (m *Manager) ReloadOnSignal(ctx context.Context, sigs <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-sigs:
+			if !ok {
+				return
+			}
+			_, _ = m.Reload(ctx, "SIGHUP")
+		}
+	}
+}
+
 // Status lists the loaded rules with their counters and active keys.
 func (m *Manager) Status() []RuleStatus { return m.o.Engine.Status() }
 

@@ -223,8 +223,8 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 		}
 		groups[g.Name] = true
 		kind := lanewatch.Kind(g.On)
-		if !kind.Valid() {
-			fail(gp+".on", "on: %q is not one of telemetry, camera, plaque, status", g.On)
+		if !validKind(kind) {
+			fail(gp+".on", "on: %q is not one of telemetry, camera, plaque, status, coverage", g.On)
 		}
 		for ri, rs := range g.Rules {
 			rp := fmt.Sprintf("%s.rules[%d]", gp, ri)
@@ -237,6 +237,18 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 				fail(rp, "rule %q: one of when or absent is required", rs.Name)
 			case rs.When != "" && rs.Absent != 0:
 				fail(rp+".absent", "rule %q: give when or absent, not both", rs.Name)
+			}
+			if kind == KindCoverage {
+				// A coverage event is reported once per segment and deadline: there is no
+				// stream of messages for for, keep_for, clear or absent to work on.
+				for _, f := range []struct {
+					set  bool
+					name string
+				}{{rs.For != 0, "for"}, {rs.KeepFor != 0, "keep_for"}, {rs.Clear != "", "clear"}, {rs.Absent != 0, "absent"}} {
+					if f.set {
+						fail(rp+"."+f.name, "rule %q: %s does not apply to coverage rules (each coverage event fires at most once)", rs.Name, f.name)
+					}
+				}
 			}
 			if rs.KeepFor != 0 && rs.Absent != 0 {
 				fail(rp+".keep_for", "rule %q: keep_for applies to when rules, not absent", rs.Name)
@@ -272,6 +284,13 @@ func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
 					fail(rp+".clear", "rule %q: clear: %s", rs.Name, firstLine(err.Error()))
 				}
 				r.clear = p
+			}
+			if rs.Key == "" && kind == KindCoverage {
+				p, err := expr.Compile(defaultCoverageKey, opts...)
+				if err != nil {
+					fail(rp, "rule %q: default coverage key: %s", rs.Name, firstLine(err.Error()))
+				}
+				r.key = p
 			}
 			if rs.Key != "" {
 				p, err := expr.Compile(rs.Key, opts...)
@@ -325,7 +344,13 @@ func parseTemplate(name, text string) (*template.Template, error) {
 	if text == "" {
 		return nil, nil
 	}
-	return template.New(name).Option("missingkey=zero").Parse(text)
+	return template.New(name).Option("missingkey=zero").Funcs(templateFuncs).Parse(text)
+}
+
+// templateFuncs are the helpers of case titles and descriptions beyond text/template's own.
+var templateFuncs = template.FuncMap{
+	// pct formats a ratio as a whole percentage: pct 0.634 → "63%".
+	"pct": func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) },
 }
 
 func firstLine(s string) string {

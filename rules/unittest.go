@@ -46,7 +46,7 @@ type TestCase struct {
 type TestInput struct {
 	At     yamlx.Duration `yaml:"at"`
 	Device string         `yaml:"device"`
-	Kind   string         `yaml:"kind"` // default telemetry
+	Kind   string         `yaml:"kind"` // default telemetry; coverage inputs have no device
 	Msg    map[string]any `yaml:"msg"`
 	Road   *RoadEnv       `yaml:"road"`
 	// Repeat sends the message this many times in all, Every apart.
@@ -178,16 +178,19 @@ func RunTestCase(ctx context.Context, rules []*Rule, devs map[string]DeviceEnv, 
 	var evs []ev
 	var last time.Duration
 	for i, in := range tc.Inputs {
-		dev, ok := devs[in.Device]
-		if !ok {
-			return nil, nil, fmt.Errorf("inputs[%d]: device %q is not in devices", i, in.Device)
-		}
 		kind := lanewatch.Kind(in.Kind)
 		if in.Kind == "" {
 			kind = lanewatch.KindTelemetry
 		}
-		if !kind.Valid() {
-			return nil, nil, fmt.Errorf("inputs[%d]: kind %q is not one of telemetry, camera, plaque, status", i, in.Kind)
+		if !validKind(kind) {
+			return nil, nil, fmt.Errorf("inputs[%d]: kind %q is not one of telemetry, camera, plaque, status, coverage", i, in.Kind)
+		}
+		dev, ok := devs[in.Device]
+		switch {
+		case kind == KindCoverage && in.Device != "":
+			return nil, nil, fmt.Errorf("inputs[%d]: coverage inputs have no device (the segment's district and contractor come from msg)", i)
+		case kind != KindCoverage && !ok:
+			return nil, nil, fmt.Errorf("inputs[%d]: device %q is not in devices", i, in.Device)
 		}
 		raw, err := json.Marshal(in.Msg)
 		if err != nil {
@@ -208,7 +211,11 @@ func RunTestCase(ctx context.Context, rules []*Rule, devs map[string]DeviceEnv, 
 			at := time.Duration(in.At) + time.Duration(k)*time.Duration(in.Every)
 			m := msg
 			m.TS = start.Add(at)
-			evs = append(evs, ev{at: at, env: Env{Msg: m, Device: dev, Road: in.Road, Now: m.TS, Kind: string(kind)}})
+			env := Env{Msg: m, Device: dev, Road: in.Road, Now: m.TS, Kind: string(kind)}
+			if kind == KindCoverage {
+				env = coverageEnv(m, in.Road)
+			}
+			evs = append(evs, ev{at: at, env: env})
 			last = max(last, at)
 		}
 	}

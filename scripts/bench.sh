@@ -13,6 +13,9 @@
 #   BENCH_CLIENTS (50)  BENCH_MESSAGES (200000)  BENCH_IDLE (10000)  BENCH_PROFILE=1 (pprof CPU
 #   profiles of the lanewatch runs into the run dir)  BENCH_KEEP=1 (keep the run dir)
 #   BENCH_BIN (use this lanewatch binary instead of building one)
+#   BENCH_INFLUX_BATCH / BENCH_INFLUX_WRITERS (influx.batch_points / influx.writers; default: shipped)
+#   BENCH_ONLY (space-separated subset of: qos0 qos1 half idle; default all — partial runs are for
+#   tuning and do not rewrite docs/)  BENCH_TARGETS (subset of: mosquitto broker full; with BENCH_ONLY)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -94,6 +97,14 @@ cp configs/rules/*.yaml scripts/bench/marker.yaml "$RUN/rules/"
 SUB_PASSWORD=bench-subscriber-secret # bcrypt (cost 4) below
 export LANEWATCH_BENCH_SUB_PASSWORD=$SUB_PASSWORD
 export LANEWATCH_ADMIN_TOKEN=bench-admin-token-$RANDOM$RANDOM
+# The per-client MQTT limits and the InfluxDB batching are the shipped ones (configs/lanewatch.yaml),
+# so that the figures describe what a deployment gets; BENCH_INFLUX_BATCH / BENCH_INFLUX_WRITERS
+# override the latter for tuning.
+shipped() { # key default: the value of "key:" in configs/lanewatch.yaml, else default
+  local v
+  v=$(awk -v k="$1:" '$1 == k {print $2; exit}' configs/lanewatch.yaml)
+  echo "${v:-$2}"
+}
 gen_config() { # file devices_file
   cat > "$1" <<CONF
 time_zone: Asia/Shanghai
@@ -101,9 +112,9 @@ data_dir: $RUN/data
 mqtt:
   addr: 127.0.0.1:1
   ws_addr: "off"
-  max_client_writes_pending: 8192
-  receive_maximum: 256
-  max_inflight: 1024
+  max_client_writes_pending: $(shipped max_client_writes_pending 1024)
+  receive_maximum: $(shipped receive_maximum 256)
+  max_inflight: $(shipped max_inflight 1024)
   auth_failure_delay: 200ms
   bcrypt_cost: 4
   subscribers:
@@ -115,7 +126,8 @@ http:
 influx:
   url: $INFLUX
   bucket: lanewatch/autogen
-  batch_points: 5000
+  batch_points: ${BENCH_INFLUX_BATCH:-$(shipped batch_points 5000)}
+  writers: ${BENCH_INFLUX_WRITERS:-$(shipped writers 2)}
   flush_interval: 1s
 store:
   driver: sqlite
@@ -253,6 +265,12 @@ idle_mem() {
   n=$(awk '{print $2}' <<<"$line")
   sleep 3
   after=$(rss_kb "$BROKER_PID")
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$target" = lanewatch ]; then
+    # gc=1: a GC first, so that the profile includes every connection (it reflects the last GC).
+    curl -fsS -o "$RUN/idle.heap.pprof" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" || true
+    curl -fsS -o "$RUN/idle.memstats.txt" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?debug=1" || true
+    curl -fsS -o "$RUN/idle.goroutine.txt" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/goroutine?debug=1" || true
+  fi
   kill -TERM "$gen" 2>/dev/null || true; wait "$gen" 2>/dev/null || true
   stop_broker
   jq -nc --arg target "$target" --argjson n "${n:-0}" --argjson before "$before" --argjson after "$after" \
@@ -261,21 +279,37 @@ idle_mem() {
   say "idle $target: RSS $((before / 1024)) MB -> $((after / 1024)) MB for ${n:-0} connections"
 }
 
+ONLY=${BENCH_ONLY:-}
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 START=$(date +%s)
 for qos in 0 1; do
-  run_load mosquitto "$qos" "$MESSAGES" "mosquitto-qos$qos"
-  run_load broker "$qos" "$MESSAGES" "lanewatch-broker-qos$qos"
-  run_load full "$qos" "$MESSAGES" "lanewatch-full-qos$qos"
+  want "qos$qos" || continue
+  for target in ${BENCH_TARGETS:-mosquitto broker full}; do
+    case $target in
+      mosquitto) run_load mosquitto "$qos" "$MESSAGES" "mosquitto-qos$qos" ;;
+      *) run_load "$target" "$qos" "$MESSAGES" "lanewatch-$target-qos$qos" ;;
+    esac
+  done
 done
 
 # Publish -> case at half of the full pipeline's QoS 1 rate, for about 20 seconds.
-MAX1=$(jq -s '[.[] | select(.label == "lanewatch-full-qos1") | (.processed_rate // .ingest_rate // 0)][0] // 0' "$RESULTS")
-HALF=$(jq -n --argjson m "$MAX1" '[($m / 2 | floor), 100] | max')
-run_load full 1 "$(( HALF * 20 ))" "lanewatch-full-qos1-half" --msg-rate "$HALF" --mark-every 200ms
+if want half; then
+  MAX1=$(jq -s '[.[] | select(.label == "lanewatch-full-qos1") | (.processed_rate // .ingest_rate // 0)][0] // 0' "$RESULTS")
+  [ "$MAX1" = 0 ] && MAX1=${BENCH_HALF_OF:-10000} # without a qos1 run: twice the rate to use
+  HALF=$(jq -n --argjson m "$MAX1" '[($m / 2 | floor), 100] | max')
+  run_load full 1 "$(( HALF * 20 ))" "lanewatch-full-qos1-half" --msg-rate "$HALF" --mark-every 200ms
+fi
 
-idle_mem mosquitto
-idle_mem lanewatch
+if want idle; then
+  idle_mem mosquitto
+  idle_mem lanewatch
+fi
 END=$(date +%s)
+if [ -n "$ONLY" ]; then
+  jq -c . "$RESULTS"
+  say "partial run ($ONLY) done in $((END - START))s; docs/ left unchanged; results in $RESULTS"
+  exit 0
+fi
 
 # Results.
 jq -s --arg cmd "make bench" --arg nproc "$(nproc)" --arg cpu "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \

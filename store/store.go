@@ -16,6 +16,7 @@ type Store interface {
 	States
 	Outbox
 	Coverage
+	Nodes
 	// Ping checks the database connection (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -124,17 +124,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // waitFor polls a condition of the outside world (a server, a browser) until a deadline.
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
+// waitFor waits for another process to reach a state (see testenv.WaitFor).
+var waitFor = testenv.WaitFor
 
 // call does an API request with a token and returns the status and the body.
 func (s *server) call(method, path, token string, body any) (int, []byte) {

@@ -58,11 +58,18 @@ func ReadFile(path string, v any) error {
 
 // Decode strictly decodes data (named file in errors) into v: unknown keys and duplicate keys are
 // errors. An empty document leaves v unchanged.
-func Decode(file string, data []byte, v any) error {
+func Decode(file string, data []byte, v any) (err error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil
 	}
-	err := yaml.UnmarshalWithOptions(data, v, yaml.DisallowUnknownField())
+	defer func() {
+		// go-yaml v1.19.2 panics on some malformed documents (found by fuzzing, e.g. a tag on a
+		// scalar decoded into a slice); turn that into an error like any other.
+		if r := recover(); r != nil {
+			err = &Error{File: file, Msg: fmt.Sprintf("malformed YAML document (%v)", r)}
+		}
+	}()
+	err = yaml.UnmarshalWithOptions(data, v, yaml.DisallowUnknownField())
 	if err == nil {
 		return nil
 	}
