@@ -21,16 +21,121 @@ type Plaques interface {
 	Report(ctx context.Context, plaqueID string, r plaques.Report) (*lanewatch.Case, error)
 }
 
+// PlaqueRegistry is the admin side of the plaque registry; the admin routes are mounted when
+// the Plaques service also implements it (plaques.Service does).
+type PlaqueRegistry interface {
+	List(ctx context.Context, limit int, cursor string) ([]plaques.Plaque, string, error)
+	Create(ctx context.Context, p plaques.Plaque) (*plaques.Plaque, error)
+	Update(ctx context.Context, id string, p plaques.Plaque) (*plaques.Plaque, error)
+	Delete(ctx context.Context, id string) error
+}
+
 // maxPlaqueUpload bounds a multipart plaque report (photo plus fields).
 const maxPlaqueUpload = 8 << 20
 
-// mountPlaques adds the public (no token) plaque routes.
-func (s *Server) mountPlaques(e *gin.Engine) {
+// mountPlaques adds the public (no token) plaque routes and, on v1, the admin registry routes.
+func (s *Server) mountPlaques(e *gin.Engine, v1 *gin.RouterGroup) {
 	if s.o.Plaques == nil {
 		return
 	}
 	e.GET("/api/v1/plaques/:id", s.getPlaque)
 	e.POST("/api/v1/plaques/:id/reports", s.reportPlaque)
+	reg, ok := s.o.Plaques.(PlaqueRegistry)
+	if !ok {
+		return
+	}
+	admin := s.require("admin")
+	v1.GET("/plaques", s.require("admin", "operator", "viewer"), func(c *gin.Context) { s.listPlaques(c, reg) })
+	v1.POST("/plaques", admin, func(c *gin.Context) { s.createPlaque(c, reg) })
+	v1.PUT("/plaques/:id", admin, func(c *gin.Context) { s.updatePlaque(c, reg) })
+	v1.DELETE("/plaques/:id", admin, func(c *gin.Context) { s.deletePlaque(c, reg) })
+}
+
+// plaqueBody is the JSON body of POST and PUT /api/v1/plaques (strict: unknown fields are refused).
+type plaqueBody struct {
+	ID       string          `json:"id"`
+	Address  string          `json:"address"`
+	District string          `json:"district"`
+	Lat      float64         `json:"lat"`
+	Lon      float64         `json:"lon"`
+	Party    plaqueBodyParty `json:"party"`
+}
+
+type plaqueBodyParty struct {
+	Name       string   `json:"name"`
+	Contact    string   `json:"contact"`
+	Department string   `json:"department"`
+	Duties     []string `json:"duties"`
+}
+
+func (b plaqueBody) plaque() plaques.Plaque {
+	return plaques.Plaque{ID: b.ID, Address: b.Address, District: b.District, Lat: b.Lat, Lon: b.Lon,
+		Party: plaques.Party{Name: b.Party.Name, Contact: b.Party.Contact, Department: b.Party.Department, Duties: b.Party.Duties}}
+}
+
+// plaqueView is a registry entry as the admin API shows it: the contact is masked unless the
+// caller is an admin or operator.
+func plaqueView(c *gin.Context, p plaques.Plaque) plaques.Plaque {
+	if r := principal(c).Role; r != "admin" && r != "operator" {
+		p.Party.Contact = plaques.MaskContact(p.Party.Contact)
+	}
+	if p.Party.Duties == nil {
+		p.Party.Duties = []string{}
+	}
+	return p
+}
+
+func (s *Server) listPlaques(c *gin.Context, reg PlaqueRegistry) {
+	limit, err := queryLimit(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := reg.List(c.Request.Context(), limit, c.Query("cursor"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for i := range items {
+		items[i] = plaqueView(c, items[i])
+	}
+	page(c, items, next)
+}
+
+func (s *Server) createPlaque(c *gin.Context, reg PlaqueRegistry) {
+	var b plaqueBody
+	if err := s.BindJSON(c, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := reg.Create(c.Request.Context(), b.plaque())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, plaqueView(c, *p))
+}
+
+func (s *Server) updatePlaque(c *gin.Context, reg PlaqueRegistry) {
+	var b plaqueBody
+	if err := s.BindJSON(c, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := reg.Update(c.Request.Context(), c.Param("id"), b.plaque())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, plaqueView(c, *p))
+}
+
+func (s *Server) deletePlaque(c *gin.Context, reg PlaqueRegistry) {
+	if err := reg.Delete(c.Request.Context(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) getPlaque(c *gin.Context) {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,17 +33,36 @@ func (r *recOpener) Open(_ context.Context, c *lanewatch.Case, _ string) (*lanew
 }
 
 type recStore struct {
-	atts map[string][]lanewatch.Attachment
+	atts   map[string][]lanewatch.Attachment
+	states map[string][]byte
 }
 
 func (r *recStore) AddAttachment(_ context.Context, id string, a lanewatch.Attachment) error {
 	r.atts[id] = append(r.atts[id], a)
 	return nil
 }
-func (r *recStore) GetState(context.Context, string) ([]byte, error) {
+func (r *recStore) GetState(_ context.Context, k string) ([]byte, error) {
+	if v, ok := r.states[k]; ok {
+		return v, nil
+	}
 	return nil, lanewatch.ErrNotFound
 }
-func (r *recStore) PutState(context.Context, string, []byte) error { return nil }
+func (r *recStore) PutState(_ context.Context, k string, v []byte) error {
+	if r.states == nil {
+		r.states = map[string][]byte{}
+	}
+	r.states[k] = v
+	return nil
+}
+func (r *recStore) ListStates(_ context.Context, prefix string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for k, v := range r.states {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
 
 type injected struct{ n int }
 
@@ -71,6 +91,9 @@ func newPlaqueServer(t *testing.T) *plaqueEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := ps.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	ccfg, err := camera.LoadConfig("../configs/cameras.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +102,9 @@ func newPlaqueServer(t *testing.T) *plaqueEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.s, err = New(Options{Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}},
+	e.s, err = New(Options{Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}, {Name: "o", Token: "op-tok", Role: "operator"},
+		{Name: "v", Token: "viewer-tok", Role: "viewer"}, {Name: "d", Token: "dept-tok", Role: "department:gudong-office"},
+		{Name: "c", Token: "ctr-tok", Role: "contractor:acme"}},
 		Cases: &fakeCases{}, Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{},
 		Plaques: ps, CameraPush: push, Snapshots: photos, MaxBodyBytes: 64 << 10})
 	if err != nil {

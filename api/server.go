@@ -154,7 +154,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.routeCases(v1)
 	s.routeOpen311(e)
-	s.mountPlaques(e)
+	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)
 	for _, m := range o.Mount {
 		m(e, v1, s)

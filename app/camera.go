@@ -63,6 +63,9 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 			Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
 			return err
 		}
+		if _, err := w.plaques.Load(ctx); err != nil {
+			return err
+		}
 	}
 	opener.camera = w.svc
 	a.cams = w

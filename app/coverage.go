@@ -24,7 +24,7 @@ func (a *App) setupCoverage(ctx context.Context, loc *time.Location) error {
 		return err
 	}
 	t, err := coverage.New(coverage.Options{Network: net, Config: c, Store: a.store, Points: a.sink, Location: loc,
-		Registerer: a.reg, Logger: a.logger, Now: a.now})
+		Registerer: a.reg, Logger: a.logger, Now: a.now, JudgeFrom: a.now()})
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,16 @@ import (
 func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *time.Location, opener rules.Opener) error {
 	var err error
 	roads, zones := a.ruleRoads()
+	// On PostgreSQL the state store is shared by every node: rule state is loaded per key on
+	// a device's first message here and saved every few seconds, so a device that moves
+	// between nodes keeps its timers and cooldowns.
+	shared := a.cfg.Store.Driver == "postgres"
+	var persistEvery time.Duration
+	if shared {
+		persistEvery = 5 * time.Second
+	}
 	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, States: a.store, Roads: roads, Zones: zones, Registerer: a.reg,
-		Logger: a.logger, Now: a.now}); err != nil {
+		Logger: a.logger, Now: a.now, Shared: shared, PersistInterval: persistEvery}); err != nil {
 		return err
 	}
 	var paths []string

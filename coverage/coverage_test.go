@@ -424,3 +424,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestShortfallsNotJudgedBeforeWatching: a deadline that passed before the tracker started
+// watching opens no 9003 and is not asked again that day; the next day's deadline is judged.
+func TestShortfallsNotJudgedBeforeWatching(t *testing.T) {
+	ctx := context.Background()
+	planned := road("m", [2]float64{10, 0}, [2]float64{410, 0})
+	planned.deadline = "09:00"
+	n := mustNetwork(t, planned)
+	clock := &fakeClock{t: day0.Add(6 * time.Hour)} // started at noon, after the 09:00 deadline
+	tr, err := New(Options{Network: n, Store: newMemStore(), Location: shanghai, Now: clock.Now, JudgeFrom: clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf, err := tr.DueShortfalls(ctx, day0.Add(6*time.Hour)); err != nil || len(sf) != 0 {
+		t.Fatalf("a deadline before watching was judged: %+v %v", sf, err)
+	}
+	if sf, _ := tr.DueShortfalls(ctx, day0.Add(27*time.Hour)); len(sf) != 1 {
+		t.Fatalf("the next day's deadline: %+v, want one shortfall", sf)
+	}
+}

@@ -304,6 +304,9 @@ func (t *Tracker) DueShortfalls(ctx context.Context, now time.Time) ([]Shortfall
 			continue
 		}
 		d.emitted[int32(i)] = true
+		if deadline := midnight.Add(time.Duration(s.PlanMinute) * time.Minute); deadline.Before(t.o.JudgeFrom) {
+			continue // not watched before its deadline: not judged, and not asked again today
+		}
 		mid := s.pointAt(s.LengthM / 2)
 		lat, lon := t.net.proj.Inverse(mid.x, mid.y)
 		out = append(out, Shortfall{Day: day, Deadline: midnight.Add(time.Duration(s.PlanMinute) * time.Minute), Segment: s,

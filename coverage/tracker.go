@@ -39,6 +39,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// JudgeFrom: plan deadlines before it are not judged (no 9003 shortfall), because lanewatch
+	// was not watching the vehicles before then: a server started at noon must not report every
+	// main road as unswept at 09:00. The app sets it to its start time; zero judges every deadline.
+	JudgeFrom time.Time
 }
 
 // Tracker map-matches telemetry and keeps per-segment per-day coverage. Observe is safe for

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
@@ -34,22 +36,22 @@ type Limit struct {
 
 // Plaque is one responsibility plaque.
 type Plaque struct {
-	ID       string  `yaml:"id"`
-	Address  string  `yaml:"address"`
-	District string  `yaml:"district"`
-	Lat      float64 `yaml:"lat"`
-	Lon      float64 `yaml:"lon"`
-	Party    Party   `yaml:"party"`
+	ID       string  `yaml:"id" json:"id"`
+	Address  string  `yaml:"address" json:"address"`
+	District string  `yaml:"district" json:"district"`
+	Lat      float64 `yaml:"lat" json:"lat"`
+	Lon      float64 `yaml:"lon" json:"lon"`
+	Party    Party   `yaml:"party" json:"party"`
 }
 
 // Party is the responsible shop or unit.
 type Party struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Contact is a phone number; only its masked form is ever shown publicly.
-	Contact string `yaml:"contact"`
+	Contact string `yaml:"contact" json:"contact"`
 	// Department is the id cases are routed to (the party's department or its grid office).
-	Department string   `yaml:"department"`
-	Duties     []string `yaml:"duties"`
+	Department string   `yaml:"department" json:"department"`
+	Duties     []string `yaml:"duties" json:"duties"`
 }
 
 var (
@@ -102,25 +104,62 @@ func (c *Config) Validate(known func(string) bool) error {
 	seen := map[string]bool{}
 	for i, p := range c.Plaques {
 		where := fmt.Sprintf("plaques[%d]", i)
-		switch {
-		case !idPattern.MatchString(p.ID):
-			bad("%s.id: %q is not a plaque id (letters, digits, . _ -)", where, p.ID)
-		case seen[p.ID]:
+		if seen[p.ID] {
 			bad("%s.id: %q listed twice", where, p.ID)
 		}
 		seen[p.ID] = true
-		if p.Address == "" {
-			bad("%s (%s).address: required", where, p.ID)
-		}
-		if p.District == "" {
-			bad("%s (%s).district: required", where, p.ID)
-		}
-		if p.Lat < -90 || p.Lat > 90 || p.Lon < -180 || p.Lon > 180 {
-			bad("%s (%s): (%g, %g) is not a WGS-84 point", where, p.ID, p.Lat, p.Lon)
-		}
-		if p.Party.Name == "" || p.Party.Department == "" {
-			bad("%s (%s).party: name and department are required", where, p.ID)
+		for _, err := range p.check() {
+			if p.ID != "" && idPattern.MatchString(p.ID) {
+				errs = append(errs, fmt.Errorf("%s (%s).%w", where, p.ID, err))
+			} else {
+				errs = append(errs, fmt.Errorf("%s.%w", where, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// check returns one error per bad field of p, each starting with the field's path
+// (id, address, district, lat/lon, party.name, party.department, party.contact, party.duties).
+func (p *Plaque) check() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !idPattern.MatchString(p.ID) {
+		bad("id: %q is not a plaque id (1-128 letters, digits, . _ -)", p.ID)
+	}
+	if strings.TrimSpace(p.Address) == "" {
+		bad("address: required")
+	} else if utf8.RuneCountInString(p.Address) > 256 {
+		bad("address: at most 256 characters")
+	}
+	if strings.TrimSpace(p.District) == "" {
+		bad("district: required")
+	} else if len(p.District) > 64 {
+		bad("district: at most 64 bytes")
+	}
+	if p.Lat < -90 || p.Lat > 90 || p.Lon < -180 || p.Lon > 180 {
+		bad("lat/lon: (%g, %g) is not a WGS-84 point", p.Lat, p.Lon)
+	}
+	if strings.TrimSpace(p.Party.Name) == "" {
+		bad("party.name: required")
+	} else if utf8.RuneCountInString(p.Party.Name) > 128 {
+		bad("party.name: at most 128 characters")
+	}
+	if strings.TrimSpace(p.Party.Department) == "" {
+		bad("party.department: required")
+	} else if len(p.Party.Department) > 64 {
+		bad("party.department: at most 64 bytes")
+	}
+	if len(p.Party.Contact) > 32 {
+		bad("party.contact: at most 32 bytes")
+	}
+	if len(p.Party.Duties) > 32 {
+		bad("party.duties: at most 32 entries")
+	}
+	for i, d := range p.Party.Duties {
+		if strings.TrimSpace(d) == "" || utf8.RuneCountInString(d) > 256 {
+			bad("party.duties[%d]: 1 to 256 characters", i)
+		}
+	}
+	return errs
 }

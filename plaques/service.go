@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,12 +24,13 @@ type Opener interface {
 	Open(ctx context.Context, c *lanewatch.Case, actor string) (*lanewatch.Case, bool, error)
 }
 
-// Store is the persistence plaques need: attachments of the cases they open and the scan ids
-// already turned into cases (store.Store satisfies it).
+// Store is the persistence plaques need: attachments of the cases they open, the scan ids
+// already turned into cases and the registry (store.Store satisfies it).
 type Store interface {
 	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
 	GetState(ctx context.Context, key string) ([]byte, error)
 	PutState(ctx context.Context, key string, value []byte) error
+	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
 }
 
 // Photos stores report photos (camera.Snapshots satisfies it).
@@ -51,7 +53,9 @@ type Options struct {
 type Service struct {
 	o        Options
 	logger   *slog.Logger
-	byID     map[string]*Plaque
+	wmu      sync.Mutex         // serialises registry changes (check, store, apply)
+	mu       sync.RWMutex       // guards byID
+	byID     map[string]*Plaque // never mutated in place: replaced on update
 	byAddr   *limiter
 	byPlaque *limiter
 	reports  *prometheus.CounterVec
@@ -107,7 +111,7 @@ type PublicParty struct {
 
 // Get returns the public view of a plaque; ENotFound if unknown.
 func (s *Service) Get(_ context.Context, id string) (*Public, error) {
-	p, ok := s.byID[id]
+	p, ok := s.lookup(id)
 	if !ok {
 		return nil, lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", id)
 	}
@@ -153,7 +157,7 @@ const maxDescription = 2000
 // Report checks the rate limits and the report, stores its photo and opens a case routed to
 // the plaque's party and district. A refused report stores nothing.
 func (s *Service) Report(ctx context.Context, plaqueID string, r Report) (*lanewatch.Case, error) {
-	p, ok := s.byID[plaqueID]
+	p, ok := s.lookup(plaqueID)
 	if !ok {
 		return nil, lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", plaqueID)
 	}
@@ -245,7 +249,7 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 	if scan.Action != "report" {
 		return nil
 	}
-	p, ok := s.byID[plaqueID]
+	p, ok := s.lookup(plaqueID)
 	if !ok {
 		s.logger.Warn("report scan from a plaque not in the registry", "plaque", plaqueID, "scan", scan.ScanID)
 		s.reports.WithLabelValues("mqtt", "invalid").Inc()

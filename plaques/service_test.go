@@ -48,6 +48,15 @@ func (f *fakeStore) PutState(_ context.Context, k string, v []byte) error {
 	f.states[k] = v
 	return nil
 }
+func (f *fakeStore) ListStates(_ context.Context, prefix string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for k, v := range f.states {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
 
 var (
 	_ Opener = (*fakeOpener)(nil)

@@ -56,6 +56,14 @@ type EngineOptions struct {
 	TickInterval time.Duration
 	// PersistInterval is how often Run saves changed rule state; default 30s.
 	PersistInterval time.Duration
+	// Shared says States is shared with other nodes (multi-node on PostgreSQL): Restore
+	// loads nothing up front and each (rule, key) is loaded from States on its first message
+	// on this engine, so a device that moves to this node keeps its timers and cooldowns.
+	Shared bool
+	// RecheckAfter (Shared): a key without a message on this engine for this long is read from
+	// the store again on its next message, adopting what another node saved meanwhile (a
+	// device that moved away and back); default 30s.
+	RecheckAfter time.Duration
 	// ShadowKeep bounds the list of would-be cases of shadow rules; default 1000.
 	ShadowKeep int
 	Registerer prometheus.Registerer
@@ -77,11 +85,13 @@ type Engine struct {
 	firings *prometheus.CounterVec
 	seconds prometheus.Histogram
 
-	mu      sync.Mutex // guards counters, shadow, persisted
+	mu      sync.Mutex // guards counters, shadow, persisted, legacy
 	counter map[string]*ruleCounters
 	shadow  []Firing // ring, newest last
 	// persisted is the set of rule names whose state is in the store.
 	persisted map[string]bool
+	// legacy are stored keys in the old one-blob-per-rule layout, deleted at the next Persist.
+	legacy []string
 }
 
 type ruleSet struct {
@@ -102,11 +112,36 @@ type runtime struct {
 // ruleState is the per-key state of one rule. A reload moves it to the new rule when the
 // rule's hash is unchanged.
 type ruleState struct {
-	mu    sync.Mutex
-	keys  map[string]*keyState
-	n     atomic.Int64 // len(keys), read without the lock on the fast path
-	dirty atomic.Bool
+	mu   sync.Mutex
+	keys map[string]*keyState
+	n    atomic.Int64 // len(keys), read without the lock on the fast path
+	// dirty are the keys changed since the last Persist (a dirty key absent from keys has
+	// resolved: its stored entry is deleted).
+	dirty map[string]struct{}
+	// meta is what a Shared engine knows about each key it has seen, resolved ones included.
+	meta map[string]*keyMeta
+	// purge: stored entries of other versions of the rule must be deleted (set by Swap for
+	// a new or changed rule).
+	purge atomic.Bool
 }
+
+func newRuleState() *ruleState {
+	return &ruleState{keys: map[string]*keyState{}, dirty: map[string]struct{}{}, meta: map[string]*keyMeta{}}
+}
+
+// keyMeta is a Shared engine's bookkeeping of one key.
+type keyMeta struct {
+	// lastMsg is when (engine clock) the key last had a message here: a key idle longer than
+	// RecheckAfter is read from the store again on its next message, and a change to it from
+	// Tick is written only if no other node saved the key since.
+	lastMsg time.Time
+	// savedAt is the SavedAt of the stored entry this engine last wrote or read: a stored
+	// entry with a later SavedAt was written by another node.
+	savedAt time.Time
+}
+
+// markDirty records that key changed (call with mu held).
+func (st *ruleState) markDirty(key string) { st.dirty[key] = struct{}{} }
 
 // keyState is the state of one (rule, key).
 type keyState struct {
@@ -169,6 +204,9 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 	if o.PersistInterval <= 0 {
 		o.PersistInterval = 30 * time.Second
 	}
+	if o.RecheckAfter <= 0 {
+		o.RecheckAfter = 30 * time.Second
+	}
 	if o.ShadowKeep <= 0 {
 		o.ShadowKeep = 1000
 	}
@@ -211,8 +249,8 @@ func (e *Engine) Swap(rules []*Rule) {
 		if prev, ok := old[r.Name()]; ok && prev.r.Hash() == r.Hash() {
 			rt.st = prev.st
 		} else {
-			rt.st = &ruleState{keys: map[string]*keyState{}}
-			rt.st.dirty.Store(true)
+			rt.st = newRuleState()
+			rt.st.purge.Store(true)
 		}
 		c := e.counter[r.Name()]
 		if c == nil {
@@ -402,7 +440,7 @@ func (e *Engine) evalAll(ctx context.Context, rules []*runtime, env Env) {
 	m := e.vms.Get().(*vm.VM)
 	var fired []*firingReq
 	for _, rt := range rules {
-		if f := e.evalRule(m, rt, &env, boxed); f != nil {
+		if f := e.evalRule(ctx, m, rt, &env, boxed); f != nil {
 			fired = append(fired, f)
 		}
 	}
@@ -422,13 +460,17 @@ type firingReq struct {
 
 // evalRule evaluates one rule; it returns the firing to emit, nil for none (the common case:
 // a pointer, so the non-matching path copies no Env-sized result).
-func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) *firingReq {
+func (e *Engine) evalRule(ctx context.Context, m *vm.VM, rt *runtime, env *Env, boxed any) *firingReq {
 	r := rt.r
+	shared := e.o.Shared && e.o.States != nil
 	if r.IsAbsent() {
 		key, err := e.keyOf(m, r, env, boxed)
 		if err != nil {
 			e.ruleError(rt, err)
 			return nil
+		}
+		if shared {
+			e.ensureLoaded(ctx, rt, key)
 		}
 		e.seen(rt, key, env)
 		return nil
@@ -448,13 +490,18 @@ func (e *Engine) evalRule(m *vm.VM, rt *runtime, env *Env, boxed any) *firingReq
 		rt.matches.Inc()
 		rt.c.matches.Add(1)
 		rt.c.lastMatch.Store(env.Now.UnixNano())
-	} else if rt.st.n.Load() == 0 {
+	} else if rt.st.n.Load() == 0 && !shared {
 		return nil // the common path: nothing holds, nothing pending
 	}
 	key, err := e.keyOf(m, r, env, boxed)
 	if err != nil {
 		e.ruleError(rt, err)
 		return nil
+	}
+	if shared {
+		// Another node may hold this key's state (a device that moved): a stored pending
+		// `for` timer continues here, and a message that does not hold interrupts it.
+		e.ensureLoaded(ctx, rt, key)
 	}
 	return e.step(m, rt, key, held, env, boxed)
 }
@@ -492,7 +539,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		}
 		ks.LastHeldAt = t
 		ks.Device, ks.Lat, ks.Lon, ks.msg, ks.road = env.Device, env.Msg.Lat, env.Msg.Lon, env.Msg, env.Road
-		st.dirty.Store(true)
+		st.markDirty(key)
 		if r.On == KindCoverage {
 			// One event, one decision: fire unless in cooldown, keep no episode open (no
 			// later message would ever resolve it). The key stays only for its cooldown.
@@ -525,7 +572,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 		// Pending and observed not holding: `for` is interrupted. (A gap without messages
 		// is bridged by keep_for; see Tick.)
 		ks.Active = false
-		st.dirty.Store(true)
+		st.markDirty(key)
 		e.gc(rt, key, ks, t)
 		return nil
 	}
@@ -542,7 +589,7 @@ func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, bo
 	}
 	if resolved && t.Sub(ks.LastHeldAt) > keep {
 		ks.Active, ks.Fired = false, false
-		st.dirty.Store(true)
+		st.markDirty(key)
 		e.gc(rt, key, ks, t)
 	}
 	return nil
@@ -561,7 +608,7 @@ func (e *Engine) gc(rt *runtime, key string, ks *keyState, t time.Time) {
 	if cooldownOver(rt.r, ks, t) || ks.FiredAt.IsZero() {
 		delete(rt.st.keys, key)
 		rt.st.n.Store(int64(len(rt.st.keys)))
-		rt.st.dirty.Store(true)
+		rt.st.markDirty(key)
 	}
 }
 
@@ -583,7 +630,7 @@ func (e *Engine) seen(rt *runtime, key string, env *Env) {
 		ks.Active, ks.Fired = false, false
 	}
 	ks.Device, ks.Lat, ks.Lon = env.Device, env.Msg.Lat, env.Msg.Lon
-	st.dirty.Store(true)
+	st.markDirty(key)
 	st.mu.Unlock()
 }
 
@@ -592,6 +639,7 @@ func (e *Engine) seen(rt *runtime, key string, env *Env) {
 // expired cooldowns are forgotten. Run calls it every TickInterval.
 func (e *Engine) Tick(ctx context.Context, now time.Time) {
 	var fired []firingReq
+	var checks []absentCheck
 	for _, rt := range e.set.Load().rules {
 		r := rt.r
 		st := rt.st
@@ -614,8 +662,13 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 				if !cooldownOver(r, ks, now) {
 					continue
 				}
+				if e.o.Shared && e.o.States != nil {
+					// The device may have moved to another node: confirm against the store.
+					checks = append(checks, absentCheck{rt: rt, key: key, lastSeen: ks.LastSeen})
+					continue
+				}
 				ks.Active, ks.ActiveAt, ks.Fired, ks.FiredAt = true, ks.LastSeen, true, now
-				st.dirty.Store(true)
+				st.markDirty(key)
 				fired = append(fired, firingReq{rt: rt, key: key, at: now,
 					env: Env{Device: ks.Device, Msg: Msg{TS: ks.LastSeen, Lat: ks.Lat, Lon: ks.Lon}, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
 			case ks.Active && ks.Fired:
@@ -624,20 +677,20 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 				keep := time.Duration(r.Spec.KeepFor)
 				if keep > 0 && r.clear == nil && now.Sub(ks.LastHeldAt) > keep {
 					ks.Active, ks.Fired = false, false
-					st.dirty.Store(true)
+					st.markDirty(key)
 					e.gc(rt, key, ks, now)
 				}
 			case ks.Active && !ks.Fired:
 				keep := time.Duration(r.Spec.KeepFor)
 				if keep > 0 && now.Sub(ks.LastHeldAt) > keep {
 					ks.Active = false
-					st.dirty.Store(true)
+					st.markDirty(key)
 					e.gc(rt, key, ks, now)
 					continue
 				}
 				if keep > 0 && now.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, now) && r.sched.Active(now) {
 					ks.Fired, ks.FiredAt = true, now
-					st.dirty.Store(true)
+					st.markDirty(key)
 					fired = append(fired, firingReq{rt: rt, key: key, at: now,
 						env: Env{Device: ks.Device, Msg: ks.msg, Road: ks.road, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
 				}
@@ -647,9 +700,47 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 		}
 		st.mu.Unlock()
 	}
+	fired = append(fired, e.confirmAbsent(ctx, checks, now)...)
 	for _, f := range fired {
 		e.emit(ctx, f)
 	}
+}
+
+// absentCheck is an absence about to fire on a Shared engine.
+type absentCheck struct {
+	rt       *runtime
+	key      string
+	lastSeen time.Time
+}
+
+// confirmAbsent fires the absences whose key was not seen more recently by another node (the
+// stored entry's LastSeen); a key seen elsewhere adopts that time instead and stays quiet here.
+// A failed read fires (a possible false absence rather than a missed one).
+func (e *Engine) confirmAbsent(ctx context.Context, checks []absentCheck, now time.Time) []firingReq {
+	var fired []firingReq
+	for _, c := range checks {
+		stored, _, _, err := e.readKey(ctx, c.rt, c.key)
+		if err != nil {
+			e.logger.Warn("confirm absence", "rule", c.rt.r.Name(), "key", c.key, "err", err)
+		}
+		st := c.rt.st
+		st.mu.Lock()
+		ks := st.keys[c.key]
+		switch {
+		case ks == nil || ks.Fired || !ks.LastSeen.Equal(c.lastSeen):
+			// changed meanwhile: the next Tick decides again
+		case stored != nil && stored.LastSeen.After(ks.LastSeen):
+			ks.LastSeen = stored.LastSeen // not dirty: the entry is the other node's
+		default:
+			ks.Active, ks.ActiveAt, ks.Fired, ks.FiredAt = true, ks.LastSeen, true, now
+			st.markDirty(c.key)
+			r := c.rt.r
+			fired = append(fired, firingReq{rt: c.rt, key: c.key, at: now,
+				env: Env{Device: ks.Device, Msg: Msg{TS: ks.LastSeen, Lat: ks.Lat, Lon: ks.Lon}, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
+		}
+		st.mu.Unlock()
+	}
+	return fired
 }
 
 // emit renders a firing and hands it to the Opener, or records it as a would-be case.

@@ -253,7 +253,7 @@ func TestAbsentFiresWithoutInput(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.GetState(context.Background(), StatePrefix+"silent"); err != nil {
+		if _, err := st.GetState(context.Background(), StateKey("silent", "sw-001")); err != nil {
 			t.Fatalf("state not saved on shutdown: %v", err)
 		}
 	})

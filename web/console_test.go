@@ -247,7 +247,13 @@ func run(t *testing.T, ctx context.Context, what string, steps ...step) {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(c, steps...); err != nil {
+	err := chromedp.Do(c, steps...)
+	if err != nil && strings.Contains(err.Error(), "Could not find node") {
+		// The live refresh replaced the element between finding it and using it: the steps are
+		// idempotent up to that point, so do them again once.
+		err = chromedp.Do(c, steps...)
+	}
+	if err != nil {
 		t.Fatalf("%s: %v\npage text: %.2000s", what, err, pageText(ctx))
 	}
 }

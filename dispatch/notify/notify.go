@@ -140,19 +140,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // how many were attempted.
 func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 	now := d.o.Now().UTC()
-	due, err := d.o.Outbox.ClaimNotifications(ctx, now, now.Add(d.o.Lease), d.o.Batch)
+	leaseUntil := now.Add(d.o.Lease)
+	due, err := d.o.Outbox.ClaimNotifications(ctx, now, leaseUntil, d.o.Batch)
 	if err != nil {
 		return 0, err
 	}
-	for _, n := range due {
-		if err := d.attempt(ctx, n); err != nil {
+	for i, n := range due {
+		// An attempt must end inside its lease: after the lease another node may claim the same
+		// notification and send it too. What is left stays claimed until the lease ends and is
+		// then delivered by whichever node claims it.
+		left := leaseUntil.Sub(d.o.Now())
+		if left < min(d.o.Timeout, d.o.Lease/2) {
+			return i, nil
+		}
+		if err := d.attempt(ctx, n, min(d.o.Timeout, left)); err != nil {
 			return 0, err
 		}
 	}
 	return len(due), nil
 }
 
-func (d *Dispatcher) attempt(ctx context.Context, n *store.Notification) error {
+func (d *Dispatcher) attempt(ctx context.Context, n *store.Notification, timeout time.Duration) error {
 	m := Message{Key: n.Key, Channel: n.Channel, Recipient: n.Recipient, Event: n.Event, CaseID: n.CaseID}
 	var (
 		retry   bool
@@ -163,7 +171,7 @@ func (d *Dispatcher) attempt(ctx context.Context, n *store.Notification) error {
 	} else if nf := d.o.Notifiers[n.Channel]; nf == nil {
 		sendErr = fmt.Errorf("channel %q is not configured", n.Channel)
 	} else {
-		actx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		retry, sendErr = nf.Notify(actx, m)
 		cancel()
 	}

@@ -148,7 +148,9 @@ export function mount(main, { me, arg }) {
     try {
       const c = await api('/api/v1/cases/' + encodeURIComponent(id));
       if (stopped || id !== selected) return;
-      if (background && (formOpen || (detailCase && detailCase.updated_at === c.updated_at && detailCase.status === c.status))) return;
+      if (background && (formOpen || (detailCase && detailCase.id === c.id &&
+          Date.parse(c.updated_at) <= Date.parse(detailCase.updated_at)))) return; // unchanged or an older answer
+
       detailCase = c;
       renderDetail(c);
     } catch (e) {
