@@ -72,6 +72,12 @@ func startAppWith(t *testing.T, influx *testenv.InfluxServer, dataDir string, ad
 		cancel()
 		t.Fatalf("new app: %v", err)
 	}
+	return launch(t, ctx, cancel, a, cfg, influx, scheme)
+}
+
+// launch runs a built App and waits until it is healthy; the app stops when the test ends.
+func launch(t *testing.T, ctx context.Context, cancel context.CancelFunc, a *App, cfg *Config, influx *testenv.InfluxServer, scheme string) *harness {
+	t.Helper()
 	h := &harness{t: t, app: a, cfg: cfg, influx: influx, http: scheme + "://" + cfg.HTTP.Addr, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- a.Run(ctx) }()
 	probe := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // readiness probe of a local test server

@@ -94,18 +94,7 @@ func startSecurityApp(t *testing.T, influx *testenv.InfluxServer, buf io.Writer)
 		cancel()
 		t.Fatalf("new app: %v", err)
 	}
-	h := &harness{t: t, app: a, cfg: cfg, influx: influx, http: "http://" + cfg.HTTP.Addr, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- a.Run(ctx) }()
-	waitFor(t, 10*time.Second, "healthz", func() bool {
-		resp, err := http.Get(h.http + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	t.Cleanup(h.stop)
-	return h
+	return launch(t, ctx, cancel, a, cfg, influx, "http")
 }
 
 // call makes an API request with a bearer token and returns the status and body.

@@ -1,11 +1,9 @@
 package sms
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/lanewatch/lanewatch/dispatch/notify"
@@ -58,24 +56,10 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	body, _ := json.Marshal(request{To: m.Recipient, Template: n.c.TemplateCodes[m.Event], Content: text, Params: m.Vars, RequestID: m.Key})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.c.URL, bytes.NewReader(body))
+	data, retry, err := notify.PostJSON(ctx, n.http, "sms", n.c.URL, n.c.Token, m.Key,
+		request{To: m.Recipient, Template: n.c.TemplateCodes[m.Event], Content: text, Params: m.Vars, RequestID: m.Key})
 	if err != nil {
-		return false, fmt.Errorf("sms: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", m.Key)
-	if n.c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+n.c.Token)
-	}
-	resp, err := n.http.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("sms: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return notify.Retryable(resp.StatusCode), fmt.Errorf("sms: gateway answered %d: %.200s", resp.StatusCode, data)
+		return retry, err
 	}
 	var r struct {
 		OK      *bool  `json:"ok"`

@@ -1,11 +1,8 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/lanewatch/lanewatch/dispatch/notify"
@@ -44,25 +41,10 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	body, _ := json.Marshal(map[string]any{"key": m.Key, "event": m.Event, "case_id": m.CaseID,
-		"recipient": m.Recipient, "text": text, "vars": m.Vars})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Recipient, bytes.NewReader(body))
+	_, retry, err := notify.PostJSON(ctx, n.http, "webhook", m.Recipient, n.c.Token, m.Key,
+		map[string]any{"key": m.Key, "event": m.Event, "case_id": m.CaseID, "recipient": m.Recipient, "text": text, "vars": m.Vars})
 	if err != nil {
-		return false, fmt.Errorf("webhook: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", m.Key)
-	if n.c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+n.c.Token)
-	}
-	resp, err := n.http.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("webhook: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode/100 != 2 {
-		return notify.Retryable(resp.StatusCode), fmt.Errorf("webhook: %s answered %d: %.200s", m.Recipient, resp.StatusCode, data)
+		return retry, err
 	}
 	return false, nil
 }
