@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/gateway"
+	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 )
 
@@ -23,8 +25,12 @@ func (a *App) setupCoverage(ctx context.Context, loc *time.Location) error {
 	if err != nil {
 		return err
 	}
+	// The InfluxDB reader of the stretches between points observed on different nodes (or
+	// before and after a restart).
+	hist := influx.NewHistory(a.cfg.Influx.URL, a.cfg.Influx.Token, a.cfg.Influx.Org, a.cfg.Influx.Bucket)
+	a.closers = append(a.closers, func() error { hist.Close(); return nil })
 	t, err := coverage.New(coverage.Options{Network: net, Config: c, Store: a.store, Points: a.sink, Location: loc,
-		Registerer: a.reg, Logger: a.logger, Now: a.now, JudgeFrom: a.now()})
+		Neighbours: hist, Registerer: a.reg, Logger: a.logger, Now: a.now, JudgeFrom: a.now()})
 	if err != nil {
 		return err
 	}
@@ -128,6 +134,10 @@ func (a *App) runCoverage(ctx context.Context) {
 	if a.coverage == nil {
 		return
 	}
+	// Every node credits the stretches of its vehicles that went on elsewhere.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.coverage.RunHandoffs(ctx, max(time.Duration(a.cfg.Coverage.HandoffIdle)/5, time.Second)) })
 	// Reports and shortfalls run on one node of a cluster, over the merged coverage (app/cluster.go).
 	a.whileLeader(ctx, "coverage", func(ctx context.Context) {
 		a.refreshCoverageOnce(ctx)

@@ -54,6 +54,9 @@ type Config struct {
 	// KeepDays is how many recent days stay in memory; older days are read from the store;
 	// default 3.
 	KeepDays int `yaml:"keep_days"`
+	// HandoffIdle: a working vehicle silent this long (and again after six times as long) has
+	// its next point looked up in InfluxDB, in case it went on on another node; default 10s.
+	HandoffIdle yamlx.Duration `yaml:"handoff_idle"`
 }
 
 // Defaults of Config.
@@ -64,6 +67,7 @@ const (
 	DefaultMaxGapM        = 200
 	DefaultPlanThreshold  = 0.8
 	DefaultReportInterval = time.Minute
+	DefaultHandoffIdle    = 10 * time.Second
 )
 
 // SetDefaults fills zero fields with their defaults.
@@ -106,6 +110,9 @@ func (c *Config) SetDefaults() {
 	if c.KeepDays == 0 {
 		c.KeepDays = 3
 	}
+	if c.HandoffIdle == 0 {
+		c.HandoffIdle = yamlx.Duration(DefaultHandoffIdle)
+	}
 }
 
 // Validate checks a defaulted config.
@@ -133,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeepDays < 1 {
 		errs = append(errs, fmt.Errorf("coverage.keep_days %d: want >= 1", c.KeepDays))
+	}
+	if c.HandoffIdle < 0 {
+		errs = append(errs, fmt.Errorf("coverage.handoff_idle %v: want a positive duration", c.HandoffIdle))
 	}
 	return errors.Join(errs...)
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Neighbours, if set, reads stored points to credit stretches whose two ends were observed
+	// on different nodes or across a restart (handoff.go).
+	Neighbours Neighbours
 	// JudgeFrom: plan deadlines before it are not judged (no 9003 shortfall), because lanewatch
 	// was not watching the vehicles before then: a server started at noon must not report every
 	// main road as unswept at 09:00. The app sets it to its start time; zero judges every deadline.
@@ -62,11 +65,20 @@ type Tracker struct {
 	// all of their coverage; older days are read from the store.
 	completeFrom string
 
-	rate *prometheus.GaugeVec
+	// pending: points observed without a fresh predecessor, resolved by Flush (handoff.go).
+	pending []before
+
+	rate     *prometheus.GaugeVec
+	handoffs prometheus.Counter
 }
 
-// vehicle is the matching state of one device.
+// vehicle is the matching state of one device. Observe (the device's pipeline worker) and
+// Handoffs both use it, under mu.
 type vehicle struct {
+	mu      sync.Mutex
+	typ     string
+	seen    time.Time // clock time of the last Observe
+	fwd     uint8     // next-point lookups done since the last point (Handoffs)
 	has     bool
 	seg     int32
 	along   float64
@@ -118,9 +130,13 @@ func New(o Options) (*Tracker, error) {
 	}
 	t := &Tracker{o: o, net: o.Network, cfg: o.Config, logger: o.Logger.With("component", "coverage"), days: map[string]*dayCov{},
 		rate: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lanewatch_mechanization_rate",
-			Help: "Mechanized cleaning rate (area basis) of today, 0..1."}, []string{"district", "road_class"})}
-	if err := o.Registerer.Register(t.rate); err != nil {
-		return nil, fmt.Errorf("coverage: register metrics: %w", err)
+			Help: "Mechanized cleaning rate (area basis) of today, 0..1."}, []string{"district", "road_class"}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{Name: "lanewatch_coverage_handoffs_total",
+			Help: "Stretches credited between a point observed here and its neighbour read from InfluxDB (another node's or before a restart)."})}
+	for _, c := range []prometheus.Collector{t.rate, t.handoffs} {
+		if err := o.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("coverage: register metrics: %w", err)
+		}
 	}
 	t.completeFrom = t.dayOf(o.Now().AddDate(0, 0, -(o.Config.KeepDays - 1)))
 	return t, nil
@@ -210,6 +226,9 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1})
 	}
 	v := vi.(*vehicle)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.typ, v.seen, v.fwd = deviceType, t.o.Now(), 0
 	v.batch, v.cursor = pts, 0
 	v.result = v.result[:0]
 	maxGap := time.Duration(t.cfg.MaxGap)
@@ -229,8 +248,15 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 			q.p.sub(v.p).len() <= t.cfg.MaxGapM {
 			t.credit(deviceID, p.TS, v, m)
 		}
-		*v = vehicle{has: true, seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: working,
-			batch: v.batch, result: append(v.result, m.seg)}
+		if t.o.Neighbours != nil && working && m.seg >= 0 && !(v.has && dt > 0 && dt <= maxGap) {
+			// No predecessor here: it may be another node's (or this node's before a restart).
+			t.mu.Lock()
+			t.pending = append(t.pending, before{deviceID: deviceID, deviceType: deviceType,
+				at: tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: true}})
+			t.mu.Unlock()
+		}
+		v.has, v.seg, v.along, v.p, v.ts, v.working = true, m.seg, m.along, q.p, p.TS, working
+		v.result = append(v.result, m.seg)
 		if m.seg >= 0 {
 			ids = append(ids, t.net.Segments[m.seg].ID)
 		} else {
@@ -313,9 +339,18 @@ func (t *Tracker) Matched(deviceID string, p *lanewatch.Telemetry) *Segment {
 	return nil
 }
 
-// Flush writes the coverage changed since the last flush to the store. The pipeline calls it
-// before committing the journal, so a crash loses nothing.
+// Flush writes the coverage changed since the last flush to the store, after crediting the
+// stretches that end at points observed without a predecessor here (handoff.go). The pipeline
+// calls it before committing the journal, so a crash loses nothing.
 func (t *Tracker) Flush(ctx context.Context) error {
+	if t.o.Neighbours != nil {
+		t.resolveBefore(ctx)
+	}
+	return t.flushStore(ctx)
+}
+
+// flushStore writes the changed segments to the store.
+func (t *Tracker) flushStore(ctx context.Context) error {
 	t.mu.Lock()
 	var recs []store.SegmentCoverage
 	var marked []*segCov

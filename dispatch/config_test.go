@@ -41,10 +41,28 @@ func TestRoutingValidate(t *testing.T) {
 	}
 }
 
+func TestParseDistrictsRejectsBadRings(t *testing.T) {
+	for _, tt := range []struct{ name, geom, want string }{
+		{"no rings", `{"type":"Polygon","coordinates":[]}`, "no rings"},
+		{"empty ring", `{"type":"Polygon","coordinates":[[]]}`, "ring 0 has 0 positions"},
+		{"open ring", `{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}`, "not closed"},
+		{"empty multi", `{"type":"MultiPolygon","coordinates":[]}`, "no polygons"},
+		{"multi empty ring", `{"type":"MultiPolygon","coordinates":[[[]]]}`, "polygon 0: ring 0"},
+	} {
+		doc := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"d1"},"geometry":` + tt.geom + `}]}`
+		_, err := ParseDistricts("districts.geojson", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "districts.geojson: features[0] (d1)") {
+			t.Errorf("%s: %v, want an error naming the file, the feature and %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 func FuzzParseDistricts(f *testing.F) {
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}}]}`))
 	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0,0]}}]}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},"geometry":{"type":"Polygon","coordinates":[]}}]}`))
+	f.Add([]byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},"geometry":{"type":"MultiPolygon","coordinates":[[[]]]}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := ParseDistricts("fuzz", data)
 		if err != nil {

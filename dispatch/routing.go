@@ -224,8 +224,19 @@ func ParseDistricts(file string, data []byte) (*Districts, error) {
 		dist := District{ID: id, Name: name}
 		switch g := f.Geometry.(type) {
 		case orb.Polygon:
+			if err := checkPolygon(g); err != nil {
+				return nil, fmt.Errorf("%s: features[%d] (%s): %w", file, i, id, err)
+			}
 			dist.Polygon = g
 		case orb.MultiPolygon:
+			if len(g) == 0 {
+				return nil, fmt.Errorf("%s: features[%d] (%s): MultiPolygon has no polygons", file, i, id)
+			}
+			for j, poly := range g {
+				if err := checkPolygon(poly); err != nil {
+					return nil, fmt.Errorf("%s: features[%d] (%s): polygon %d: %w", file, i, id, j, err)
+				}
+			}
 			dist.Multi = g
 		default:
 			return nil, fmt.Errorf("%s: features[%d] (%s): geometry must be Polygon or MultiPolygon", file, i, id)
@@ -233,6 +244,29 @@ func ParseDistricts(file string, data []byte) (*Districts, error) {
 		d.list = append(d.list, dist)
 	}
 	return d, nil
+}
+
+// checkPolygon rejects what planar containment cannot use: a polygon without an outer ring,
+// a ring of fewer than four positions (GeoJSON's minimum for a closed ring), an unclosed ring,
+// or a coordinate that is not a finite number.
+func checkPolygon(p orb.Polygon) error {
+	if len(p) == 0 {
+		return fmt.Errorf("polygon has no rings")
+	}
+	for r, ring := range p {
+		if len(ring) < 4 {
+			return fmt.Errorf("ring %d has %d positions, want at least 4", r, len(ring))
+		}
+		for k, pt := range ring {
+			if math.IsNaN(pt[0]) || math.IsNaN(pt[1]) || math.IsInf(pt[0], 0) || math.IsInf(pt[1], 0) {
+				return fmt.Errorf("ring %d position %d is not a finite coordinate", r, k)
+			}
+		}
+		if ring[0] != ring[len(ring)-1] {
+			return fmt.Errorf("ring %d is not closed (first and last positions differ)", r)
+		}
+	}
+	return nil
 }
 
 // Locate returns the id of the district containing loc ("" if none; first in file order on a

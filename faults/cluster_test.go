@@ -26,12 +26,14 @@ const (
 )
 
 // Every marker has its own key, so each acknowledged marker must end up as exactly one case.
+// Markers go at 9 km/h, the other points at 8: all of them are sweeping (3–12 km/h), so the
+// devices cover road as they go.
 const clusterRules = `groups:
   - name: cl
     on: telemetry
     rules:
       - name: cl_marker
-        when: msg.speed_kmh > 20
+        when: msg.speed_kmh > 8.5
         key: device.id + "#" + string(int(msg.odometer_km))
         case: {category: "9002", title: "marker {{ .key }}"}
 `
@@ -118,8 +120,10 @@ func (n *node) allCases(rule string) []clusterCase {
 type clusterDevice struct {
 	id      string
 	nodes   []*node
+	route   route
 	at      int // index of the node it is connected to
 	acked   []time.Time
+	bodies  []string // the acknowledged payloads, in order
 	markers []string
 	moves   int
 }
@@ -158,10 +162,11 @@ func (d *clusterDevice) run(t *testing.T, base time.Time, alive func(int) bool, 
 		ts := base.Add(time.Duration(i) * time.Second)
 		speed := 8
 		if i%5 == 0 {
-			speed = 25
+			speed = 9
 		}
-		body := fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":%d,"odometer_km":%d}`,
-			ts.Format(time.RFC3339Nano), speed, i)
+		lat, lon, heading := d.route.at(float64(i) * 8 / 3.6)
+		body := fmt.Sprintf(`{"ts":%q,"lat":%.8f,"lon":%.8f,"heading":%.1f,"speed_kmh":%d,"brush_on":true,"odometer_km":%d}`,
+			ts.Format(time.RFC3339Nano), lat, lon, heading, speed, i)
 		tok := c.Publish("vehicles/"+d.id+"/telemetry", 1, false, body)
 		if !tok.WaitTimeout(15*time.Second) || tok.Error() != nil || !c.IsConnectionOpen() {
 			// Not acknowledged: the node went away. Move and send the same message again.
@@ -173,18 +178,56 @@ func (d *clusterDevice) run(t *testing.T, base time.Time, alive func(int) bool, 
 			continue
 		}
 		d.acked = append(d.acked, ts)
-		if speed > 20 {
+		d.bodies = append(d.bodies, body)
+		if speed > 8 {
 			d.markers = append(d.markers, fmt.Sprintf("%s#%d", d.id, i))
 		}
 		time.Sleep(pause)
 	}
 }
 
+// localDays returns the dates (Asia/Shanghai, the nodes' time zone) of the acknowledged points.
+func localDays(t *testing.T, devs []*clusterDevice) []string {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range devs {
+		for _, ts := range d.acked {
+			if day := ts.In(loc).Format(time.DateOnly); !seen[day] {
+				seen[day] = true
+				out = append(out, day)
+			}
+		}
+	}
+	return out
+}
+
+// replayTo publishes a device's acknowledged messages, in order, at QoS 1 to a broker.
+func replayTo(addr string, d *clusterDevice) error {
+	opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(d.id).SetUsername(d.id).SetPassword("cluster-pass").
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(5 * time.Second).SetCleanSession(true)
+	c := paho.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return fmt.Errorf("%s: connect: %v", d.id, tok.Error())
+	}
+	defer c.Disconnect(50)
+	for _, body := range d.bodies {
+		if tok := c.Publish("vehicles/"+d.id+"/telemetry", 1, false, body); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+			return fmt.Errorf("%s: publish: %v", d.id, tok.Error())
+		}
+	}
+	return nil
+}
+
 // TestClusterKillNode runs three lanewatch nodes on one PostgreSQL and one InfluxDB with 300
 // devices spread over them, SIGKILLs one node mid-run (its devices move to the others), brings
 // it back (its journal replays) and checks: every marker has exactly one case, every
 // acknowledged point is in InfluxDB once, every case's dispatch notice was delivered exactly
-// once, the cluster view lists the live nodes and their devices.
+// once, the cluster view lists the live nodes and their devices, and the road coverage equals
+// a single node's on the same messages.
 func TestClusterKillNode(t *testing.T) {
 	start := time.Now()
 	influx := testenv.Influx(t)
@@ -209,7 +252,7 @@ dispatch:
     backoff: 1s
     lease: 5s
     webhook: {token: ""}
-`, dsn))
+%s`, dsn, coverageNetworkYAML()))
 		writeFile(t, filepath.Join(n.dir, "routing.yaml"), fmt.Sprintf(`departments:
   - {id: ops, name: ops, contacts: {webhook: %q}}
 default_department: ops
@@ -229,9 +272,10 @@ limits:
 	alive := func(i int) bool { return int(dead.Load()) != i }
 	base := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	devs := make([]*clusterDevice, clusterDevices)
+	routes := exampleRoutes(t, clusterMessages*8/3.6)
 	var wg sync.WaitGroup
 	for i := range devs {
-		devs[i] = &clusterDevice{id: fmt.Sprintf("cl-%03d", i), nodes: nodes, at: i % 3}
+		devs[i] = &clusterDevice{id: fmt.Sprintf("cl-%03d", i), nodes: nodes, at: i % 3, route: routes[(i*7)%len(routes)]}
 		d := devs[i]
 		wg.Go(func() { d.run(t, base.Add(time.Duration(i)*time.Hour/clusterDevices), alive, 250*time.Millisecond) })
 		if i%50 == 49 {
@@ -386,6 +430,49 @@ limits:
 		}
 	}
 	t.Logf("%d notifications redelivered after the kill (same idempotency key)", redelivered)
+
+	// Coverage equals a single node's on the same input: a fresh node (SQLite, its own
+	// InfluxDB) receives every device's acknowledged messages in order.
+	days := localDays(t, devs)
+	refInflux := testenv.Influx(t)
+	ref := newNode(t, refInflux, devices, clusterRules, coverageNetworkYAML())
+	ref.start()
+	var rwg sync.WaitGroup
+	for _, d := range devs {
+		rwg.Go(func() {
+			if err := replayTo(ref.mqtt, d); err != nil {
+				t.Errorf("reference node: %v", err)
+			}
+		})
+	}
+	rwg.Wait()
+	waitFor(t, 60*time.Second, "the reference node to store every point", func() bool {
+		return refInflux.Count(t, "vehicle_telemetry") >= acked
+	})
+	var want map[string]segmentCoverage
+	waitFor(t, 30*time.Second, "the reference coverage to settle", func() bool {
+		a, ok1 := ref.coverageOf(days)
+		time.Sleep(2 * time.Second)
+		b, ok2 := ref.coverageOf(days)
+		want = b
+		return ok1 && ok2 && len(coverageDiff(a, b)) == 0
+	})
+	if len(want) < clusterDevices/10 {
+		t.Fatalf("the reference run covered only %d segments", len(want))
+	}
+	var diffs []string
+	// The cluster's coverage converges: the restarted node's handoff lookups and each node's
+	// refresh of the shared coverage take a few seconds.
+	err := testenv.Poll(60*time.Second, func() bool {
+		got, ok := nodes[0].coverageOf(days)
+		diffs = coverageDiff(got, want)
+		return ok && len(diffs) == 0
+	})
+	if err != nil {
+		t.Errorf("cluster coverage differs from a single node's on %d of %d segments:\n%s", len(diffs), len(want),
+			strings.Join(diffs[:min(len(diffs), 15)], "\n"))
+	}
+	t.Logf("coverage of %d segments equal to the single-node run", len(want))
 	t.Logf("%d devices, %d acknowledged points, %d marker cases, %d devices moved, %d notifications delivered once; %v",
 		clusterDevices, acked, len(cases), moved, len(deliveries), time.Since(start).Round(time.Millisecond))
 }

@@ -17,8 +17,8 @@ need_apt() { # package...
   say "installing Debian packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq || say "apt-get update failed; trying the install anyway"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq || say "apt-get update failed; trying the install anyway"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}"
 }
 
 if [ ! -x "$BIN/influxd" ]; then

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +21,12 @@ func (s *Store) MergeCoverage(ctx context.Context, recs []store.SegmentCoverage)
 	if len(recs) == 0 {
 		return nil
 	}
+	// Rows are locked in (day, segment) order, so two nodes merging overlapping sets cannot
+	// deadlock.
+	recs = slices.Clone(recs)
+	slices.SortFunc(recs, func(a, b store.SegmentCoverage) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(a.SegmentID, b.SegmentID))
+	})
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		for _, r := range recs {
 			day, seg := cleanText(r.Day), cleanText(r.SegmentID)

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/lanewatch/lanewatch/store"
@@ -36,5 +38,35 @@ func testCoverage(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.ListCoverage(ctx, "2025-03-16"); len(got) != 0 {
 		t.Fatalf("ListCoverage of an empty day = %+v", got)
+	}
+
+	// Two nodes merging the same segments in opposite orders at the same time: no deadlock,
+	// nothing lost.
+	const segs = 40
+	var fwd, rev []store.SegmentCoverage
+	for i := range segs {
+		r := store.SegmentCoverage{Day: "2025-03-17", SegmentID: fmt.Sprintf("s%02d", i), Intervals: [][2]float64{{0, 1}},
+			First: at(0), Last: at(0), Vehicles: []string{"v"}}
+		fwd = append(fwd, r)
+		rev = append([]store.SegmentCoverage{r}, rev...)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		batch := fwd
+		if i%2 == 1 {
+			batch = rev
+		}
+		wg.Go(func() { errs <- s.MergeCoverage(ctx, batch) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent MergeCoverage: %v", err)
+		}
+	}
+	if got, _ := s.ListCoverage(ctx, "2025-03-17"); len(got) != segs {
+		t.Fatalf("after concurrent merges: %d segments, want %d", len(got), segs)
 	}
 }
