@@ -7,7 +7,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 PKGS := ./...
 
-.PHONY: all build run test tools lint vet fmt-check staticcheck unit rules-check fuzz-short bench clean
+.PHONY: all build run test tools lint vet fmt-check staticcheck unit rules-check fuzz-short bench bench-cluster clean
 
 all: build
 
@@ -69,6 +69,15 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \
 	  $$(for p in $(BENCH_PKGS); do [ -d "$${p%/...}" ] && echo $$p; done) | tee /tmp/lanewatch-bench-go.txt
 	BENCH_GO_FILE=/tmp/lanewatch-bench-go.txt scripts/bench.sh
+
+## bench-cluster: throughput of 1, 2 and 3 lanewatch nodes on one PostgreSQL (127.0.0.1:5432) and
+## one InfluxDB, clients spread round-robin over the nodes (scripts/bench-cluster.sh; rewrites the
+## table in docs/BENCHMARKS.md "Multi-node"). On 2 cores this shows the overhead of more nodes.
+bench-cluster: BENCH_CLIENTS ?= 60
+bench-cluster: BENCH_MESSAGES ?= 60000
+bench-cluster: BENCH_NODES ?= 1 2 3
+bench-cluster:
+	BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_MESSAGES=$(BENCH_MESSAGES) BENCH_NODES="$(BENCH_NODES)" scripts/bench-cluster.sh
 
 clean:
 	rm -rf bin .run

@@ -103,9 +103,9 @@ func (w *cameraWiring) snapshotsAPI() api.Snapshots {
 	return w.svc.Snapshots()
 }
 
-func (w *cameraWiring) plaquesAPI() api.Plaques {
+func (w *cameraWiring) plaquesAPI(a *App) api.Plaques {
 	if w == nil || w.plaques == nil {
 		return nil
 	}
-	return w.plaques
+	return announcingPlaques{Service: w.plaques, a: a}
 }

@@ -170,6 +170,7 @@ func (a *App) runCluster(ctx context.Context) {
 		c.announced = a.rules.Current().Hash
 		c.mu.Unlock()
 		wg.Go(func() { a.listenRules(ctx) })
+		wg.Go(func() { a.listenRegistry(ctx) })
 		wg.Go(func() { a.announceRules(ctx) })
 		if a.coverage != nil {
 			wg.Go(func() { a.refreshCoverage(ctx) })

@@ -275,6 +275,18 @@ func (r *Registry) applyPresence(d *lanewatch.Device) {
 	}
 }
 
+// Forget drops the cached attributes and password check of a device, so the next lookup reads
+// the store (another node changed the device).
+func (r *Registry) Forget(id string) { r.forget(id) }
+
+// ForgetAll drops every cached device (a notification from another node may have been missed).
+func (r *Registry) ForgetAll() {
+	r.mu.Lock()
+	clear(r.cache)
+	clear(r.verified)
+	r.mu.Unlock()
+}
+
 func (r *Registry) forget(id string) {
 	r.mu.Lock()
 	delete(r.cache, id)

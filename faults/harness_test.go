@@ -157,6 +157,20 @@ func (n *node) log() string {
 	return s
 }
 
+// putJSON sends body with PUT as the admin and returns the status code (0 when unreachable).
+func (n *node) putJSON(path, body string) int {
+	n.t.Helper()
+	req, _ := http.NewRequest("PUT", "http://"+n.http+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (n *node) getJSON(path string, v any) int {
 	n.t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+n.http+path, nil)

@@ -100,47 +100,7 @@ export LANEWATCH_ADMIN_TOKEN=bench-admin-token-$RANDOM$RANDOM
 # The per-client MQTT limits and the InfluxDB batching are the shipped ones (configs/lanewatch.yaml),
 # so that the figures describe what a deployment gets; BENCH_INFLUX_BATCH / BENCH_INFLUX_WRITERS
 # override the latter for tuning.
-shipped() { # key default: the value of "key:" in configs/lanewatch.yaml, else default
-  local v
-  v=$(awk -v k="$1:" '$1 == k {print $2; exit}' configs/lanewatch.yaml)
-  echo "${v:-$2}"
-}
-gen_config() { # file devices_file
-  cat > "$1" <<CONF
-time_zone: Asia/Shanghai
-data_dir: $RUN/data
-mqtt:
-  addr: 127.0.0.1:1
-  ws_addr: "off"
-  max_client_writes_pending: $(shipped max_client_writes_pending 1024)
-  receive_maximum: $(shipped receive_maximum 256)
-  max_inflight: $(shipped max_inflight 1024)
-  auth_failure_delay: 200ms
-  bcrypt_cost: 4
-  subscribers:
-    - username: bench-sub
-      password_hash: "\$2a\$04\$/LYOp7kHTMyoZM2371aa8O5g1b2AXrFO.Ik7m/lkM.kxjzCmDGYqu"
-      allow: ["vehicles/+/telemetry"]
-http:
-  addr: 127.0.0.1:1
-influx:
-  url: $INFLUX
-  bucket: lanewatch/autogen
-  batch_points: ${BENCH_INFLUX_BATCH:-$(shipped batch_points 5000)}
-  writers: ${BENCH_INFLUX_WRITERS:-$(shipped writers 2)}
-  flush_interval: 1s
-store:
-  driver: sqlite
-pipeline:
-  workers: 4
-  queue_size: 1024
-devices_file: $2
-categories_file: $ROOT/configs/categories.yaml
-rules_dir: $RUN/rules
-log:
-  level: warn
-CONF
-}
+. "$ROOT/scripts/bench-lib.sh" # shipped, gen_config
 gen_config "$RUN/lanewatch.yaml" "$RUN/devices.yaml"
 gen_config "$RUN/lanewatch-idle.yaml" "$RUN/devices-idle.yaml"
 

@@ -35,7 +35,7 @@ func hasLoadFlag(args []string) (bool, []string) {
 func simulateLoad(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate --load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	broker := fs.String("broker", "", "MQTT broker, tcp://host:port or host:port (required)")
+	broker := fs.String("broker", "", "MQTT broker, tcp://host:port or host:port (required); a comma-separated list spreads the clients round-robin (client i on broker i mod n)")
 	cfgPath := fs.String("config", "configs/lanewatch.yaml", "config file; its devices_file gives the clients' credentials (vehicles with a clear password)")
 	clients := fs.Int("clients", 50, "publishing clients (the first N vehicles of the devices file)")
 	messages := fs.Int("messages", 100000, "messages in total")
@@ -49,7 +49,7 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 	markRule := fs.String("mark-rule", "bench_marker", "the rule that opens a case per marker, keyed on the marker number")
 	apiURL := fs.String("api-url", "", "lanewatch HTTP base URL, for the marker cases")
 	apiToken := fs.String("api-token", os.Getenv("LANEWATCH_ADMIN_TOKEN"), "API token (default $LANEWATCH_ADMIN_TOKEN)")
-	metricsURL := fs.String("metrics-url", "", "Prometheus endpoint to wait on until --metric reaches --messages")
+	metricsURL := fs.String("metrics-url", "", "Prometheus endpoint to wait on until --metric reaches --messages; a comma-separated list sums the endpoints (one per node)")
 	metric := fs.String("metric", "lanewatch_influx_points_written_total", "counter that counts processed messages")
 	processTimeout := fs.Duration("process-timeout", 3*time.Minute, "how long to wait for --metric")
 	idle := fs.Int("idle", 0, "idle mode: connect this many clients (devices of the file, skipping the first --clients), print \"idle: N connected\" and hold them until SIGTERM")
@@ -73,12 +73,28 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 	case *clients <= 0:
 		return fail(2, "--clients must be positive")
 	}
-	addr := *broker
-	if i := strings.Index(addr, "://"); i >= 0 {
-		if s := addr[:i]; s != "tcp" && s != "mqtt" {
-			return fail(2, "--broker %s: only tcp:// is supported by the load generator", addr)
+	var addrs []string
+	for _, a := range strings.Split(*broker, ",") {
+		a = strings.TrimSpace(a)
+		if i := strings.Index(a, "://"); i >= 0 {
+			if s := a[:i]; s != "tcp" && s != "mqtt" {
+				return fail(2, "--broker %s: only tcp:// is supported by the load generator", a)
+			}
+			a = a[i+3:]
 		}
-		addr = addr[i+3:]
+		if a == "" {
+			return fail(2, "--broker %q: empty address in the list", *broker)
+		}
+		addrs = append(addrs, a)
+	}
+	var metricsURLs []string
+	if *metricsURL != "" {
+		for _, u := range strings.Split(*metricsURL, ",") {
+			if u = strings.TrimSpace(u); u == "" {
+				return fail(2, "--metrics-url %q: empty URL in the list", *metricsURL)
+			}
+			metricsURLs = append(metricsURLs, u)
+		}
 	}
 	cfg, err := app.LoadConfig(*cfgPath, os.Environ())
 	if err != nil {
@@ -104,6 +120,10 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	if *idle > 0 {
+		if len(addrs) > 1 {
+			return fail(2, "--idle takes one --broker, not %d", len(addrs))
+		}
+		addr := addrs[0]
 		if len(rest) < *idle {
 			return fail(1, "--idle %d: the devices file has only %d devices with a clear password beyond the first %d vehicles", *idle, len(rest), len(pubs))
 		}
@@ -127,12 +147,12 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 		return fail(1, "--clients %d: the devices file has only %d vehicles with a clear password", *clients, len(pubs))
 	}
 	o := loadgen.Options{
-		Addr: addr, Clients: pubs, Messages: *messages, QoS: byte(*qos), Rate: *msgRate, Window: *window,
+		Addrs: addrs, Clients: pubs, Messages: *messages, QoS: byte(*qos), Rate: *msgRate, Window: *window,
 		SampleClients: *sample, MarkEvery: *markEvery, MarkRule: *markRule, APIURL: *apiURL, APIToken: *apiToken,
-		MetricsURL: *metricsURL, ProcessTimeout: *processTimeout, Seed: *seed, Label: *label,
+		MetricsURLs: metricsURLs, ProcessTimeout: *processTimeout, Seed: *seed, Label: *label,
 		Progress: func(s string) { fmt.Fprintln(stderr, s) },
 	}
-	if *metricsURL != "" {
+	if len(metricsURLs) > 0 {
 		o.Metric = *metric
 	}
 	if *subUser != "" {

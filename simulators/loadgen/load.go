@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,8 +33,11 @@ type Client struct {
 
 // Options configures a load run.
 type Options struct {
-	// Addr is the broker's TCP address, host:port.
-	Addr string
+	// Addr is the broker's TCP address, host:port. Addrs, set instead of Addr, lists several
+	// brokers (the nodes of a lanewatch cluster): client i connects to Addrs[i mod len(Addrs)],
+	// and the latency subscriber connects to every broker that holds a sampled client.
+	Addr  string
+	Addrs []string
 	// Clients publish; Messages are split evenly between them (the first ones take the rest).
 	Clients  []Client
 	Messages int
@@ -57,8 +61,10 @@ type Options struct {
 	APIToken  string
 	// MetricsURL and Metric, if set, make the run wait (up to ProcessTimeout, default 3m)
 	// until the sum of the Prometheus counter Metric reaches Messages, and report the
-	// processing rate: for lanewatch, lanewatch_influx_points_written_total.
+	// processing rate: for lanewatch, lanewatch_influx_points_written_total. MetricsURLs, set
+	// instead of MetricsURL, lists several endpoints (one per node) whose values are summed.
 	MetricsURL     string
+	MetricsURLs    []string
 	Metric         string
 	ProcessTimeout time.Duration
 	// Seed of the simulated vehicles whose payloads are replayed.
@@ -75,7 +81,11 @@ type Options struct {
 
 func (o *Options) validate() error {
 	switch {
-	case o.Addr == "":
+	case o.Addr != "" && len(o.Addrs) > 0:
+		return errors.New("broker address: set Addr or Addrs, not both")
+	case o.MetricsURL != "" && len(o.MetricsURLs) > 0:
+		return errors.New("metrics URL: set MetricsURL or MetricsURLs, not both")
+	case o.Addr == "" && len(o.Addrs) == 0:
 		return errors.New("broker address: required")
 	case len(o.Clients) == 0:
 		return errors.New("clients: none")
@@ -87,6 +97,22 @@ func (o *Options) validate() error {
 		return errors.New("rate, window, mark interval and sample clients must not be negative")
 	case o.MarkEvery > 0 && o.APIURL != "" && o.MarkRule == "":
 		return errors.New("mark rule: required with an API URL and markers")
+	}
+	if len(o.Addrs) == 0 {
+		o.Addrs = []string{o.Addr}
+	}
+	for _, a := range o.Addrs {
+		if err := checkAddr(a); err != nil {
+			return err
+		}
+	}
+	if o.MetricsURL != "" {
+		o.MetricsURLs = []string{o.MetricsURL}
+	}
+	for _, u := range o.MetricsURLs {
+		if err := checkURL(u); err != nil {
+			return err
+		}
 	}
 	if o.Window == 0 {
 		o.Window = 64
@@ -106,6 +132,33 @@ func (o *Options) validate() error {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	return nil
+}
+
+// checkAddr reports whether a is a usable host:port.
+func checkAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("broker address %q: %w", a, err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("broker address %q: bad port %q", a, port)
+	}
+	if host == "" {
+		return fmt.Errorf("broker address %q: no host", a)
+	}
+	return nil
+}
+
+// checkURL reports whether u is an absolute http(s) URL.
+func checkURL(u string) error {
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("metrics URL %q: %w", u, err)
+	}
+	if (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("metrics URL %q: want http://host:port/path", u)
 	}
 	return nil
 }
@@ -134,12 +187,14 @@ func summarize(d []time.Duration) *Latency {
 
 // Report is the result of a load run, in the JSON shape docs/bench-results.json collects.
 type Report struct {
-	Label        string  `json:"label,omitempty"`
-	Clients      int     `json:"clients"`
-	Messages     int     `json:"messages"`
-	QoS          byte    `json:"qos"`
-	TargetRate   float64 `json:"target_rate,omitempty"`
-	PayloadBytes float64 `json:"payload_bytes_avg"`
+	Label string `json:"label,omitempty"`
+	// Brokers lists the broker addresses when the clients were spread over several.
+	Brokers      []string `json:"brokers,omitempty"`
+	Clients      int      `json:"clients"`
+	Messages     int      `json:"messages"`
+	QoS          byte     `json:"qos"`
+	TargetRate   float64  `json:"target_rate,omitempty"`
+	PayloadBytes float64  `json:"payload_bytes_avg"`
 	// Sent publishes written; Acked those acknowledged (QoS 1); Errors clients that failed.
 	Sent   int64 `json:"sent"`
 	Acked  int64 `json:"acked"`
@@ -215,8 +270,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		sem <- struct{}{}
 		cwg.Go(func() {
 			defer func() { <-sem }()
-			conn, err := Dial(ctx, o.Addr, Credentials{ClientID: c.ID, Username: c.ID, Password: c.Password}, 0)
+			conn, err := Dial(ctx, r.addr(i), Credentials{ClientID: c.ID, Username: c.ID, Password: c.Password}, 0)
 			if err != nil {
+				err = r.onBroker(r.addr(i), err)
 				connErr.CompareAndSwap(nil, &err)
 				return
 			}
@@ -228,60 +284,34 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("loadgen: %w", *p)
 	}
 
-	var sub *Conn
+	// Latency subscribers: one on each broker that holds a sampled client (clients 0 to
+	// SampleClients-1), subscribed to the telemetry topics of the sampled clients there.
+	var subs []*sampler
 	var subGot atomic.Int64
-	var subLat []time.Duration
-	subDone := make(chan struct{})
 	var expectSub int64
 	if o.Subscriber != nil {
-		var err error
-		if sub, err = Dial(ctx, o.Addr, *o.Subscriber, 0); err != nil {
-			return nil, fmt.Errorf("loadgen: subscriber: %w", err)
-		}
-		defer sub.Close()
-		var filters []string
-		for i := range o.SampleClients {
-			filters = append(filters, "vehicles/"+o.Clients[i].ID+"/telemetry")
-			expectSub += int64(share(o.Messages, len(o.Clients), i))
-		}
-		if err := sub.Subscribe(1, 0, filters...); err != nil {
-			return nil, fmt.Errorf("loadgen: subscribe: %w", err)
-		}
-		b0, body, err := sub.ReadPacket()
-		if err != nil || packetType(b0) != pktSuback {
-			return nil, fmt.Errorf("loadgen: subscribe: no SUBACK (packet %d, %v)", packetType(b0), err)
-		}
-		for _, rc := range body[2:] {
-			if rc == 0x80 {
-				return nil, errors.New("loadgen: subscribe refused by the broker (ACL?)")
+		for b, addr := range o.Addrs {
+			var filters []string
+			var expect int64
+			for i := b; i < o.SampleClients; i += len(o.Addrs) {
+				filters = append(filters, "vehicles/"+o.Clients[i].ID+"/telemetry")
+				expect += int64(share(o.Messages, len(o.Clients), i))
 			}
-		}
-		subLat = make([]time.Duration, 0, min(expectSub, 4<<20))
-		go func() {
-			defer close(subDone)
-			for {
-				b0, body, err := sub.ReadPacket()
-				if err != nil {
-					return
-				}
-				if packetType(b0) != pktPublish {
-					continue
-				}
-				now := time.Now()
-				_, p, err := parsePublish(b0, body)
-				if err != nil {
-					continue
-				}
-				if ts, ok := parseTS(p); ok && len(subLat) < cap(subLat) {
-					subLat = append(subLat, now.Sub(ts))
-				}
-				if subGot.Add(1) == expectSub {
-					return
-				}
+			if len(filters) == 0 {
+				continue
 			}
-		}()
-	} else {
-		close(subDone)
+			cred := *o.Subscriber
+			if len(o.Addrs) > 1 {
+				cred.ClientID = fmt.Sprintf("%s-%d", cred.ClientID, b)
+			}
+			s, err := startSampler(ctx, addr, cred, filters, expect, &subGot)
+			if err != nil {
+				return nil, fmt.Errorf("loadgen: %w", r.onBroker(addr, err))
+			}
+			defer s.conn.Close()
+			subs = append(subs, s)
+			expectSub += expect
+		}
 	}
 
 	// Progress.
@@ -316,6 +346,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		pwg.Go(func() {
 			if err := r.publish(ctx, i, c, tpls[i]); err != nil {
 				r.errs.Add(1)
+				err = r.onBroker(r.addr(i), err)
 				firstErr.CompareAndSwap(nil, &err)
 			}
 		})
@@ -323,6 +354,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	pwg.Wait()
 	rep := &Report{Label: o.Label, Clients: len(o.Clients), Messages: o.Messages, QoS: o.QoS, TargetRate: o.Rate,
 		Sent: r.sent.Load(), Acked: r.acked.Load(), Errors: r.errs.Load()}
+	if len(o.Addrs) > 1 {
+		rep.Brokers = slices.Clone(o.Addrs)
+	}
 	if rep.Sent > 0 {
 		rep.PayloadBytes = float64(r.bytes.Load()) / float64(rep.Sent)
 	}
@@ -335,7 +369,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	// Processing (lanewatch: points written to InfluxDB).
-	if o.MetricsURL != "" && o.Metric != "" {
+	if len(o.MetricsURLs) > 0 && o.Metric != "" {
 		n, at, err := r.waitMetric(ctx, int64(o.Messages))
 		rep.Processed = n
 		if err != nil {
@@ -346,17 +380,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	// Subscriber: give stragglers a moment.
-	if sub != nil {
-		select {
-		case <-subDone:
-		case <-time.After(3 * time.Second):
-		case <-ctx.Done():
+	// Subscribers: give stragglers a moment.
+	if len(subs) > 0 {
+		grace := time.After(3 * time.Second)
+		var lat []time.Duration
+		for _, s := range subs {
+			select {
+			case <-s.done:
+			case <-grace:
+			case <-ctx.Done():
+			}
+			s.conn.Close()
+			<-s.done
+			lat = append(lat, s.lat...)
 		}
-		sub.Close()
-		<-subDone
 		rep.SubscriberGot, rep.SubscriberExpects = subGot.Load(), expectSub
-		rep.Delivery = summarize(subLat)
+		rep.Delivery = summarize(lat)
 	}
 
 	// Cases opened by the markers.
@@ -381,6 +420,78 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, fmt.Errorf("loadgen: %d clients failed: %w", rep.Errors, *firstErr.Load())
 	}
 	return rep, nil
+}
+
+// addr is the broker of client i: Addrs round-robin.
+func (r *run) addr(i int) string { return r.o.Addrs[i%len(r.o.Addrs)] }
+
+// onBroker names the broker in a connection's error when there are several; with one the
+// error is left as it was.
+func (r *run) onBroker(addr string, err error) error {
+	if len(r.o.Addrs) < 2 {
+		return err
+	}
+	return fmt.Errorf("broker %s: %w", addr, err)
+}
+
+// sampler is a latency subscriber on one broker.
+type sampler struct {
+	conn   *Conn
+	expect int64
+	got    int64
+	lat    []time.Duration // written by the reader until done is closed
+	done   chan struct{}
+}
+
+// startSampler connects a subscriber to addr, subscribes to filters at QoS 0 and reads until
+// it has received expect messages or the connection ends; total counts every sampler's
+// messages for the progress line.
+func startSampler(ctx context.Context, addr string, cred Credentials, filters []string, expect int64, total *atomic.Int64) (*sampler, error) {
+	c, err := Dial(ctx, addr, cred, 0)
+	if err != nil {
+		return nil, fmt.Errorf("subscriber: %w", err)
+	}
+	if err := c.Subscribe(1, 0, filters...); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	b0, body, err := c.ReadPacket()
+	if err != nil || packetType(b0) != pktSuback {
+		c.Close()
+		return nil, fmt.Errorf("subscribe: no SUBACK (packet %d, %v)", packetType(b0), err)
+	}
+	for _, rc := range body[2:] {
+		if rc == 0x80 {
+			c.Close()
+			return nil, errors.New("subscribe refused by the broker (ACL?)")
+		}
+	}
+	s := &sampler{conn: c, expect: expect, lat: make([]time.Duration, 0, min(expect, 4<<20)), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			b0, body, err := c.ReadPacket()
+			if err != nil {
+				return
+			}
+			if packetType(b0) != pktPublish {
+				continue
+			}
+			now := time.Now()
+			_, p, err := parsePublish(b0, body)
+			if err != nil {
+				continue
+			}
+			if ts, ok := parseTS(p); ok && len(s.lat) < cap(s.lat) {
+				s.lat = append(s.lat, now.Sub(ts))
+			}
+			total.Add(1)
+			if s.got++; s.got == s.expect {
+				return
+			}
+		}
+	}()
+	return s, nil
 }
 
 func tvSec(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
@@ -535,8 +646,9 @@ func (r *run) lastEndMax(t time.Time) {
 func (r *run) waitMetric(ctx context.Context, want int64) (int64, time.Time, error) {
 	deadline := time.Now().Add(r.o.ProcessTimeout)
 	var last int64
+	each := make([]int64, len(r.o.MetricsURLs))
 	for {
-		v, err := scrapeCounter(ctx, r.o.HTTPClient, r.o.MetricsURL, r.o.Metric)
+		v, err := r.scrapeAll(ctx, each)
 		if err == nil {
 			last = v
 			if v >= want {
@@ -546,6 +658,9 @@ func (r *run) waitMetric(ctx context.Context, want int64) (int64, time.Time, err
 		if time.Now().After(deadline) {
 			if err == nil {
 				err = fmt.Errorf("%s at %d of %d after %s", r.o.Metric, last, want, r.o.ProcessTimeout)
+				if len(each) > 1 {
+					err = fmt.Errorf("%w (per endpoint: %v)", err, each)
+				}
 			}
 			return last, time.Time{}, err
 		}
@@ -557,11 +672,26 @@ func (r *run) waitMetric(ctx context.Context, want int64) (int64, time.Time, err
 	}
 }
 
+// scrapeAll sums the counter over every metrics endpoint, storing each endpoint's value in
+// each; an endpoint that fails fails the scrape (a partial sum would be too low).
+func (r *run) scrapeAll(ctx context.Context, each []int64) (int64, error) {
+	var sum int64
+	for k, u := range r.o.MetricsURLs {
+		v, err := scrapeCounter(ctx, r.o.HTTPClient, u, r.o.Metric)
+		if err != nil {
+			return 0, err
+		}
+		each[k] = v
+		sum += v
+	}
+	return sum, nil
+}
+
 // scrapeCounter returns the sum of every series of metric in a Prometheus text exposition.
 func scrapeCounter(ctx context.Context, hc *http.Client, u, metric string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, fmt.Errorf("metrics request: %w", err)
+		return 0, fmt.Errorf("metrics request %s: %w", u, err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

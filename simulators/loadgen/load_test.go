@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,12 +30,17 @@ func (allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { retur
 func (allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
 
 // startBroker runs an in-process mochi broker that allows everyone and returns its address.
-func startBroker(t *testing.T) string {
+func startBroker(t *testing.T) string { return startBrokerWith(t) }
+
+// startBrokerWith is startBroker with extra hooks.
+func startBrokerWith(t *testing.T, hooks ...mqtt.Hook) string {
 	t.Helper()
 	addr := testenv.FreeAddr(t)
 	s := mqtt.New(&mqtt.Options{InlineClient: false})
-	if err := s.AddHook(new(allowAll), nil); err != nil {
-		t.Fatal(err)
+	for _, hook := range append([]mqtt.Hook{new(allowAll)}, hooks...) {
+		if err := s.AddHook(hook, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
 		t.Fatal(err)
@@ -157,5 +166,130 @@ func TestSumCounter(t *testing.T) {
 	n, err := sumCounter(strings.NewReader(text), "lanewatch_x_total")
 	if err != nil || n != 7 {
 		t.Errorf("sumCounter = %d, %v; want 7", n, err)
+	}
+}
+
+// countingHook records, per client id, the telemetry publishes a broker received.
+type countingHook struct {
+	mqtt.HookBase
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func (*countingHook) ID() string           { return "counting" }
+func (*countingHook) Provides(b byte) bool { return b == mqtt.OnPublish }
+func (h *countingHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if strings.HasSuffix(pk.TopicName, "/telemetry") {
+		h.mu.Lock()
+		h.got[cl.ID]++
+		h.mu.Unlock()
+	}
+	return pk, nil
+}
+
+// startCountingBroker is startBroker with a hook counting each client's telemetry.
+func startCountingBroker(t *testing.T) (string, *countingHook) {
+	t.Helper()
+	h := &countingHook{got: map[string]int{}}
+	return startBrokerWith(t, h), h
+}
+
+// metricsServer serves a counter whose value is the sum of the telemetry the hook counted,
+// as one lanewatch node's /metrics would.
+func metricsServer(t *testing.T, h *countingHook) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h.mu.Lock()
+		n := 0
+		for _, v := range h.got {
+			n += v
+		}
+		h.mu.Unlock()
+		fmt.Fprintf(w, "# TYPE lw_points_total counter\nlw_points_total{writer=\"0\"} %d\n", n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
+}
+
+func TestRunSpreadsClientsOverBrokersAndSumsMetrics(t *testing.T) {
+	var addrs, urls []string
+	var hooks []*countingHook
+	for range 3 {
+		a, h := startCountingBroker(t)
+		addrs, hooks = append(addrs, a), append(hooks, h)
+		urls = append(urls, metricsServer(t, h))
+	}
+	for _, qos := range []byte{0, 1} {
+		t.Run(fmt.Sprintf("qos%d", qos), func(t *testing.T) {
+			for _, h := range hooks {
+				h.mu.Lock()
+				clear(h.got)
+				h.mu.Unlock()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			const clientN, messages = 7, 1403 // 1403 = 7*200 + 3: clients 0-2 send 201
+			rep, err := Run(ctx, Options{Addrs: addrs, Clients: clients(clientN), Messages: messages, QoS: qos,
+				Subscriber: &Credentials{ClientID: "sub", Username: "sub"}, SampleClients: 4,
+				MetricsURLs: urls, Metric: "lw_points_total", ProcessTimeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Client i published all of its share to broker i mod 3 and nothing elsewhere.
+			for i, c := range clients(clientN) {
+				for b, h := range hooks {
+					h.mu.Lock()
+					got := h.got[c.ID]
+					h.mu.Unlock()
+					want := 0
+					if b == i%3 {
+						want = share(messages, clientN, i)
+					}
+					if got != want {
+						t.Errorf("client %d on broker %d: %d publishes, want %d", i, b, got, want)
+					}
+				}
+			}
+			// Every broker's counter alone is below the total; only their sum reaches it.
+			if rep.Processed != messages || rep.ProcessedRate <= 0 {
+				t.Errorf("processed %d at %.0f/s, want %d summed over the brokers", rep.Processed, rep.ProcessedRate, messages)
+			}
+			if rep.Sent != messages || !slices.Equal(rep.Brokers, addrs) {
+				t.Errorf("sent %d to %v, want %d to %v", rep.Sent, rep.Brokers, messages, addrs)
+			}
+			// Sampled clients 0-3 sit on brokers 0, 1, 2, 0: one subscriber per broker gets them all.
+			if want := int64(201*3 + 200); rep.SubscriberExpects != want || rep.SubscriberGot != want {
+				t.Errorf("subscribers got %d of %d, want %d", rep.SubscriberGot, rep.SubscriberExpects, want)
+			}
+		})
+	}
+}
+
+func TestRunNamesTheBadBroker(t *testing.T) {
+	good := startBroker(t)
+	down := testenv.FreeAddr(t) // nothing listens there
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Run(ctx, Options{Addrs: []string{good, down}, Clients: clients(4), Messages: 40})
+	if err == nil || !strings.Contains(err.Error(), "broker "+down+":") {
+		t.Errorf("error %v does not name the broker %s", err, down)
+	}
+	for _, bad := range []string{"nohost", "127.0.0.1:0", ""} {
+		_, err := Run(ctx, Options{Addrs: []string{good, bad}, Clients: clients(2), Messages: 2})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
+			t.Errorf("address %q: error %v does not name it", bad, err)
+		}
+	}
+	_, err = Run(ctx, Options{Addrs: []string{good}, Clients: clients(2), Messages: 2,
+		MetricsURLs: []string{"http://127.0.0.1:1/metrics", "127.0.0.1:2/metrics"}, Metric: "m"})
+	if err == nil || !strings.Contains(err.Error(), `"127.0.0.1:2/metrics"`) {
+		t.Errorf("bad metrics URL: error %v does not name it", err)
+	}
+	// The counter must come from every endpoint: one that cannot be scraped is named.
+	hc := &http.Client{Timeout: time.Second}
+	r := &run{o: Options{MetricsURLs: []string{metricsServer(t, &countingHook{got: map[string]int{}}), "http://" + down + "/metrics"},
+		Metric: "lw_points_total", HTTPClient: hc}}
+	if _, err := r.scrapeAll(ctx, make([]int64, 2)); err == nil || !strings.Contains(err.Error(), down) {
+		t.Errorf("scrape error %v does not name %s", err, down)
 	}
 }
