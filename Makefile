@@ -74,7 +74,7 @@ bench:
 ## one InfluxDB, clients spread round-robin over the nodes (scripts/bench-cluster.sh; rewrites the
 ## table in docs/BENCHMARKS.md "Multi-node"). On 2 cores this shows the overhead of more nodes.
 bench-cluster: BENCH_CLIENTS ?= 60
-bench-cluster: BENCH_MESSAGES ?= 60000
+bench-cluster: BENCH_MESSAGES ?= 300000
 bench-cluster: BENCH_NODES ?= 1 2 3
 bench-cluster:
 	BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_MESSAGES=$(BENCH_MESSAGES) BENCH_NODES="$(BENCH_NODES)" scripts/bench-cluster.sh

@@ -13,7 +13,7 @@
 # Results: a Markdown table on stdout and in docs/BENCHMARKS.md between the CLUSTER-TABLE
 # markers ("## Multi-node"). Nothing listens on 1883/8080; files live in a temp run dir; the
 # PostgreSQL databases it creates (lw_bench_*) are dropped at the end.
-#   BENCH_CLIENTS (60, divisible by every node count)  BENCH_MESSAGES (60000 per run)
+#   BENCH_CLIENTS (60, divisible by every node count)  BENCH_MESSAGES (300000 per run)
 #   BENCH_NODES ("1 2 3")  BENCH_QOS ("1 0")  BENCH_KEEP=1 (keep the run dir's data)
 #   BENCH_NO_DOCS=1 (leave docs/ alone)  BENCH_BIN (use this lanewatch binary)
 #   BENCH_PG_HOST (127.0.0.1) BENCH_PG_PORT (5432) BENCH_PG_USER (postgres; trust auth, may CREATE DATABASE)
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 CLIENTS=${BENCH_CLIENTS:-60}
-MESSAGES=${BENCH_MESSAGES:-60000}
+MESSAGES=${BENCH_MESSAGES:-300000}
 NODE_COUNTS=${BENCH_NODES:-1 2 3}
 QOS_LIST=${BENCH_QOS:-1 0}
 PG_HOST=${BENCH_PG_HOST:-127.0.0.1}

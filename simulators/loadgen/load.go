@@ -382,13 +382,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Subscribers: give stragglers a moment.
 	if len(subs) > 0 {
-		grace := time.After(3 * time.Second)
+		// One deadline for all subscribers (a closed Done channel, unlike a time.After value,
+		// is seen by every one of them).
+		grace, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
 		var lat []time.Duration
 		for _, s := range subs {
 			select {
 			case <-s.done:
-			case <-grace:
-			case <-ctx.Done():
+			case <-grace.Done():
 			}
 			s.conn.Close()
 			<-s.done

@@ -293,3 +293,35 @@ func TestRunNamesTheBadBroker(t *testing.T) {
 		t.Errorf("scrape error %v does not name %s", err, down)
 	}
 }
+
+// deafHook lets clients subscribe but delivers nothing to them (a subscriber that falls short).
+type deafHook struct{ mqtt.HookBase }
+
+func (*deafHook) ID() string           { return "deaf" }
+func (*deafHook) Provides(b byte) bool { return b == mqtt.OnSubscribe }
+func (*deafHook) OnSubscribe(_ *mqtt.Client, pk packets.Packet) packets.Packet {
+	for i := range pk.Filters {
+		pk.Filters[i].Filter = "nothing/matches/this"
+	}
+	return pk
+}
+
+// TestRunEndsWhenSeveralSubscribersFallShort: with two brokers whose subscribers receive
+// nothing, Run gives the subscribers one grace period in total and returns (it used to wait
+// forever for the second one).
+func TestRunEndsWhenSeveralSubscribersFallShort(t *testing.T) {
+	addrs := []string{startBrokerWith(t, new(deafHook)), startBrokerWith(t, new(deafHook))}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Options{Addrs: addrs, Clients: clients(4), Messages: 400, QoS: 1,
+		Subscriber: &Credentials{ClientID: "sub", Username: "sub"}, SampleClients: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run returned only when the test's context ended")
+	}
+	if rep.SubscriberGot != 0 || rep.SubscriberExpects != 400 {
+		t.Errorf("subscribers got %d of %d, want 0 of 400", rep.SubscriberGot, rep.SubscriberExpects)
+	}
+}
