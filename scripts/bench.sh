@@ -10,7 +10,7 @@
 # checks that InfluxDB holds exactly as many points as messages were accepted.
 # Results: docs/bench-results.json and the table in docs/BENCHMARKS.md (between the
 # BENCH-TABLE markers). Nothing listens on 1883/8080; everything runs under a temp dir.
-#   BENCH_CLIENTS (50)  BENCH_MESSAGES (200000)  BENCH_IDLE (10000)  BENCH_PROFILE=1 (pprof CPU
+#   BENCH_CLIENTS (50)  BENCH_MESSAGES (500000)  BENCH_IDLE (10000)  BENCH_PROFILE=1 (pprof CPU
 #   profiles of the lanewatch runs into the run dir)  BENCH_KEEP=1 (keep the run dir)
 #   BENCH_BIN (use this lanewatch binary instead of building one)
 #   BENCH_INFLUX_BATCH / BENCH_INFLUX_WRITERS (influx.batch_points / influx.writers; default: shipped)
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 CLIENTS=${BENCH_CLIENTS:-50}
-MESSAGES=${BENCH_MESSAGES:-200000}
+MESSAGES=${BENCH_MESSAGES:-500000}
 IDLE=${BENCH_IDLE:-10000}
 RUN=$(mktemp -d /tmp/lanewatch-bench.XXXXXX)
 LOG=$RUN/bench.log
