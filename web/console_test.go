@@ -420,6 +420,21 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("total chip %q, want %d", total, len(all))
 	}
 
+	// Paging: with two cases per page the board shows two and "load more"; clicking it until
+	// it goes away lists every case once.
+	run(t, ctx, "two per page",
+		js(`sessionStorage.setItem('lanewatch.boardPage', '2')`), chromedp.Reload(),
+		until(`document.querySelectorAll('#case-list tr.case').length === 2 && !!document.querySelector('#load-more')`))
+	screenshot(t, ctx, "board-paged")
+	run(t, ctx, "load more until all", until(fmt.Sprintf(`(() => {
+		const more = document.querySelector('#load-more');
+		if (more && !more.disabled) more.click();
+		const ids = [...document.querySelectorAll('#case-list tr.case')].map(tr => tr.dataset.id);
+		return !more && ids.length === %d && new Set(ids).size === ids.length;
+	})()`, len(all))))
+	run(t, ctx, "one page again", js(`sessionStorage.removeItem('lanewatch.boardPage')`), chromedp.Reload(),
+		until(fmt.Sprintf(`document.querySelectorAll('#case-list tr.case').length === %d && !document.querySelector('#load-more')`, len(all))))
+
 	// Filters: by category, district (server side) and state (client side).
 	speeding := s.cases("limit=100&category=9002")
 	if len(speeding) != 3 {

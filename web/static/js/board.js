@@ -5,6 +5,9 @@ import { h, clear, put, add, toast } from './dom.js';
 import { t, label, categoryName, fmtTime, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
 
 const POLL_MS = 10000;
+// Cases per page of the board (the API's largest page); sessionStorage 'lanewatch.boardPage'
+// overrides it (tests, slow links).
+const pageSize = () => Math.min(Math.max(Number(sessionStorage.getItem('lanewatch.boardPage')) || 1000, 1), 1000);
 const OPERATOR = ['admin', 'operator'];
 const HANDLER = ['department', 'contractor'];
 
@@ -55,6 +58,8 @@ export function dueCell(c, now) {
 export function mount(main, { me, arg }) {
   const filt = { status: '', category: '', district: '', source: '', overdue: false };
   let cases = [];
+  let nextCursor = ''; // of the last page loaded; '' when every case is loaded
+  let extra = []; // cases of the pages after the first ("load more"), kept across refreshes
   let selected = arg || '';
   let detailCase = null;
   let formOpen = false;
@@ -62,11 +67,11 @@ export function mount(main, { me, arg }) {
   let stopped = false;
 
   const sel = (id, key, values, lab) => h('label', {}, t('f.' + key),
-    h('select', { id, onchange: (e) => { filt[key] = e.target.value; key === 'status' ? renderList() : load(); } },
+    h('select', { id, onchange: (e) => { filt[key] = e.target.value; key === 'status' ? renderList() : load(true); } },
       h('option', { value: '' }, t('f.all')), values.map((v) => h('option', { value: v }, lab(v)))));
   const districtList = h('datalist', { id: 'districts' });
-  const district = h('input', { id: 'f-district', list: 'districts', size: 10, onchange: (e) => { filt.district = e.target.value.trim(); load(); } });
-  const overdue = h('input', { id: 'f-overdue', type: 'checkbox', onchange: (e) => { filt.overdue = e.target.checked; load(); } });
+  const district = h('input', { id: 'f-district', list: 'districts', size: 10, onchange: (e) => { filt.district = e.target.value.trim(); load(true); } });
+  const overdue = h('input', { id: 'f-overdue', type: 'checkbox', onchange: (e) => { filt.overdue = e.target.checked; load(true); } });
   const updated = h('span', { class: 'muted', id: 'updated' });
   const filters = h('div', { class: 'filters' },
     sel('f-status', 'status', STATUSES, (v) => label('st', v)),
@@ -87,17 +92,29 @@ export function mount(main, { me, arg }) {
     Object.assign(filt, { status: '', category: '', district: '', source: '', overdue: false });
     for (const id of ['f-status', 'f-category', 'f-source']) main.querySelector('#' + id).value = '';
     district.value = ''; overdue.checked = false;
-    load();
+    load(true);
   }
 
-  async function load() {
-    const q = new URLSearchParams({ limit: '1000' });
+  function query(cursor) {
+    const q = new URLSearchParams({ limit: String(pageSize()) });
     for (const k of ['category', 'district', 'source']) if (filt[k]) q.set(k, filt[k]);
     if (filt.overdue) q.set('overdue', 'true');
+    if (cursor) q.set('cursor', cursor);
+    return '/api/v1/cases?' + q;
+  }
+
+  // load (re)reads the first page; the pages loaded with "load more" stay (they hold older
+  // cases), minus any case the first page now holds.
+  async function load(fresh) {
+    if (fresh === true) { extra = []; nextCursor = ''; }
     try {
-      const res = await api('/api/v1/cases?' + q);
+      const res = await api(query(''));
       if (stopped) return;
-      cases = res.items || [];
+      const first = res.items || [];
+      const ids = new Set(first.map((c) => c.id));
+      extra = extra.filter((c) => !ids.has(c.id));
+      if (!extra.length) nextCursor = res.next_cursor || '';
+      cases = first.concat(extra);
       updated.textContent = `${t('board.refreshed')} ${new Date().toLocaleTimeString()}`;
       const ds = [...new Set(cases.map((c) => c.district).filter(Boolean))].sort();
       put(districtList, ...ds.map((d) => h('option', { value: d })));
@@ -115,7 +132,7 @@ export function mount(main, { me, arg }) {
     for (const c of cases) { per[c.status] = (per[c.status] || 0) + 1; if (c.overdue) over++; }
     const chip = (st, n, text, extra) => h('button', { type: 'button', class: `chip ${filt.status === st ? 'on' : ''} ${extra || ''}`, dataset: { status: st },
       onclick: () => { filt.status = filt.status === st ? '' : st; main.querySelector('#f-status').value = filt.status; renderList(); } }, text, h('b', {}, String(n)));
-    put(counts, chip('', cases.length, t('board.total')), STATUSES.filter((s) => per[s]).map((s) => chip(s, per[s], label('st', s))),
+    put(counts, chip('', nextCursor ? cases.length + '+' : cases.length, t('board.total')), STATUSES.filter((s) => per[s]).map((s) => chip(s, per[s], label('st', s))),
       h('span', { class: 'chip overdue', dataset: { count: 'overdue' } }, t('board.overdue'), h('b', {}, String(over))));
     const rows = cases.filter((c) => !filt.status || c.status === filt.status);
     if (!rows.length) { put(listBox, h('p', { class: 'muted', id: 'empty' }, t('board.empty'))); return; }
@@ -133,7 +150,27 @@ export function mount(main, { me, arg }) {
       h('td', {}, label('src', c.source)),
       h('td', {}, dueCell(c, now)),
       h('td', { class: 'muted' }, fmtTime(c.created_at))))));
-    put(listBox, table);
+    put(listBox, table, nextCursor ? h('div', { class: 'row more' },
+      h('span', { class: 'muted' }, t('board.more_hint')), h('span', { class: 'spacer' }),
+      h('button', { type: 'button', id: 'load-more', onclick: loadMore }, t('board.more'))) : null);
+  }
+
+  async function loadMore() {
+    const btn = listBox.querySelector('#load-more');
+    if (btn) btn.disabled = true;
+    try {
+      const res = await api(query(nextCursor));
+      if (stopped) return;
+      const have = new Set(cases.map((c) => c.id));
+      const page = (res.items || []).filter((c) => !have.has(c.id));
+      extra = extra.concat(page);
+      cases = cases.concat(page);
+      nextCursor = res.next_cursor || '';
+      renderList();
+    } catch (e) {
+      if (!stopped) toast(t('err.load') + ' ' + e.message, true);
+      if (btn) btn.disabled = false;
+    }
   }
 
   function select(id) {
