@@ -563,6 +563,23 @@ func lifecycle(t *testing.T, ctx context.Context, s *server, id string) {
 		chromedp.Click(css(fmt.Sprintf(`#case-list tr.case[data-id=%q]`, id))), chromedp.WaitVisible(css("#actions")))
 	act(t, ctx, "sign", nil, "", "signed")
 	act(t, ctx, "start", nil, "", "in_progress")
+
+	// The operator extends the handling deadline (a reason is required; the department has no
+	// extend button).
+	if n := count(t, ctx, `#actions button[data-action="extend"]`); n != 0 {
+		t.Fatalf("department is offered extend")
+	}
+	before := s.caseDeadline(id)
+	signOut(t, ctx)
+	signIn(t, ctx, operatorToken, "operator")
+	run(t, ctx, "operator opens the case to extend", goTo("#/board/"+id), chromedp.WaitVisible(css("#actions")))
+	act(t, ctx, "extend", map[string]string{"reason": "暴雨，延期两小时", "handle_by": before.Add(2 * time.Hour).Local().Format("2006-01-02T15:04")}, "", "in_progress")
+	if after := s.caseDeadline(id); !after.After(before) {
+		t.Fatalf("extend: handle_by %v, was %v", after, before)
+	}
+	signOut(t, ctx)
+	signIn(t, ctx, deptToken, "department")
+	run(t, ctx, "department back on the case", goTo("#/board/"+id), chromedp.WaitVisible(css("#actions")))
 	// Resolve requires a note and a photo: without them the form says what is missing.
 	run(t, ctx, "resolve needs fields",
 		chromedp.Click(css(`#actions button[data-action="resolve"]`)),
@@ -577,7 +594,37 @@ func lifecycle(t *testing.T, ctx context.Context, s *server, id string) {
 	signIn(t, ctx, operatorToken, "operator")
 	run(t, ctx, "operator opens the case", goTo("#/board/"+id), chromedp.WaitVisible(css("#actions")))
 	act(t, ctx, "verify", map[string]string{"note": "核查通过"}, "", "closed")
-	if n := count(t, ctx, "#timeline li"); n < 5 {
+	if n := count(t, ctx, "#timeline li"); n < 6 {
 		t.Fatalf("timeline has %d entries after the lifecycle", n)
 	}
+
+	// The citizen's rating, recorded by the operator once the case is closed; then no second one.
+	act(t, ctx, "rate", map[string]string{"score": "4", "comment": "处理及时"}, "", "closed")
+	run(t, ctx, "rating shown", until(`[...document.querySelectorAll('#detail dd')].some(dd => dd.textContent.startsWith('4/5 处理及时'))`),
+		until(`!document.querySelector('#actions button[data-action="rate"]')`))
+	var c struct {
+		Rating *struct {
+			Score   int    `json:"score"`
+			Comment string `json:"comment"`
+		} `json:"rating"`
+	}
+	if code, b := s.call("GET", "/api/v1/cases/"+id, adminToken, nil); code != 200 || json.Unmarshal(b, &c) != nil || c.Rating == nil ||
+		c.Rating.Score != 4 || c.Rating.Comment != "处理及时" {
+		t.Fatalf("rating after the console: %d %s", code, b)
+	}
+}
+
+// caseDeadline returns a case's handle_by deadline from the API.
+func (s *server) caseDeadline(id string) time.Time {
+	s.t.Helper()
+	var c struct {
+		Deadlines struct {
+			HandleBy *time.Time `json:"handle_by"`
+		} `json:"deadlines"`
+	}
+	code, b := s.call("GET", "/api/v1/cases/"+id, adminToken, nil)
+	if code != 200 || json.Unmarshal(b, &c) != nil || c.Deadlines.HandleBy == nil {
+		s.t.Fatalf("case %s deadlines: %d %s", id, code, b)
+	}
+	return *c.Deadlines.HandleBy
 }
