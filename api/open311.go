@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ type Open311 interface {
 	Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error)
 	// Agency returns the display name of a department id.
 	Agency(department string) string
+	// FetchMedia queues the fetch of a request's media_url as the case's photo, if the
+	// implementation fetches from that host; it never blocks.
+	FetchMedia(caseID, mediaURL string)
 }
 
 // open311Error is one entry of the GeoReport error array.
@@ -452,6 +456,19 @@ func (s *Server) o311Post(c *gin.Context) {
 		s.o311Fail(c, format, http.StatusBadRequest, "description: longer than 4000 bytes")
 		return
 	}
+	media := form.Get("media_url")
+	if media != "" {
+		u, err := url.Parse(media)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(media) > 2048 {
+			s.o311Fail(c, format, http.StatusBadRequest, "media_url: want an absolute http or https URL of at most 2048 bytes")
+			return
+		}
+		// The link stays with the report whether or not the photo can be fetched.
+		if cs.Description != "" {
+			cs.Description += "\n"
+		}
+		cs.Description += "media_url: " + media
+	}
 	name2 := strings.TrimSpace(form.Get("first_name") + " " + form.Get("last_name"))
 	if phone := form.Get("phone"); phone != "" || name2 != "" {
 		cs.Reporter = &lanewatch.Reporter{Name: name2, Phone: phone}
@@ -465,6 +482,9 @@ func (s *Server) o311Post(c *gin.Context) {
 		}
 		s.o311Fail(c, format, status, lanewatch.ErrorMessage(err))
 		return
+	}
+	if media != "" {
+		s.o.Open311.FetchMedia(out.ID, media)
 	}
 	type created struct {
 		XMLName          xml.Name `json:"-" xml:"request"`

@@ -92,7 +92,8 @@ func (f *fakeOpen311) Submit(_ context.Context, c *lanewatch.Case) (*lanewatch.C
 	out.ID = "c1"
 	return &out, nil
 }
-func (*fakeOpen311) Agency(string) string { return "office" }
+func (*fakeOpen311) Agency(string) string      { return "office" }
+func (*fakeOpen311) FetchMedia(string, string) {}
 
 var (
 	_ Rules        = fakeRules{}

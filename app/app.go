@@ -60,6 +60,7 @@ type App struct {
 	disp     *dispatchRuntime
 	coverage *coverage.Tracker // nil without a road network
 	cams     *cameraWiring
+	media    *mediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster
 	api      *api.Server
 	http     *http.Server
@@ -296,6 +297,9 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.runRules(runCtx) })
 	wg.Go(func() { a.runCoverage(runCtx) })
 	wg.Go(func() { a.runCluster(runCtx) })
+	if a.media != nil {
+		wg.Go(func() { a.media.Run(runCtx) })
+	}
 	if a.cfg.DebugAddr != "" {
 		wg.Go(func() {
 			if err := serveDebug(runCtx, a.cfg.DebugAddr, a.logger); err != nil {

@@ -216,6 +216,14 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("http.tokens[%d] (%s): role %q is not one of admin, operator, department:ID, contractor:ID, viewer", i, t.Name, t.Role)
 		}
 	}
+	for i, h := range c.Dispatch.Open311.MediaHosts {
+		if h == "" || strings.ContainsAny(h, "/?#@ ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
+			return fmt.Errorf("dispatch.open311.media_hosts[%d]: %q is not a host name (\"example.com\" or \"*.example.com\")", i, h)
+		}
+	}
+	if c.Dispatch.Open311.MediaTimeout < 0 {
+		return fmt.Errorf("dispatch.open311.media_timeout: must not be negative")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -35,6 +35,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"postgres without dsn", "store:\n  driver: postgres\n", "store.dsn: required"},
 		{"bad role", "http:\n  tokens:\n    - {name: x, token: y, role: boss}\n", "role \"boss\""},
 		{"bad zone", "time_zone: Mars/Olympus\n", "time_zone"},
+		{"media host with a scheme", "dispatch:\n  open311:\n    media_hosts: [\"https://img.example.com\"]\n", "dispatch.open311.media_hosts[0]"},
+		{"media host wildcard inside", "dispatch:\n  open311:\n    media_hosts: [\"img.*.com\"]\n", "is not a host name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

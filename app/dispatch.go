@@ -43,6 +43,12 @@ type Open311Config struct {
 	APIKeys []string `yaml:"api_keys"`
 	// Disabled leaves /open311 out.
 	Disabled bool `yaml:"disabled"`
+	// MediaHosts: the photo a request names in media_url is fetched and attached as the case's
+	// "before" photo when its host is listed ("example.com", or "*.example.com" for its
+	// subdomains); otherwise, and always, the link is kept in the description.
+	MediaHosts []string `yaml:"media_hosts"`
+	// MediaTimeout bounds one fetch; default 10s.
+	MediaTimeout yamlx.Duration `yaml:"media_timeout"`
 }
 
 // NotifyConfig configures notification delivery; a channel without its section is off.
@@ -150,6 +156,7 @@ type workflow struct {
 	s       *dispatch.Service
 	keys    []string
 	catalog *dispatch.Catalog
+	media   *mediaFetcher // nil: media_url is kept as a link only
 }
 
 var (
@@ -233,6 +240,13 @@ func (w *workflow) Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Ca
 	return out, err
 }
 
+// FetchMedia queues the fetch of a request's media_url (listed hosts only).
+func (w *workflow) FetchMedia(caseID, mediaURL string) {
+	if w.media != nil {
+		w.media.Enqueue(caseID, mediaURL)
+	}
+}
+
 func (w *workflow) Agency(dep string) string {
 	if d, ok := w.s.Router().Department(dep); ok && d.Name != "" {
 		return d.Name
@@ -247,8 +261,18 @@ func (a *App) workflow(catalog *dispatch.Catalog) api.CaseWorkflow {
 
 // open311 returns the Open311 front, nil when disabled.
 func (a *App) open311(catalog *dispatch.Catalog) api.Open311 {
-	if a.cfg.Dispatch.Open311.Disabled {
+	o := a.cfg.Dispatch.Open311
+	if o.Disabled {
 		return nil
 	}
-	return &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	w := &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	if len(o.MediaHosts) > 0 {
+		timeout := time.Duration(o.MediaTimeout)
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		a.media = newMediaFetcher(o.MediaHosts, timeout, a.cases.MaxAttachmentBytes(), a.cases, a.logger)
+		w.media = a.media
+	}
+	return w
 }

@@ -9,18 +9,21 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/internal/testenv"
 	"github.com/lanewatch/lanewatch/store/sqlite"
 )
 
@@ -62,7 +65,12 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workflow{s: svc, keys: []string{"citizen-app-key"}, catalog: catalog}
+	w := &workflow{s: svc, keys: []string{"citizen-app-key"}, catalog: catalog,
+		media: newMediaFetcher([]string{"127.0.0.1"}, 5*time.Second, 64<<10, svc, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))}
+	mctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.media.Run(mctx) }()
+	t.Cleanup(func() { stop(); <-done })
 	srv, err := api.New(api.Options{
 		Tokens: []api.Token{{Token: "t-admin", Role: "admin"}, {Token: "t-op", Role: "operator", Name: "desk"},
 			{Token: "t-gudong", Role: "department:gudong-office"}, {Token: "t-dongjie", Role: "department:dongjie-office"},
@@ -274,6 +282,88 @@ func TestCaseEndpointErrors(t *testing.T) {
 	}
 	if code := h.json("operator", "POST", "/api/v1/cases/"+c.ID+"/rating", map[string]any{"score": 5}, nil); code != 409 {
 		t.Errorf("rating an open case: %d", code)
+	}
+}
+
+// TestOpen311Media: a request's media_url on a listed host becomes the case's "before" photo;
+// an unlisted host, a redirect to one, a non-image and a bad URL do not, and the link always
+// stays in the description.
+func TestOpen311Media(t *testing.T) {
+	h := newDispatchHarness(t)
+	var pngBuf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	photos := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/p.png":
+			hits.Add(1)
+			w.Write(pngBuf.Bytes())
+		case "/text":
+			w.Write([]byte("not an image"))
+		case "/away":
+			http.Redirect(w, r, strings.Replace("http://"+r.Host+"/p.png", "127.0.0.1", "localhost", 1), http.StatusFound)
+		}
+	}))
+	t.Cleanup(photos.Close)
+	n := 0
+	post := func(media string) (int, string, []byte) {
+		n++ // a place of its own, so no report is a duplicate of another
+		form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {fmt.Sprintf("%.4f", 26.09+0.002*float64(n))}, "long": {"119.29"},
+			"description": {"垃圾"}, "media_url": {media}}
+		code, b, _ := h.do("", "POST", "/open311/v2/requests.json", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		var created []struct {
+			ID string `json:"service_request_id"`
+		}
+		_ = json.Unmarshal(b, &created)
+		if len(created) == 1 {
+			return code, created[0].ID, b
+		}
+		return code, "", b
+	}
+	type caseView struct {
+		Description string
+		Attachments []struct {
+			Kind        string `json:"kind"`
+			ContentType string `json:"content_type"`
+		}
+	}
+	get := func(id string) caseView {
+		var c caseView
+		h.json("operator", "GET", "/api/v1/cases/"+id, nil, &c)
+		return c
+	}
+	if code, _, b := post("ftp://example.com/x.png"); code != 400 || !bytes.Contains(b, []byte("media_url")) {
+		t.Fatalf("ftp media_url: %d %s", code, b)
+	}
+	unlisted := strings.Replace(photos.URL, "127.0.0.1", "localhost", 1) + "/p.png"
+	var skipped []string
+	for _, m := range []string{unlisted, photos.URL + "/away", photos.URL + "/text"} {
+		code, id, b := post(m)
+		if code != 201 {
+			t.Fatalf("POST with media_url %s: %d %s", m, code, b)
+		}
+		skipped = append(skipped, id)
+	}
+	code, id, b := post(photos.URL + "/p.png")
+	if code != 201 {
+		t.Fatalf("POST with media_url: %d %s", code, b)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the fetched photo on the case", func() bool { return len(get(id).Attachments) == 1 })
+	if c := get(id); c.Attachments[0].Kind != "before" || c.Attachments[0].ContentType != "image/png" ||
+		c.Description != "垃圾\nmedia_url: "+photos.URL+"/p.png" {
+		t.Fatalf("case with media = %+v", c)
+	}
+	// The fetches run in order on one worker: the earlier ones are done.
+	for i, sid := range skipped {
+		if c := get(sid); len(c.Attachments) != 0 || !strings.Contains(c.Description, "media_url: http") {
+			t.Errorf("request %d: %+v, want no attachment and the link in the description", i, c)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the photo was fetched %d times, want once (never through the unlisted host)", n)
 	}
 }
 
