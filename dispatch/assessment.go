@@ -100,7 +100,8 @@ func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error)
 	}
 	end := start.AddDate(0, 1, 0)
 	var cases []*lanewatch.Case
-	f := store.CaseFilter{Since: start.AddDate(0, 0, -92), Until: end, Limit: store.MaxLimit}
+	// Timelines and ratings come with each page (two queries per 1,000 cases).
+	f := store.CaseFilter{Since: start.AddDate(0, 0, -92), Until: end, Limit: store.MaxLimit, WithHistory: true}
 	for {
 		page, next, err := s.o.Store.ListCases(ctx, f)
 		if err != nil {
@@ -111,11 +112,7 @@ func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error)
 				!inMonth(s.closeBy(c), start, end) {
 				continue
 			}
-			full, err := s.o.Store.GetCase(ctx, c.ID)
-			if err != nil {
-				return nil, fmt.Errorf("assess: %w", err)
-			}
-			cases = append(cases, full)
+			cases = append(cases, c)
 		}
 		if next == "" {
 			break

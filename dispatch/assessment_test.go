@@ -1,7 +1,9 @@
 package dispatch
 
 import (
+	"context"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -86,5 +88,95 @@ func TestIndexNullParts(t *testing.T) {
 	}
 	if index(Weights{SignOnTime: 25}, Rates{}) != nil {
 		t.Fatal("index with nothing measurable is not null")
+	}
+}
+
+// TestAssessReadsTheStore: Assess over stored cases (timelines and ratings listed with the
+// pages) scores exactly as assess over the same cases in memory.
+func TestAssessReadsTheStore(t *testing.T) {
+	f := newFixture(t, sh("2025-04-01 09:00"))
+	ctx := context.Background()
+	var mem []*lanewatch.Case
+	for i := range 30 {
+		day := sh("2025-03-01 08:00").Add(time.Duration(i) * 23 * time.Hour)
+		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"gudong", "dongjie", "nanjie"}[i%3],
+			Status: lanewatch.StatusReported, Title: "x", CreatedAt: day, UpdatedAt: day,
+			Deadlines: lanewatch.Deadlines{SignBy: tp(day.Add(time.Hour).Format("2006-01-02 15:04")), HandleBy: tp(day.Add(6 * time.Hour).Format("2006-01-02 15:04"))},
+			Timeline:  []lanewatch.TimelineEntry{{Action: "report", Actor: "citizen", At: day, To: lanewatch.StatusReported}}}
+		if _, _, err := f.st.CreateCase(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		// Cases differ in how far and how fast they went, so every rate has hits and misses.
+		steps := []string{"dispatch", "sign", "extend", "resolve", "rework", "sign", "resolve", "verify"}[:i%9]
+		for k, a := range steps {
+			from := c.Status
+			e := entry(a, day.Add(time.Duration((k+1)*(1+i%4)*20)*time.Minute).Format("2006-01-02 15:04"))
+			e.From, e.To = from, from
+			if err := f.st.UpdateCase(ctx, c, from, e); err != nil {
+				t.Fatal(err)
+			}
+			c.Timeline = append(c.Timeline, e)
+		}
+		if i%4 == 0 {
+			r := lanewatch.Rating{Score: 1 + i%5, At: day.Add(9 * time.Hour)}
+			if err := f.st.SetRating(ctx, c.ID, r); err != nil {
+				t.Fatal(err)
+			}
+			c.Rating = &r
+		}
+		mem = append(mem, c)
+	}
+	got, err := f.svc.Assess(ctx, "2025-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := sh("2025-03-01 00:00")
+	want := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), mem)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Assess from the store:\n got %+v\nwant %+v", got.Districts, want.Districts)
+	}
+	if want.Districts[0].Cases == 0 {
+		t.Fatal("nothing assessed")
+	}
+}
+
+// BenchmarkAssessMonth: the monthly assessment over 2,000 cases with timelines and ratings in
+// SQLite (the store read dominates).
+func BenchmarkAssessMonth(b *testing.B) {
+	f := newFixture(b, sh("2025-04-01 09:00"))
+	ctx := context.Background()
+	for i := range 2000 {
+		day := sh("2025-03-01 08:00").Add(time.Duration(i%28) * 24 * time.Hour)
+		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"gudong", "dongjie"}[i%2],
+			Status: lanewatch.StatusReported, Title: "x", CreatedAt: day, UpdatedAt: day,
+			Deadlines: lanewatch.Deadlines{SignBy: tp(day.Add(2 * time.Hour).Format("2006-01-02 15:04")), HandleBy: tp(day.Add(8 * time.Hour).Format("2006-01-02 15:04"))},
+			Timeline:  []lanewatch.TimelineEntry{{Action: "report", Actor: "citizen", At: day, To: lanewatch.StatusReported}}}
+		if _, _, err := f.st.CreateCase(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		for k, a := range []string{"dispatch", "sign", "resolve"} {
+			from := c.Status
+			c.Status = []lanewatch.CaseStatus{lanewatch.StatusDispatched, lanewatch.StatusSigned, lanewatch.StatusResolved}[k]
+			e := entry(a, day.Add(time.Duration(k+1)*time.Hour).Format("2006-01-02 15:04"))
+			e.From, e.To = from, c.Status
+			if err := f.st.UpdateCase(ctx, c, from, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i%3 == 0 {
+			if err := f.st.SetRating(ctx, c.ID, lanewatch.Rating{Score: 4, At: day.Add(9 * time.Hour)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		a, err := f.svc.Assess(ctx, "2025-03")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := a.Districts[0].Cases + a.Districts[1].Cases; n == 0 {
+			b.Fatal("no cases assessed")
+		}
 	}
 }

@@ -37,7 +37,7 @@ type fixture struct {
 	reg *prometheus.Registry
 }
 
-func openStore(t *testing.T, dir string) *sqlite.Store {
+func openStore(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(dir, "db.sqlite")})
 	if err != nil {
@@ -47,7 +47,7 @@ func openStore(t *testing.T, dir string) *sqlite.Store {
 	return st
 }
 
-func newFixture(t *testing.T, start time.Time) *fixture {
+func newFixture(t testing.TB, start time.Time) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{st: openStore(t, dir), clk: &clock{t: start}, dir: dir}
@@ -55,7 +55,7 @@ func newFixture(t *testing.T, start time.Time) *fixture {
 	return f
 }
 
-func (f *fixture) service(t *testing.T, st Store) *Service {
+func (f *fixture) service(t testing.TB, st Store) *Service {
 	t.Helper()
 	cat, err := LoadCatalog("testdata/categories.yaml")
 	if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -87,6 +88,9 @@ type CaseFilter struct {
 	Until      time.Time // created_at < Until
 	Limit      int       // default 100, at most 1000
 	Cursor     string
+	// WithHistory fills each listed case's Timeline and Rating (two queries per page, not
+	// two per case), for reports over many cases; attachments stay empty.
+	WithHistory bool
 }
 
 // DeadLetters keeps the most recent rejected payloads.
@@ -125,4 +129,21 @@ func ClampLimit(n int) int {
 		return MaxLimit
 	}
 	return n
+}
+
+// HistoryIndex prepares cases for a WithHistory fill: their numeric ids (the stores' primary
+// keys), a map from id to case, and an empty, non-nil Timeline on each.
+func HistoryIndex(cases []*lanewatch.Case) (map[int64]*lanewatch.Case, []int64) {
+	byID := make(map[int64]*lanewatch.Case, len(cases))
+	ids := make([]int64, 0, len(cases))
+	for _, c := range cases {
+		id, err := strconv.ParseInt(c.ID, 10, 64)
+		if err != nil {
+			continue // not a stored case
+		}
+		byID[id] = c
+		ids = append(ids, id)
+		c.Timeline = []lanewatch.TimelineEntry{}
+	}
+	return byID, ids
 }

@@ -258,7 +258,56 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch
 		out = out[:limit]
 		next = out[limit-1].ID
 	}
+	if f.WithHistory && len(out) > 0 {
+		if err := s.fillHistory(ctx, out); err != nil {
+			return nil, "", fmt.Errorf("list cases: %w", err)
+		}
+	}
 	return out, next, nil
+}
+
+// fillHistory reads the timelines and ratings of cases with one query each.
+func (s *Store) fillHistory(ctx context.Context, cases []*lanewatch.Case) error {
+	byID, ids := store.HistoryIndex(cases)
+	rows, err := s.pool.Query(ctx, `SELECT case_id, action, actor, at, from_status, to_status, note
+		FROM case_timeline WHERE case_id = ANY($1) ORDER BY case_id, seq`, ids)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			id       int64
+			e        lanewatch.TimelineEntry
+			from, to string
+		)
+		if err := rows.Scan(&id, &e.Action, &e.Actor, &e.At, &from, &to, &e.Note); err != nil {
+			rows.Close()
+			return err
+		}
+		e.At, e.From, e.To = utc(e.At), lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
+		byID[id].Timeline = append(byID[id].Timeline, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT case_id, score, comment, at FROM case_ratings WHERE case_id = ANY($1)`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			r  lanewatch.Rating
+		)
+		if err := rows.Scan(&id, &r.Score, &r.Comment, &r.At); err != nil {
+			return err
+		}
+		r.At = utc(r.At)
+		byID[id].Rating = &r
+	}
+	return rows.Err()
 }
 
 // UpdateCase stores c's mutable fields and appends entries to its timeline in one transaction,

@@ -286,7 +286,63 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch
 		out = out[:limit]
 		next = out[limit-1].ID
 	}
+	if f.WithHistory && len(out) > 0 {
+		if err := s.fillHistory(ctx, out); err != nil {
+			return nil, "", fmt.Errorf("list cases: %w", err)
+		}
+	}
 	return out, next, nil
+}
+
+// fillHistory reads the timelines and ratings of cases with one query each.
+func (s *Store) fillHistory(ctx context.Context, cases []*lanewatch.Case) error {
+	byID, ids := store.HistoryIndex(cases)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	in := placeholders(len(args))
+	rows, err := s.r.QueryContext(ctx, `SELECT case_id, action, actor, at, from_status, to_status, note
+		FROM case_timeline WHERE case_id IN (`+in+`) ORDER BY case_id, seq`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id       int64
+			e        lanewatch.TimelineEntry
+			at       int64
+			from, to string
+		)
+		if err := rows.Scan(&id, &e.Action, &e.Actor, &at, &from, &to, &e.Note); err != nil {
+			return err
+		}
+		e.At, e.From, e.To = decTime(at), lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
+		byID[id].Timeline = append(byID[id].Timeline, e)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_ = rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT case_id, score, comment, at FROM case_ratings WHERE case_id IN (`+in+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			r  lanewatch.Rating
+			at int64
+		)
+		if err := rows.Scan(&id, &r.Score, &r.Comment, &at); err != nil {
+			return err
+		}
+		r.At = decTime(at)
+		byID[id].Rating = &r
+	}
+	return rows.Err()
 }
 
 // UpdateCase stores c's mutable fields and appends entries to its timeline in one transaction,

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cases/TimelineOrder", testTimelineOrder},
 		{"Cases/Attachments", testAttachments},
 		{"Cases/Rating", testRating},
+		{"Cases/ListWithHistory", testListWithHistory},
 		{"Cases/ListFilters", testCaseFilters},
 		{"Cases/Pagination", testCasePagination},
 		{"Cases/Count", testCount},
@@ -724,6 +725,50 @@ func testRating(t *testing.T, s store.Store) {
 	got := get(t, s, c.ID)
 	if got.Rating == nil || *got.Rating != r {
 		t.Fatalf("rating %+v, want %+v", got.Rating, r)
+	}
+}
+
+// testListWithHistory: ListCases with WithHistory gives every case of every page the timeline
+// and rating GetCase gives; without it, neither.
+func testListWithHistory(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var ids []string
+	for i := range 5 {
+		c := create(t, s, ruleCase("hist", fmt.Sprint(i), at(0)))
+		for k, to := range []lanewatch.CaseStatus{lanewatch.StatusRegistered, lanewatch.StatusDispatched, lanewatch.StatusSigned}[:i%4] {
+			transition(t, s, c, to, at(time.Duration(k)*time.Minute))
+		}
+		if i%2 == 0 {
+			must(t, s.SetRating(ctx, c.ID, lanewatch.Rating{Score: 1 + i%5, Comment: fmt.Sprint("r", i), At: at(time.Hour)}))
+		}
+		ids = append(ids, c.ID)
+	}
+	f := store.CaseFilter{Rule: "hist", Limit: 2, WithHistory: true}
+	seen := 0
+	for {
+		page, next, err := s.ListCases(ctx, f)
+		must(t, err)
+		for _, c := range page {
+			seen++
+			want := get(t, s, c.ID)
+			if !reflect.DeepEqual(c.Timeline, want.Timeline) || !reflect.DeepEqual(c.Rating, want.Rating) {
+				t.Fatalf("case %s listed with history:\n got %+v %+v\nwant %+v %+v", c.ID, c.Timeline, c.Rating, want.Timeline, want.Rating)
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	if seen != len(ids) {
+		t.Fatalf("listed %d cases, want %d", seen, len(ids))
+	}
+	plain, _, err := s.ListCases(ctx, store.CaseFilter{Rule: "hist"})
+	must(t, err)
+	for _, c := range plain {
+		if len(c.Timeline) != 0 || c.Rating != nil {
+			t.Fatalf("case %s listed without history has timeline %v rating %v", c.ID, c.Timeline, c.Rating)
+		}
 	}
 }
 
