@@ -116,6 +116,18 @@ func decodeEvent(b []byte) (Event, int, error) {
 			return ev, 0, fmt.Errorf("field %s given twice", k)
 		}
 		seen[k] = true
+		if k == "data" && !bytes.HasPrefix(bytes.TrimLeft(val, " \t"), []byte("{")) {
+			// Some events carry a plain value (data=...); it has nothing lanewatch reads.
+			if end < 0 {
+				pos = len(b)
+				break
+			}
+			pos += end
+			if b[pos] == ';' {
+				pos++
+			}
+			continue
+		}
 		if k == "data" {
 			start := pos + len(key) + 1
 			dec := json.NewDecoder(bytes.NewReader(b[start:]))

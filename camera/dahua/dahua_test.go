@@ -33,6 +33,40 @@ func TestDecodeFixture(t *testing.T) {
 	}
 }
 
+// TestDecodeEventStreamQuirks: what eventManager.cgi?action=attach streams look like in the
+// field: CRLF line ends, "Content-Length:NN" without a space and without the blank line before
+// the body, a plain (non-JSON) data value, and JSON data whose strings contain '='.
+func TestDecodeEventStreamQuirks(t *testing.T) {
+	b, err := os.ReadFile("testdata/eventstream_crlf.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 {
+		t.Fatalf("%d events: %+v", len(evs), evs)
+	}
+	if e := evs[0]; e.Code != "AudioMutation" || e.Action != "Start" || e.Index != 0 {
+		t.Fatalf("event 1 = %+v", e)
+	}
+	if e := evs[1]; e.Code != "VideoMotion" || e.Index != 1 || e.HasBBox {
+		t.Fatalf("event 2 (plain data) = %+v", e)
+	}
+	e := evs[2]
+	want := [4]float64{1024.0 / 8191, 2048.0 / 8191, 2048.0 / 8191, 4096.0 / 8191}
+	if e.Code != "CrossRegionDetection" || e.Index != 2 || e.EventID != "2201" || !e.UTC.Equal(time.Unix(1757893510, 0)) ||
+		e.Confidence != 0.64 || e.ObjectType != "Vehicle" || e.RegionName != "ShopFront" || !e.HasBBox {
+		t.Fatalf("event 3 = %+v", e)
+	}
+	for i := range want {
+		if d := e.BBox[i] - want[i]; d > 1e-9 || d < -1e-9 {
+			t.Fatalf("event 3 box = %v, want %v", e.BBox, want)
+		}
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	for name, body := range map[string]string{
 		"empty":       "",
@@ -55,6 +89,8 @@ func TestDecodeErrors(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	b, _ := os.ReadFile("testdata/crossregion.txt")
+	f.Add(b)
+	b, _ = os.ReadFile("testdata/eventstream_crlf.txt")
 	f.Add(b)
 	f.Add([]byte("Code=VideoMotion;action=Start;index=0"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -34,6 +34,28 @@ func TestDecodeXMLFixture(t *testing.T) {
 	}
 }
 
+// TestDecodeOlderNamespaceAndTargetRect: firmware that still sends the hikvision.com namespace,
+// a line rule's coordinates plus the detected object's TargetRect and detectionTarget (the
+// shape of AcuSense line-crossing alerts): the object's box is used, not the rule's line.
+func TestDecodeOlderNamespaceAndTargetRect(t *testing.T) {
+	b, err := os.ReadFile("testdata/linedetection_v20ns.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Decode("application/xml", bytes.NewReader(b), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2025, 9, 14, 23, 45, 10, 0, time.UTC)
+	if a.ChannelID != 2 || a.EventType != "linedetection" || a.EventState != "active" || !a.DateTime.Equal(want) ||
+		a.ActiveCount != 3 || len(a.Regions) != 1 {
+		t.Fatalf("alert = %+v", a)
+	}
+	if r := a.Regions[0]; r.ID != "1" || !r.HasBBox || !near(r.BBox, [4]float64{0.4, 0.125, 0.05, 0.1}) {
+		t.Fatalf("region = %+v, want the TargetRect box", r)
+	}
+}
+
 func near(a, b [4]float64) bool {
 	for i := range a {
 		if d := a[i] - b[i]; d > 1e-9 || d < -1e-9 {
@@ -85,7 +107,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func FuzzDecodeXML(f *testing.F) {
-	for _, p := range []string{"testdata/fielddetection.xml", "testdata/videoloss_heartbeat.xml"} {
+	for _, p := range []string{"testdata/fielddetection.xml", "testdata/videoloss_heartbeat.xml", "testdata/linedetection_v20ns.xml"} {
 		b, _ := os.ReadFile(p)
 		f.Add(b)
 	}
