@@ -3,6 +3,7 @@ package coverage
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -19,10 +20,18 @@ type Neighbours interface {
 }
 
 // handoffQueryTimeout bounds one Neighbours call.
-const handoffQueryTimeout = 5 * time.Second
+const handoffQueryTimeout = time.Second
 
 // handoffParallel is how many Neighbours calls run at once.
 const handoffParallel = 8
+
+// handoffBudget bounds the lookups of one Flush; handoffPause is how long lookups stop after
+// one failed; maxPending bounds the queued predecessor lookups.
+const (
+	handoffBudget = 2 * time.Second
+	handoffPause  = 30 * time.Second
+	maxPending    = 10000
+)
 
 // tail is a matched point: what crediting a stretch needs of either end.
 type tail struct {
@@ -71,50 +80,109 @@ func (t *Tracker) bridge(deviceID string, a, b tail) bool {
 
 // resolveBefore looks up the stored predecessors of the points queued by Observe and credits
 // the stretches they close. Flush calls it before writing, so the credit is in the store
-// before the journal commits the message. A failed lookup is logged and dropped: coverage is
-// then what a node without neighbours would compute.
+// before the journal commits the message. It spends at most handoffBudget: what it did not get
+// to stays queued for the next Flush. A failing lookup (InfluxDB down or hung) pauses lookups
+// for handoffPause, so an InfluxDB outage never holds up the journal commits; the points
+// queued meanwhile wait (up to maxPending, the oldest beyond are dropped and counted).
 func (t *Tracker) resolveBefore(ctx context.Context) {
 	t.mu.Lock()
+	if len(t.pending) == 0 || t.o.Now().Before(t.pauseUntil) {
+		t.mu.Unlock()
+		return
+	}
 	reqs := t.pending
 	t.pending = nil
 	t.mu.Unlock()
-	if len(reqs) == 0 {
-		return
-	}
-	t.parallel(len(reqs), func(i int) {
+	bctx, cancel := context.WithTimeout(ctx, handoffBudget)
+	defer cancel()
+	var failed atomic.Bool
+	done := t.parallel(bctx, len(reqs), func(i int) bool {
+		if failed.Load() {
+			return false
+		}
 		r := reqs[i]
-		if p, ok := t.lookup(ctx, "previous point", t.o.Neighbours.Before, r.deviceID, r.at.ts); ok {
+		p, ok, err := t.lookup(bctx, t.o.Neighbours.Before, r.deviceID, r.at.ts)
+		if err != nil {
+			if bctx.Err() == nil || ctx.Err() != nil {
+				t.lookupFailed("previous point", r.deviceID, err)
+				failed.Store(true)
+			}
+			return false
+		}
+		if ok {
 			t.bridge(r.deviceID, t.matchAlone(r.deviceType, &p, -1), r.at)
 		}
+		return true
 	})
+	var undone []before
+	for i, d := range done {
+		if !d {
+			undone = append(undone, reqs[i])
+		}
+	}
+	if len(undone) > 0 {
+		t.mu.Lock()
+		t.pending = append(undone, t.pending...)
+		t.trimPendingLocked()
+		t.mu.Unlock()
+	}
 }
 
-// lookup calls a Neighbours method with the handoff timeout and max_gap as the window; an
-// error is logged and reported as not found.
-func (t *Tracker) lookup(ctx context.Context, what string, fn func(context.Context, string, time.Time, time.Duration) (lanewatch.Telemetry, bool, error),
-	deviceID string, at time.Time) (lanewatch.Telemetry, bool) {
+// trimPendingLocked drops the oldest queued lookups beyond maxPending.
+func (t *Tracker) trimPendingLocked() {
+	if over := len(t.pending) - maxPending; over > 0 {
+		t.pending = append(t.pending[:0], t.pending[over:]...)
+		t.handoffDropped.Add(float64(over))
+	}
+}
+
+// lookupFailed pauses the lookups after a failure and says so once per pause.
+func (t *Tracker) lookupFailed(what, deviceID string, err error) {
+	t.mu.Lock()
+	fresh := !t.o.Now().Before(t.pauseUntil)
+	t.pauseUntil = t.o.Now().Add(handoffPause)
+	t.mu.Unlock()
+	if fresh {
+		t.logger.Warn("coverage handoff lookups paused", "for", handoffPause, "lookup", what, "device", deviceID, "err", err)
+	}
+}
+
+// paused reports whether lookups are paused after a failure.
+func (t *Tracker) paused() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.o.Now().Before(t.pauseUntil)
+}
+
+// lookup calls a Neighbours method with the handoff timeout and max_gap as the window.
+func (t *Tracker) lookup(ctx context.Context, fn func(context.Context, string, time.Time, time.Duration) (lanewatch.Telemetry, bool, error),
+	deviceID string, at time.Time) (lanewatch.Telemetry, bool, error) {
 	qctx, cancel := context.WithTimeout(ctx, handoffQueryTimeout)
 	defer cancel()
-	p, ok, err := fn(qctx, deviceID, at, time.Duration(t.cfg.MaxGap))
-	if err != nil {
-		t.logger.Warn("coverage handoff: "+what, "device", deviceID, "err", err)
-		return p, false
-	}
-	return p, ok
+	return fn(qctx, deviceID, at, time.Duration(t.cfg.MaxGap))
 }
 
-// parallel runs fn(0..n-1) with at most handoffParallel at once.
-func (t *Tracker) parallel(n int, fn func(int)) {
+// parallel runs fn(0..n-1) with at most handoffParallel at once, starting none once ctx has
+// ended; done[i] is what fn(i) returned (false for one not started).
+func (t *Tracker) parallel(ctx context.Context, n int, fn func(int) bool) []bool {
+	done := make([]bool, n)
 	sem := make(chan struct{}, handoffParallel)
 	var wg sync.WaitGroup
 	for i := range n {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			fn(i)
+			done[i] = fn(i)
 		})
 	}
 	wg.Wait()
+	return done
 }
 
 // Handoffs credits the stretch after the last point of every vehicle that went quiet here:
@@ -137,6 +205,9 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 		try     uint8
 	}
 	var jobs []job
+	if t.paused() {
+		return 0
+	}
 	t.vehicles.Range(func(k, vi any) bool {
 		v := vi.(*vehicle)
 		v.mu.Lock()
@@ -147,26 +218,32 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 		v.mu.Unlock()
 		return true
 	})
-	n := 0
-	var mu sync.Mutex
-	t.parallel(len(jobs), func(i int) {
+	var n atomic.Int64
+	var failed atomic.Bool
+	t.parallel(ctx, len(jobs), func(i int) bool {
+		if failed.Load() {
+			return false
+		}
 		j := jobs[i]
-		p, ok := t.lookup(ctx, "next point", t.o.Neighbours.After, j.id, j.at.ts)
-		if !ok && ctx.Err() != nil {
-			return
+		p, ok, err := t.lookup(ctx, t.o.Neighbours.After, j.id, j.at.ts)
+		if err != nil {
+			if ctx.Err() == nil {
+				t.lookupFailed("next point", j.id, err)
+				failed.Store(true)
+			}
+			return false // tried again after the pause
 		}
 		if ok && t.bridge(j.id, j.at, t.matchAlone(j.typ, &p, j.at.seg)) {
-			mu.Lock()
-			n++
-			mu.Unlock()
+			n.Add(1)
 		}
 		j.v.mu.Lock()
 		if j.v.ts.Equal(j.at.ts) && j.v.fwd == j.try {
 			j.v.fwd++
 		}
 		j.v.mu.Unlock()
+		return true
 	})
-	return n
+	return int(n.Load())
 }
 
 // RunHandoffs calls Handoffs and flushes every interval until ctx ends (nothing without

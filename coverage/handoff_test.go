@@ -2,8 +2,10 @@ package coverage
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,5 +203,81 @@ func TestHandoffSkipsWhatCannotPair(t *testing.T) {
 	tr.Handoffs(ctx)
 	if nb.calls != 2 {
 		t.Errorf("%d lookups after idling, want 2 (sw-1's next point only)", nb.calls)
+	}
+}
+
+// hungInflux answers nothing until the caller gives up, like an InfluxDB that accepts the
+// connection and never replies; with hung false it serves from fakeInflux.
+type hungInflux struct {
+	fakeInflux
+	hung  atomic.Bool
+	calls atomic.Int32
+}
+
+func (h *hungInflux) Before(ctx context.Context, id string, at time.Time, within time.Duration) (lanewatch.Telemetry, bool, error) {
+	h.calls.Add(1)
+	if h.hung.Load() {
+		<-ctx.Done()
+		return lanewatch.Telemetry{}, false, ctx.Err()
+	}
+	return h.fakeInflux.Before(ctx, id, at, within)
+}
+
+func (h *hungInflux) After(ctx context.Context, id string, at time.Time, within time.Duration) (lanewatch.Telemetry, bool, error) {
+	h.calls.Add(1)
+	if h.hung.Load() {
+		<-ctx.Done()
+		return lanewatch.Telemetry{}, false, ctx.Err()
+	}
+	return h.fakeInflux.After(ctx, id, at, within)
+}
+
+// TestHandoffHungInfluxDoesNotHoldFlush: with InfluxDB hung, one Flush makes one wave of
+// lookups, keeps every request queued and pauses; Flushes and Handoffs during the pause make
+// no lookups; after the pause the queued lookups complete and credit their stretches.
+func TestHandoffHungInfluxDoesNotHoldFlush(t *testing.T) {
+	ctx := context.Background()
+	n := mustNetwork(t, road("a", [2]float64{10, 0}, [2]float64{1000, 0}))
+	clock := &fakeClock{t: day0.Add(time.Hour)}
+	nb := &hungInflux{}
+	st := newMemStore()
+	tr := newHandoffTracker(t, n, st, clock, nb)
+	const vehicles = 20
+	for i := range vehicles {
+		id := fmt.Sprintf("sw-%02d", i)
+		pts := drive([][2]float64{{10, 0}, {400, 0}}, 2.5, 0, day0.Add(time.Duration(i)*10*time.Minute), nil)
+		nb.store(id, pts[:10]...) // observed by another node before
+		tr.Observe(id, "sweeper", pts[10:], nil)
+	}
+	nb.hung.Store(true)
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := nb.calls.Load(); c == 0 || c > handoffParallel {
+		t.Fatalf("%d lookups during the hung Flush, want one wave of at most %d", c, handoffParallel)
+	}
+	if got := len(tr.pending); got != vehicles {
+		t.Fatalf("%d lookups still queued, want all %d", got, vehicles)
+	}
+	calls := nb.calls.Load()
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(clock.Now().Add(handoffPause / 2)) // the vehicles are idle: Handoffs would look, but lookups are paused
+	tr.Handoffs(ctx)
+	if nb.calls.Load() != calls {
+		t.Fatalf("lookups made during the pause")
+	}
+	before := storedMetres(t, st, "2025-06-02", "a")
+	nb.hung.Store(false)
+	clock.Set(clock.Now().Add(handoffPause))
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.pending) != 0 {
+		t.Fatalf("%d lookups left after InfluxDB came back", len(tr.pending))
+	}
+	if after := storedMetres(t, st, "2025-06-02", "a"); after <= before {
+		t.Fatalf("no stretch credited after InfluxDB came back: %.1f m -> %.1f m", before, after)
 	}
 }

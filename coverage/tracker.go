@@ -65,11 +65,14 @@ type Tracker struct {
 	// all of their coverage; older days are read from the store.
 	completeFrom string
 
-	// pending: points observed without a fresh predecessor, resolved by Flush (handoff.go).
-	pending []before
+	// pending: points observed without a fresh predecessor, resolved by Flush (handoff.go);
+	// pauseUntil: no lookups before it (one failed).
+	pending    []before
+	pauseUntil time.Time
 
-	rate     *prometheus.GaugeVec
-	handoffs prometheus.Counter
+	rate           *prometheus.GaugeVec
+	handoffs       prometheus.Counter
+	handoffDropped prometheus.Counter
 }
 
 // vehicle is the matching state of one device. Observe (the device's pipeline worker) and
@@ -132,8 +135,10 @@ func New(o Options) (*Tracker, error) {
 		rate: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lanewatch_mechanization_rate",
 			Help: "Mechanized cleaning rate (area basis) of today, 0..1."}, []string{"district", "road_class"}),
 		handoffs: prometheus.NewCounter(prometheus.CounterOpts{Name: "lanewatch_coverage_handoffs_total",
-			Help: "Stretches credited between a point observed here and its neighbour read from InfluxDB (another node's or before a restart)."})}
-	for _, c := range []prometheus.Collector{t.rate, t.handoffs} {
+			Help: "Stretches credited between a point observed here and its neighbour read from InfluxDB (another node's or before a restart)."}),
+		handoffDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "lanewatch_coverage_handoff_dropped_total",
+			Help: "Predecessor lookups dropped because too many waited (InfluxDB unreachable for long)."})}
+	for _, c := range []prometheus.Collector{t.rate, t.handoffs, t.handoffDropped} {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("coverage: register metrics: %w", err)
 		}
@@ -253,6 +258,7 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 			t.mu.Lock()
 			t.pending = append(t.pending, before{deviceID: deviceID, deviceType: deviceType,
 				at: tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: true}})
+			t.trimPendingLocked()
 			t.mu.Unlock()
 		}
 		v.has, v.seg, v.along, v.p, v.ts, v.working = true, m.seg, m.along, q.p, p.TS, working
