@@ -7,7 +7,10 @@
 // strict validation, matches points in a local metric projection against an R-tree of the
 // network's edges (tidwall/rtree), keeps coverage in memory, persists it through the store's
 // Coverage contract (merged idempotently, so journal replays are harmless) and writes
-// segment_coverage and mechanization_rate points with influx.AppendPoint.
+// segment_coverage and mechanization_rate points with influx.AppendPoint. When a vehicle's
+// consecutive points are observed on different nodes (or across a restart), it reads the
+// missing neighbour back through the Neighbours interface (influx.History) so the stretch
+// between them is still credited (handoff.go); those reads never hold up a Flush for long.
 //
 // It must not import rules, dispatch, gateway or api: the app wires the matched segment into
 // the rules environment and coverage shortfalls (category 9003) into the rules engine.
