@@ -539,6 +539,16 @@ func TestConsole(t *testing.T) {
 	screenshot(t, ctx, "board-en")
 	run(t, ctx, "back to chinese", chromedp.Click(css(`#shell .lang-toggle`)), until(`document.documentElement.lang === 'zh-CN'`))
 
+	// A tablet in portrait: the board and a case's detail still fit the width (no sideways
+	// scrolling of the page).
+	run(t, ctx, "tablet", chromedp.EmulateViewport(820, 1180), goTo("#/board/"+target.ID),
+		chromedp.WaitVisible(css("#detail-title")), until(`document.querySelectorAll('#case-list tr.case').length > 0`))
+	if w := get(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 820 {
+		t.Fatalf("on a 820 px wide tablet the page is %d px wide", w)
+	}
+	screenshot(t, ctx, "board-tablet")
+	run(t, ctx, "laptop again", chromedp.EmulateViewport(1280, 800))
+
 	// A viewer sees the case but is offered no action.
 	signOut(t, ctx)
 	signIn(t, ctx, viewerToken, "viewer")
