@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -497,6 +498,29 @@ func TestConsole(t *testing.T) {
 	run(t, ctx, "zoom in", chromedp.Click(css("#zoom-in")))
 	if vb2 := get(t, ctx, "view box", viewBox); vb1 == vb2 {
 		t.Fatalf("zoom did not change the view box %q", vb1)
+	}
+	// A real mouse drag from an empty corner pans (the view moves against the drag); the wheel
+	// zooms in around the pointer.
+	run(t, ctx, "home", chromedp.Click(css("#zoom-home")))
+	corner := get(t, ctx, "map corner", chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector('#map-svg').getBoundingClientRect(); return [r.left + 8, r.top + 8]; })()`))
+	x, y := corner[0], corner[1]
+	vbHome := get(t, ctx, "view box", viewBox)
+	run(t, ctx, "drag", chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+60, y+30, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x+120, y+60, chromedp.ButtonLeft),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x+120, y+60, chromedp.ButtonLeft))
+	var hx, hy, hw, px, py, pw float64
+	fmt.Sscan(vbHome, &hx, &hy, &hw)
+	fmt.Sscan(get(t, ctx, "view box", viewBox), &px, &py, &pw)
+	if !(px < hx && py < hy && pw == hw) {
+		t.Fatalf("drag right and down: view box %q -> %v %v %v, want x and y smaller, same width", vbHome, px, py, pw)
+	}
+	run(t, ctx, "wheel", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, x+200, y+200,
+		func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 0.001, -120 })) // a zero deltaX would be omitted, and chromium wants both
+	var wx, wy, ww float64
+	fmt.Sscan(get(t, ctx, "view box", viewBox), &wx, &wy, &ww)
+	if !(ww < pw) {
+		t.Fatalf("wheel up: view box width %v -> %v, want smaller (zoomed in)", pw, ww)
 	}
 	run(t, ctx, "pin details", chromedp.Click(css("#zoom-home")),
 		js(`document.querySelector('#pins circle.pin').dispatchEvent(new MouseEvent('click', {bubbles: true}))`),
