@@ -90,13 +90,14 @@ func (a *App) coverageAPI() api.Coverage {
 	return a.coverage
 }
 
-// flusher is what the pipeline flushes before each journal commit: coverage into the store,
-// then the InfluxDB sink.
+// flusher is what the pipeline flushes before each journal commit: rule state and coverage
+// into the store, then the InfluxDB sink.
 func (a *App) flusher() gateway.Flusher {
-	if a.coverage == nil {
-		return a.sink
+	fs := flushers{ruleFlusher{a.engine}}
+	if a.coverage != nil {
+		fs = append(fs, a.coverage)
 	}
-	return flushers{a.coverage, a.sink}
+	return append(fs, a.sink)
 }
 
 type flushers []gateway.Flusher

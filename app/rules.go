@@ -10,6 +10,7 @@ import (
 
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/rules"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 // setupRules builds the rules engine and its manager, loads the rule set (an invalid set fails
@@ -25,7 +26,7 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 	if shared {
 		persistEvery = 5 * time.Second
 	}
-	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, States: a.store, Roads: roads, Zones: zones, Registerer: a.reg,
+	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, States: ruleStates{a.store}, Roads: roads, Zones: zones, Registerer: a.reg,
 		Logger: a.logger, Now: a.now, Shared: shared, PersistInterval: persistEvery}); err != nil {
 		return err
 	}
@@ -50,6 +51,25 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 	a.logger.Info("rules loaded", "rules", len(a.engine.Rules()))
 	return nil
 }
+
+// ruleStates is the store as the rules engine's state store, with batched writes.
+type ruleStates struct{ store.Store }
+
+func (r ruleStates) WriteStates(ctx context.Context, ws []rules.StateWrite) error {
+	out := make([]store.StateWrite, len(ws))
+	for i, w := range ws {
+		out[i] = store.StateWrite{Key: w.Key, Value: w.Value}
+	}
+	return r.Store.WriteStates(ctx, out)
+}
+
+// ruleFlusher saves the rule state changed by the messages processed so far; the pipeline
+// calls it before each journal commit, so a crash (even SIGKILL) loses no rule state of a
+// committed message: timers, cooldowns and last-seen times come back, and what was not
+// committed is replayed.
+type ruleFlusher struct{ e *rules.Engine }
+
+func (f ruleFlusher) Flush(ctx context.Context) error { return f.e.Persist(ctx) }
 
 // runRules drives the rule timers and state saving, watches the rule files and reloads on
 // SIGHUP, until ctx ends (then it saves the rule state once more).

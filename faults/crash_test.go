@@ -2,6 +2,12 @@ package faults
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -163,4 +169,202 @@ func TestKill9DuringQoS1(t *testing.T) {
 		t.Errorf("no exit 40s after SIGTERM")
 	}
 	n.cmd = nil
+}
+
+// metric returns the value of an unlabelled Prometheus metric of the node (-1 if unreadable).
+func (n *node) metric(name string) float64 {
+	n.t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+n.http+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
+const timerRules = `groups:
+  - name: k
+    on: telemetry
+    rules:
+      - name: k_marker
+        when: msg.speed_kmh > 20
+        key: device.id + "#" + string(int(msg.odometer_km))
+        case: {category: "9002", title: "marker {{ .key }}"}
+      - name: k_silent
+        absent: 4s
+        key: device.id
+        case: {category: "9004", title: "{{ .device.id }} silent"}
+`
+
+// flakyHook is a webhook department that refuses deliveries until ok is set, then counts them
+// per idempotency key.
+type flakyHook struct {
+	ok      atomic.Bool
+	refused atomic.Int32
+	hookCounter
+}
+
+func (h *flakyHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.ok.Load() {
+		h.refused.Add(1)
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
+	h.hookCounter.ServeHTTP(w, r)
+}
+
+// TestKill9KeepsTimersAndOutbox: SIGKILL right after cases were opened and the devices went
+// silent, while the department's webhook refuses notices. After the restart: each silent
+// device's absence still fires (its rule state was saved before the journal commit, and it
+// never speaks again), the dispatch notices queued before the kill are delivered, the sign
+// deadlines that passed while the node was down mark the cases overdue once, and no case is
+// duplicated.
+func TestKill9KeepsTimersAndOutbox(t *testing.T) {
+	influx := testenv.Influx(t)
+	hook := &flakyHook{hookCounter: hookCounter{byKey: map[string]int{}}}
+	srv := httptest.NewServer(hook)
+	t.Cleanup(srv.Close)
+	n := newNode(t, influx, crashDevices, timerRules, `dispatch:
+  routing_file: routing.yaml
+  notify:
+    interval: 200ms
+    backoff: 300ms
+    max_backoff: 1s
+    lease: 3s
+    webhook: {token: ""}
+`)
+	writeFile(t, filepath.Join(n.dir, "routing.yaml"), fmt.Sprintf(`departments:
+  - {id: ops, name: ops, contacts: {webhook: %q}}
+default_department: ops
+auto:
+  - {category: "90", sources: [rule], dispatch: true}
+limits: {sign: 3s, urgent_sign: 3s, tick_interval: 1s}
+calendar:
+  weekdays: [mon, tue, wed, thu, fri, sat, sun]
+  hours: ["00:00-23:59"]
+`, srv.URL+"/hook"))
+	n.start()
+
+	now := time.Now().UTC()
+	publish := func(id string, bodies ...string) {
+		c := connect(t, n.mqtt, id, "crash-test-pass")
+		for _, b := range bodies {
+			if tok := c.Publish("vehicles/"+id+"/telemetry", 1, false, b); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				t.Fatalf("%s: publish: %v", id, tok.Error())
+			}
+		}
+		c.Disconnect(50)
+	}
+	var markers []string
+	for i := 1; i <= 3; i++ {
+		markers = append(markers, fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":25,"odometer_km":%d}`,
+			now.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i))
+	}
+	publish("sw-001", markers...)
+	publish("sw-002", fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":8}`, now.Format(time.RFC3339Nano)))
+
+	type caseView struct {
+		ID       string `json:"id"`
+		Key      string `json:"key"`
+		Rule     string `json:"rule"`
+		Overdue  bool   `json:"overdue"`
+		Timeline []struct {
+			Action string `json:"action"`
+		} `json:"timeline"`
+	}
+	list := func(rule string) []caseView {
+		var page struct {
+			Items []caseView `json:"items"`
+		}
+		n.getJSON("/api/v1/cases?limit=100&rule="+rule, &page)
+		return page.Items
+	}
+	waitFor(t, 20*time.Second, "three marker cases and a refused notice", func() bool {
+		return len(list("k_marker")) == 3 && hook.refused.Load() > 0
+	})
+	// Everything received is committed (the rule state was flushed before the commit).
+	waitFor(t, 20*time.Second, "the journal to be committed", func() bool { return n.metric("lanewatch_wal_lag_bytes") == 0 })
+	if got := list("k_silent"); len(got) != 0 {
+		t.Fatalf("the absence fired before the kill (%d cases): the test needs it to fire after", len(got))
+	}
+	n.kill(syscall.SIGKILL)
+	n.start()
+	hook.ok.Store(true)
+
+	// Both devices went silent before the kill and never speak again: each is still missed,
+	// once, after the restart (without the saved rule state the node would not know them).
+	t.Cleanup(func() {
+		if t.Failed() {
+			var r any
+			n.getJSON("/api/v1/rules", &r)
+			var all any
+			n.getJSON("/api/v1/cases?limit=100", &all)
+			t.Logf("cases: %v\nrules: %v\nlog:\n%s", all, r, n.log())
+		}
+	})
+	waitFor(t, 30*time.Second, "the absence cases of both devices", func() bool { return len(list("k_silent")) >= 2 })
+	keys := map[string]int{}
+	for _, c := range list("k_silent") {
+		keys[c.Key]++
+	}
+	if len(keys) != 2 || keys["sw-001"] != 1 || keys["sw-002"] != 1 {
+		t.Fatalf("absence cases by key %v, want one each for sw-001 and sw-002", keys)
+	}
+	// The sign deadlines come back: every marker case overdue, once.
+	var cases []caseView
+	waitFor(t, 30*time.Second, "the marker cases overdue", func() bool {
+		cases = nil
+		for _, c := range list("k_marker") {
+			var full caseView
+			n.getJSON("/api/v1/cases/"+c.ID, &full)
+			cases = append(cases, full)
+		}
+		for _, c := range cases {
+			if !c.Overdue {
+				return false
+			}
+		}
+		return len(cases) == 3
+	})
+	for _, c := range cases {
+		overdue := 0
+		for _, e := range c.Timeline {
+			if e.Action == "overdue" {
+				overdue++
+			}
+		}
+		if overdue != 1 {
+			t.Errorf("case %s: %d overdue entries, want 1", c.ID, overdue)
+		}
+	}
+	// The outbox resumes: a dispatch notice per case (the three markers and two absences).
+	waitFor(t, 30*time.Second, "a dispatch notice per case", func() bool {
+		d := 0
+		for k := range hook.snapshot() {
+			if strings.Contains(k, "dispatched") {
+				d++
+			}
+		}
+		return d >= 5
+	})
+	for k, v := range hook.snapshot() {
+		if v != 1 {
+			t.Errorf("notice %s delivered %d times", k, v)
+		}
+	}
+	if got := list("k_marker"); len(got) != 3 {
+		t.Errorf("%d marker cases after the restart, want 3", len(got))
+	}
+	t.Logf("refused before the kill: %d; delivered after: %d notices", hook.refused.Load(), len(hook.snapshot()))
 }

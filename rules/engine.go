@@ -85,9 +85,11 @@ type Engine struct {
 	firings *prometheus.CounterVec
 	seconds prometheus.Histogram
 
-	mu      sync.Mutex // guards counters, shadow, persisted, legacy
-	counter map[string]*ruleCounters
-	shadow  []Firing // ring, newest last
+	mu sync.Mutex // guards counters, shadow, persisted, legacy
+	// persistMu serialises Persist.
+	persistMu sync.Mutex
+	counter   map[string]*ruleCounters
+	shadow    []Firing // ring, newest last
 	// persisted is the set of rule names whose state is in the store.
 	persisted map[string]bool
 	// legacy are stored keys in the old one-blob-per-rule layout, deleted at the next Persist.

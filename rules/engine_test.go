@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -285,6 +286,79 @@ func TestRestartRestoresState(t *testing.T) {
 	h4.send(time.Minute, Msg{SpeedKmh: 25})
 	if h4.op.n() != 1 {
 		t.Fatal("restart forgot the pending for timer")
+	}
+}
+
+// batchStates is memStates with WriteStates, counting the calls of each kind.
+type batchStates struct {
+	memStates
+	batches, singles int
+}
+
+func (s *batchStates) WriteStates(ctx context.Context, ws []StateWrite) error {
+	s.mu.Lock()
+	s.batches++
+	s.mu.Unlock()
+	for _, w := range ws {
+		if w.Value == nil {
+			_ = s.memStates.DeleteState(ctx, w.Key)
+		} else {
+			_ = s.memStates.PutState(ctx, w.Key, w.Value)
+		}
+	}
+	return nil
+}
+
+func (s *batchStates) PutState(ctx context.Context, k string, v []byte) error {
+	s.mu.Lock()
+	s.singles++
+	s.mu.Unlock()
+	return s.memStates.PutState(ctx, k, v)
+}
+
+// TestPersistBatches: with a store that batches, the state of many keys is saved in one
+// WriteStates call, and a restart restores every key from it.
+func TestPersistBatches(t *testing.T) {
+	st := &batchStates{memStates: memStates{m: map[string][]byte{}}}
+	src := `groups:
+  - name: g
+    on: telemetry
+    rules:
+      - name: fast
+        when: msg.speed_kmh > 20
+        key: device.id
+        for: 1m
+        case: {category: "9002", title: "fast"}
+`
+	h := newHarness(t, src, st)
+	for i := range 200 {
+		h.now = t0
+		h.e.HandleEnv(context.Background(), Env{Msg: Msg{TS: t0, SpeedKmh: 25}, Device: DeviceEnv{ID: fmt.Sprintf("sw-%03d", i), Type: "sweeper"}, Now: t0, Kind: "telemetry"})
+	}
+	if err := h.e.Persist(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st.batches != 1 || st.singles != 0 {
+		t.Fatalf("persist made %d batches and %d single writes, want 1 and 0", st.batches, st.singles)
+	}
+	if got, _ := st.ListStates(context.Background(), StatePrefix); len(got) != 200 {
+		t.Fatalf("%d keys stored, want 200", len(got))
+	}
+	// A new process completes all 200 pending timers a minute after they started.
+	h2 := newHarness(t, src, st)
+	if err := h2.e.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		h2.now = t0.Add(time.Minute)
+		h2.e.HandleEnv(context.Background(), Env{Msg: Msg{TS: h2.now, SpeedKmh: 25}, Device: DeviceEnv{ID: fmt.Sprintf("sw-%03d", i), Type: "sweeper"}, Now: h2.now, Kind: "telemetry"})
+	}
+	if h2.op.n() != 200 {
+		t.Fatalf("%d cases after the restart, want 200", h2.op.n())
+	}
+	// Nothing changed: nothing written.
+	if err := h.e.Persist(context.Background()); err != nil || st.batches != 1 {
+		t.Fatalf("an idle persist wrote (%d batches, %v)", st.batches, err)
 	}
 }
 

@@ -23,6 +23,20 @@ type StateStore interface {
 	DeleteState(ctx context.Context, key string) error
 }
 
+// StateWrite is one change of a batched state write: Value under Key, or Key deleted when
+// Value is nil.
+type StateWrite struct {
+	Key   string
+	Value []byte
+}
+
+// StateBatcher is a StateStore that writes many keys in one transaction; Persist uses it
+// when the store has it (the app adapts store.Store), so saving the state of thousands of keys
+// before each journal commit is one transaction, not one per key.
+type StateBatcher interface {
+	WriteStates(ctx context.Context, ws []StateWrite) error
+}
+
 // StatePrefix is the store key prefix of persisted rule state. Each (rule, key) is one entry
 // under StateKey(rule, key); a key whose state resolved has no entry.
 const StatePrefix = "rules/state/"
@@ -218,13 +232,35 @@ func (e *Engine) ensureLoaded(ctx context.Context, rt *runtime, key string) {
 	st.n.Store(int64(len(st.keys)))
 }
 
+// saved records the outcome of writing keys of rt: on error they are dirty again.
+func (e *Engine) saved(rt *runtime, name string, now time.Time, err error, errs *[]error, keys ...string) {
+	rt.st.mu.Lock()
+	defer rt.st.mu.Unlock()
+	if err != nil {
+		for _, k := range keys {
+			rt.st.markDirty(k)
+		}
+		*errs = append(*errs, fmt.Errorf("persist rule state %q (%d keys): %w", name, len(keys), err))
+		return
+	}
+	for _, k := range keys {
+		if m := rt.st.meta[k]; m != nil {
+			m.savedAt = now
+		}
+	}
+}
+
 // Persist saves the (rule, key) entries that changed since the last save (deleting those of
 // keys that resolved), deletes entries of rule versions no longer loaded and of rules no
-// longer loaded, and drops entries in the legacy layout.
+// longer loaded, and drops entries in the legacy layout. Calls are serialised (the pipeline's
+// flush before each journal commit and Run's timer both call it), so an older copy of a key
+// never overwrites a newer one.
 func (e *Engine) Persist(ctx context.Context) error {
 	if e.o.States == nil {
 		return nil
 	}
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
 	now := e.o.Now()
 	var errs []error
 	live := map[string]bool{}
@@ -264,8 +300,16 @@ func (e *Engine) Persist(ctx context.Context) error {
 			delete(rt.st.dirty, key)
 		}
 		rt.st.mu.Unlock()
+		batcher, batched := e.o.States.(StateBatcher)
+		var batch []StateWrite
+		var batchKeys []string
 		for _, w := range ws {
 			if w.idle && e.ownedElsewhere(ctx, rt, w.key, w.expect) {
+				continue
+			}
+			if batched && !w.idle {
+				batch = append(batch, StateWrite{Key: StateKey(name, w.key), Value: w.b})
+				batchKeys = append(batchKeys, w.key)
 				continue
 			}
 			var err error
@@ -274,14 +318,11 @@ func (e *Engine) Persist(ctx context.Context) error {
 			} else {
 				err = e.o.States.DeleteState(ctx, StateKey(name, w.key))
 			}
-			rt.st.mu.Lock()
-			if err != nil {
-				rt.st.markDirty(w.key)
-				errs = append(errs, fmt.Errorf("persist rule state %q %q: %w", name, w.key, err))
-			} else if m := rt.st.meta[w.key]; m != nil {
-				m.savedAt = now
-			}
-			rt.st.mu.Unlock()
+			e.saved(rt, name, now, err, &errs, w.key)
+		}
+		if len(batch) > 0 {
+			err := batcher.WriteStates(ctx, batch)
+			e.saved(rt, name, now, err, &errs, batchKeys...)
 		}
 		if len(ws) > 0 {
 			e.mu.Lock()

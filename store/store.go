@@ -112,6 +112,15 @@ type States interface {
 	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
 	// DeleteState removes key; absent keys are not an error.
 	DeleteState(ctx context.Context, key string) error
+	// WriteStates applies puts and deletes (Value nil) in one transaction, in order.
+	WriteStates(ctx context.Context, ws []StateWrite) error
+}
+
+// StateWrite is one change of WriteStates: Value stored under Key, or Key deleted when Value
+// is nil.
+type StateWrite struct {
+	Key   string
+	Value []byte
 }
 
 // Limits for list pages.

@@ -102,6 +102,29 @@ func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
+// WriteStates applies puts and deletes in one transaction (one batch round trip).
+func (s *Store) WriteStates(ctx context.Context, ws []store.StateWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, w := range ws {
+			if w.Value == nil {
+				b.Queue(`DELETE FROM states WHERE key = $1`, w.Key)
+			} else {
+				b.Queue(`INSERT INTO states (key, value, updated_at) VALUES ($1, $2, now())
+					ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`, w.Key, w.Value)
+			}
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("write states: %w", err)
+	}
+	return nil
+}
+
 // ListStates returns all keys with the prefix and their values.
 func (s *Store) ListStates(ctx context.Context, prefix string) (map[string][]byte, error) {
 	rows, err := s.pool.Query(ctx, `SELECT key, value FROM states WHERE starts_with(key, $1)`, prefix)

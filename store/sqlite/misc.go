@@ -113,6 +113,33 @@ func (s *Store) PutState(ctx context.Context, key string, value []byte) error {
 	return nil
 }
 
+// WriteStates applies puts and deletes in one transaction.
+func (s *Store) WriteStates(ctx context.Context, ws []store.StateWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, w := range ws {
+			var err error
+			if w.Value == nil {
+				_, err = tx.ExecContext(ctx, `DELETE FROM states WHERE key = ?`, w.Key)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT INTO states (key, value, updated_at) VALUES (?, ?, ?)
+					ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, w.Key, w.Value, now)
+			}
+			if err != nil {
+				return fmt.Errorf("%q: %w", w.Key, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write states: %w", err)
+	}
+	return nil
+}
+
 // ListStates returns all keys with the prefix and their values.
 func (s *Store) ListStates(ctx context.Context, prefix string) (map[string][]byte, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM states

@@ -1067,4 +1067,23 @@ func testStates(t *testing.T, s store.Store) {
 	if got, _ := s.ListStates(ctx, "rules/"); len(got) != 2 {
 		t.Fatalf("after delete: %v", got)
 	}
+
+	// WriteStates: puts and deletes in one call, applied in order; an empty batch is a no-op.
+	must(t, s.WriteStates(ctx, nil))
+	must(t, s.WriteStates(ctx, []store.StateWrite{
+		{Key: "batch/1", Value: []byte("one")},
+		{Key: "batch/2", Value: []byte("two")},
+		{Key: "rules/b"},                       // delete
+		{Key: "batch/1", Value: []byte("uno")}, // later write wins
+		{Key: "batch/3", Value: []byte{}},      // empty value is a value
+		{Key: "batch/never"},                   // deleting an absent key is fine
+	}))
+	got, err := s.ListStates(ctx, "batch/")
+	must(t, err)
+	if len(got) != 3 || string(got["batch/1"]) != "uno" || string(got["batch/2"]) != "two" || got["batch/3"] == nil || len(got["batch/3"]) != 0 {
+		t.Fatalf("after WriteStates: %q", got)
+	}
+	if _, err := s.GetState(ctx, "rules/b"); lanewatch.ErrorCode(err) != lanewatch.ENotFound {
+		t.Fatalf("rules/b after a batched delete: %v", err)
+	}
 }
