@@ -175,6 +175,19 @@ func (s *InfluxServer) Stop() {
 	s.stopLocked()
 }
 
+// Kill stops influxd with SIGKILL (no shutdown, no flush: what a crash or an OOM kill does);
+// Start brings it back on the same data directory, which recovers from its write-ahead log.
+func (s *InfluxServer) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.exit
+	s.cmd = nil
+}
+
 func (s *InfluxServer) stopLocked() {
 	if s.cmd == nil {
 		return
