@@ -27,7 +27,7 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 		persistEvery = 5 * time.Second
 	}
 	if a.engine, err = rules.NewEngine(rules.EngineOptions{Opener: opener, States: ruleStates{a.store}, Roads: roads, Zones: zones, Registerer: a.reg,
-		Logger: a.logger, Now: a.now, Shared: shared, PersistInterval: persistEvery}); err != nil {
+		Logger: a.logger, Now: a.now, Shared: shared, PersistInterval: persistEvery, WatchFrom: a.now()}); err != nil {
 		return err
 	}
 	var paths []string

@@ -56,6 +56,11 @@ type EngineOptions struct {
 	TickInterval time.Duration
 	// PersistInterval is how often Run saves changed rule state; default 30s.
 	PersistInterval time.Duration
+	// WatchFrom: an absence is measured from the later of the key's last message and
+	// WatchFrom, so time lanewatch was not running does not count against a device (a restart
+	// after a long stop must not open an absence case for every vehicle at once). The app sets
+	// it to its start time; zero measures from the last message only.
+	WatchFrom time.Time
 	// Shared says States is shared with other nodes (multi-node on PostgreSQL): Restore
 	// loads nothing up front and each (rule, key) is loaded from States on its first message
 	// on this engine, so a device that moves to this node keeps its timers and cooldowns.
@@ -656,6 +661,9 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) {
 				rt.evals.Inc()
 				rt.c.evals.Add(1)
 				since := now.Sub(ks.LastSeen)
+				if e.o.WatchFrom.After(ks.LastSeen) {
+					since = now.Sub(e.o.WatchFrom)
+				}
 				if since < absent || !r.sched.ActiveThroughout(now.Add(-absent), now) {
 					continue
 				}

@@ -448,3 +448,41 @@ func TestManagerInvalidReloadKeepsOldSet(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+
+// TestAbsenceCountsFromWatchFrom: after a restart, a device last seen long before the start
+// (while lanewatch was down) is given the whole absent window from the start; one that stays
+// silent through it is missed then, once.
+func TestAbsenceCountsFromWatchFrom(t *testing.T) {
+	st := &memStates{m: map[string][]byte{}}
+	h := newHarness(t, absentRule, st)
+	h.send(0, Msg{})
+	if err := h.e.Persist(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// lanewatch was down for an hour; it starts again at t0+1h.
+	start := t0.Add(time.Hour)
+	op := &fakeOpener{}
+	now := start
+	e, err := NewEngine(EngineOptions{Opener: op, States: st, Registerer: prometheus.NewPedanticRegistry(),
+		Now: func() time.Time { return now }, WatchFrom: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Swap(mustRules(t, absentRule))
+	if err := e.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{time.Second, 4 * time.Minute} {
+		now = start.Add(at)
+		e.Tick(context.Background(), now)
+		if op.n() != 0 {
+			t.Fatalf("absence fired %v after the start, within the 5m window counted from the start", at)
+		}
+	}
+	now = start.Add(5 * time.Minute)
+	e.Tick(context.Background(), now)
+	e.Tick(context.Background(), now.Add(time.Minute))
+	if op.n() != 1 || op.got[0].Key != "sw-001" {
+		t.Fatalf("after the window: %+v, want one absence for sw-001", op.got)
+	}
+}
