@@ -142,7 +142,8 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		return nil, err
 	}
 
-	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger})
+	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger,
+		OnChange: a.announceDevice})
 	if seed != nil {
 		n, err := a.registry.Seed(ctx, seed)
 		if err != nil {
@@ -224,9 +225,9 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	// HTTP.
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
-		Tokens: tokens, Cases: a.cases, Devices: announcingDevices{Registry: a.registry, a: a}, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a},
+		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a},
 		Console: web.Assets(),
-		Plaques: a.cams.plaquesAPI(a), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
+		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
 			"store":  a.store.Ping,
 			"influx": a.sink.Ping,

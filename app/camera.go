@@ -60,7 +60,7 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 			return fmt.Errorf("load plaques: %w", err)
 		}
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
-			Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
+			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.announcePlaques}); err != nil {
 			return err
 		}
 		if _, err := w.plaques.Load(ctx); err != nil {
@@ -103,9 +103,9 @@ func (w *cameraWiring) snapshotsAPI() api.Snapshots {
 	return w.svc.Snapshots()
 }
 
-func (w *cameraWiring) plaquesAPI(a *App) api.Plaques {
+func (w *cameraWiring) plaquesAPI() api.Plaques {
 	if w == nil || w.plaques == nil {
 		return nil
 	}
-	return announcingPlaques{Service: w.plaques, a: a}
+	return w.plaques
 }

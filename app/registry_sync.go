@@ -4,16 +4,17 @@ import (
 	"context"
 	"strings"
 	"time"
-
-	"github.com/lanewatch/lanewatch"
-	"github.com/lanewatch/lanewatch/api"
-	"github.com/lanewatch/lanewatch/devices"
-	"github.com/lanewatch/lanewatch/plaques"
 )
 
 // RegistryChannel is the PostgreSQL NOTIFY channel on which a node announces a change it made
 // to a registry every node caches: "<node id> device <device id>" or "<node id> plaques".
 const RegistryChannel = "lanewatch_registry"
+
+// announceDevice and announcePlaques are the registries' OnChange hooks: they tell the other
+// nodes of a change made here (nothing on a single node).
+func (a *App) announceDevice(ctx context.Context, id string) { a.announceRegistry(ctx, "device "+id) }
+
+func (a *App) announcePlaques(ctx context.Context, _ string) { a.announceRegistry(ctx, "plaques") }
 
 // announceRegistry tells the other nodes of a registry change (nothing on a single node).
 func (a *App) announceRegistry(ctx context.Context, what string) {
@@ -67,77 +68,3 @@ func (a *App) reloadPlaques(ctx context.Context, from string) {
 		a.cluster.logger.Warn("reload plaque registry", "from", from, "err", err)
 	}
 }
-
-// announcingDevices is the API's device registry: each change is announced to the other nodes.
-type announcingDevices struct {
-	*devices.Registry
-	a *App
-}
-
-func (d announcingDevices) Create(ctx context.Context, dev *lanewatch.Device, password string) error {
-	if err := d.Registry.Create(ctx, dev, password); err != nil {
-		return err
-	}
-	d.a.announceRegistry(ctx, "device "+dev.ID)
-	return nil
-}
-
-func (d announcingDevices) Update(ctx context.Context, dev *lanewatch.Device, password string) error {
-	if err := d.Registry.Update(ctx, dev, password); err != nil {
-		return err
-	}
-	d.a.announceRegistry(ctx, "device "+dev.ID)
-	return nil
-}
-
-func (d announcingDevices) SetPassword(ctx context.Context, id, password string) error {
-	if err := d.Registry.SetPassword(ctx, id, password); err != nil {
-		return err
-	}
-	d.a.announceRegistry(ctx, "device "+id)
-	return nil
-}
-
-func (d announcingDevices) Delete(ctx context.Context, id string) error {
-	if err := d.Registry.Delete(ctx, id); err != nil {
-		return err
-	}
-	d.a.announceRegistry(ctx, "device "+id)
-	return nil
-}
-
-// announcingPlaques is the API's plaque service: registry changes are announced.
-type announcingPlaques struct {
-	*plaques.Service
-	a *App
-}
-
-func (p announcingPlaques) Create(ctx context.Context, pl plaques.Plaque) (*plaques.Plaque, error) {
-	out, err := p.Service.Create(ctx, pl)
-	if err == nil {
-		p.a.announceRegistry(ctx, "plaques")
-	}
-	return out, err
-}
-
-func (p announcingPlaques) Update(ctx context.Context, id string, pl plaques.Plaque) (*plaques.Plaque, error) {
-	out, err := p.Service.Update(ctx, id, pl)
-	if err == nil {
-		p.a.announceRegistry(ctx, "plaques")
-	}
-	return out, err
-}
-
-func (p announcingPlaques) Delete(ctx context.Context, id string) error {
-	err := p.Service.Delete(ctx, id)
-	if err == nil {
-		p.a.announceRegistry(ctx, "plaques")
-	}
-	return err
-}
-
-var (
-	_ api.Devices        = announcingDevices{}
-	_ api.PlaqueRegistry = announcingPlaques{}
-	_ api.Plaques        = announcingPlaques{}
-)

@@ -81,7 +81,8 @@ func (t *Tracker) Day(ctx context.Context, day string) ([]SegmentDay, error) {
 		return out, nil
 	}
 	t.mu.Unlock()
-	if err := t.Flush(ctx); err != nil {
+	// Write what is in memory first (not Flush: a read must not wait for handoff lookups).
+	if err := t.flushStore(ctx); err != nil {
 		return nil, err
 	}
 	recs, err := t.o.Store.ListCoverage(ctx, day)

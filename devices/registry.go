@@ -31,15 +31,19 @@ type Options struct {
 	BcryptCost int // default bcrypt.DefaultCost
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// OnChange, if set, is called after a device is created, updated (also a new password) or
+	// deleted, e.g. to tell other nodes to drop their cached copy.
+	OnChange func(ctx context.Context, id string)
 }
 
 // Registry is the device registry. It caches device attributes (not passwords) and successful
 // password checks so that reconnect storms do not each pay for a bcrypt comparison.
 type Registry struct {
-	store  Store
-	cost   int
-	now    func() time.Time
-	logger *slog.Logger
+	store    Store
+	cost     int
+	onChange func(ctx context.Context, id string)
+	now      func() time.Time
+	logger   *slog.Logger
 	// dummyHash is compared against for unknown devices, so they cost the same time as known ones.
 	dummyHash []byte
 
@@ -71,13 +75,23 @@ func New(o Options) *Registry {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("lanewatch-unknown-device"), o.BcryptCost)
 	return &Registry{
 		dummyHash: dummy,
-		store:     o.Store, cost: o.BcryptCost, now: o.Now, logger: o.Logger.With("component", "devices"),
+		store:     o.Store, cost: o.BcryptCost, onChange: o.OnChange, now: o.Now, logger: o.Logger.With("component", "devices"),
 		cache: map[string]*lanewatch.Device{}, verified: map[string][32]byte{}, presence: map[string]presence{},
 	}
 }
 
 // Create validates d, hashes password and stores the device.
 func (r *Registry) Create(ctx context.Context, d *lanewatch.Device, password string) error {
+	if err := r.create(ctx, d, password); err != nil {
+		return err
+	}
+	r.changed(ctx, d.ID)
+	return nil
+}
+
+// create is Create without reporting the change (seeding: a device that did not exist is in
+// no other node's cache).
+func (r *Registry) create(ctx context.Context, d *lanewatch.Device, password string) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -124,7 +138,7 @@ func (r *Registry) Update(ctx context.Context, d *lanewatch.Device, password str
 	if err := r.store.UpdateDevice(ctx, d); err != nil {
 		return fmt.Errorf("update device %q: %w", d.ID, err)
 	}
-	r.forget(d.ID)
+	r.changed(ctx, d.ID)
 	return nil
 }
 
@@ -142,7 +156,7 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 	if err := r.store.DeleteDevice(ctx, id); err != nil {
 		return fmt.Errorf("delete device %q: %w", id, err)
 	}
-	r.forget(id)
+	r.changed(ctx, id)
 	return nil
 }
 
@@ -285,6 +299,14 @@ func (r *Registry) ForgetAll() {
 	clear(r.cache)
 	clear(r.verified)
 	r.mu.Unlock()
+}
+
+// changed drops the cached copy of a device this registry changed and reports the change.
+func (r *Registry) changed(ctx context.Context, id string) {
+	r.forget(id)
+	if r.onChange != nil {
+		r.onChange(ctx, id)
+	}
 }
 
 func (r *Registry) forget(id string) {

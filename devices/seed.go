@@ -63,7 +63,7 @@ func (r *Registry) Seed(ctx context.Context, f *SeedFile) (int, error) {
 			}
 			err = r.store.CreateDevice(ctx, d)
 		} else {
-			err = r.Create(ctx, d, s.Password)
+			err = r.create(ctx, d, s.Password)
 		}
 		if err != nil {
 			return n, fmt.Errorf("seed device %q: %w", s.ID, err)

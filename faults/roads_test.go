@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -9,68 +8,58 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/lanewatch/lanewatch/coverage"
 )
 
 // route is a drive along one segment of the example road network (configs/roads.geojson),
 // in the direction of its coordinates, starting 5 m in.
 type route struct {
-	pts [][2]float64 // lon, lat
+	proj coverage.Projection
+	pts  [][2]float64 // vertices in the projection's metres
 }
-
-// mPerDegLat is the length of a degree of latitude in metres.
-const mPerDegLat = 111_320.0
 
 // at returns the position and heading (degrees from north) after d metres.
 func (r route) at(d float64) (lat, lon, heading float64) {
 	d += 5
-	kx := mPerDegLat * math.Cos(r.pts[0][1]*math.Pi/180)
 	for i := 0; i+1 < len(r.pts); i++ {
 		a, b := r.pts[i], r.pts[i+1]
-		dx, dy := (b[0]-a[0])*kx, (b[1]-a[1])*mPerDegLat
+		dx, dy := b[0]-a[0], b[1]-a[1]
 		l := math.Hypot(dx, dy)
-		h := math.Mod(math.Atan2(dx, dy)*180/math.Pi+360, 360)
 		if d <= l || i+2 == len(r.pts) {
 			f := min(d/l, 1)
-			return a[1] + f*(b[1]-a[1]), a[0] + f*(b[0]-a[0]), h
+			lat, lon = r.proj.Inverse(a[0]+f*dx, a[1]+f*dy)
+			return lat, lon, math.Mod(math.Atan2(dx, dy)*180/math.Pi+360, 360)
 		}
 		d -= l
 	}
-	return r.pts[0][1], r.pts[0][0], 0
-}
-
-// length is the route's length in metres.
-func (r route) length() float64 {
-	kx := mPerDegLat * math.Cos(r.pts[0][1]*math.Pi/180)
-	l := 0.0
-	for i := 0; i+1 < len(r.pts); i++ {
-		l += math.Hypot((r.pts[i+1][0]-r.pts[i][0])*kx, (r.pts[i+1][1]-r.pts[i][1])*mPerDegLat)
-	}
-	return l
+	lat, lon = r.proj.Inverse(r.pts[0][0], r.pts[0][1])
+	return lat, lon, 0
 }
 
 // exampleRoutes returns a route on every example segment long enough for a drive of minM
-// metres plus 5 m at each end, in file order.
+// metres plus 5 m at each end, in file order (the network is read by the coverage loader).
 func exampleRoutes(t *testing.T, minM float64) []route {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "configs", "roads.geojson"))
+	cfg := filepath.Join("..", "configs")
+	net, err := coverage.LoadFiles(coverage.Files{Roads: filepath.Join(cfg, "roads.geojson"),
+		Districts: filepath.Join(cfg, "districts.geojson"), Zones: filepath.Join(cfg, "zones.geojson")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fc struct {
-		Features []struct {
-			Geometry struct {
-				Coordinates [][2]float64 `json:"coordinates"`
-			} `json:"geometry"`
-		} `json:"features"`
-	}
-	if err := json.Unmarshal(b, &fc); err != nil {
-		t.Fatal(err)
-	}
+	c := net.Segments[0].Coords[0]
+	proj := coverage.NewProjection(c[1], c[0])
 	var out []route
-	for _, f := range fc.Features {
-		if r := (route{pts: f.Geometry.Coordinates}); len(r.pts) >= 2 && r.length() >= minM+10 {
-			out = append(out, r)
+	for _, s := range net.Segments {
+		if s.LengthM < minM+10 {
+			continue
 		}
+		r := route{proj: proj}
+		for _, p := range s.Coords {
+			x, y := proj.Forward(p[1], p[0])
+			r.pts = append(r.pts, [2]float64{x, y})
+		}
+		out = append(out, r)
 	}
 	if len(out) == 0 {
 		t.Fatalf("no example segment of %.0f m or more", minM+10)

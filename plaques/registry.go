@@ -183,6 +183,9 @@ func (s *Service) save(ctx context.Context, id string, r record) error {
 	if err := s.o.Store.PutState(ctx, registryPrefix+id, v); err != nil {
 		return fmt.Errorf("store plaque %q: %w", id, err)
 	}
+	if s.o.OnChange != nil {
+		s.o.OnChange(ctx, id)
+	}
 	return nil
 }
 

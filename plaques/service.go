@@ -47,6 +47,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// OnChange, if set, is called after a registry change (create, update, delete) is stored,
+	// e.g. to tell other nodes to reload.
+	OnChange func(ctx context.Context, id string)
 }
 
 // Service is the plaque registry and report path.

@@ -116,19 +116,9 @@ func decodeEvent(b []byte) (Event, int, error) {
 			return ev, 0, fmt.Errorf("field %s given twice", k)
 		}
 		seen[k] = true
-		if k == "data" && !bytes.HasPrefix(bytes.TrimLeft(val, " \t"), []byte("{")) {
-			// Some events carry a plain value (data=...); it has nothing lanewatch reads.
-			if end < 0 {
-				pos = len(b)
-				break
-			}
-			pos += end
-			if b[pos] == ';' {
-				pos++
-			}
-			continue
-		}
-		if k == "data" {
+		// data={...} may span lines; a plain value (data=key=value, sent by some events) has
+		// nothing lanewatch reads and is skipped like any other unknown field below.
+		if k == "data" && bytes.HasPrefix(bytes.TrimLeft(val, " \t"), []byte("{")) {
 			start := pos + len(key) + 1
 			dec := json.NewDecoder(bytes.NewReader(b[start:]))
 			dec.UseNumber()

@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-func TestDecodeFixture(t *testing.T) {
-	b, err := os.ReadFile("testdata/crossregion.txt")
+// decodeFile decodes a fixture, which holds three events.
+func decodeFile(t *testing.T, path string) []Event {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,6 +20,11 @@ func TestDecodeFixture(t *testing.T) {
 	if len(evs) != 3 {
 		t.Fatalf("%d events: %+v", len(evs), evs)
 	}
+	return evs
+}
+
+func TestDecodeFixture(t *testing.T) {
+	evs := decodeFile(t, "testdata/crossregion.txt")
 	e := evs[0]
 	want := [4]float64{2048.0 / 8191, 4096.0 / 8191, 2048.0 / 8191, 4095.0 / 8191}
 	if e.Code != "CrossRegionDetection" || e.Action != "Start" || e.Index != 0 || e.EventID != "10452" ||
@@ -37,17 +44,7 @@ func TestDecodeFixture(t *testing.T) {
 // field: CRLF line ends, "Content-Length:NN" without a space and without the blank line before
 // the body, a plain (non-JSON) data value, and JSON data whose strings contain '='.
 func TestDecodeEventStreamQuirks(t *testing.T) {
-	b, err := os.ReadFile("testdata/eventstream_crlf.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	evs, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 3 {
-		t.Fatalf("%d events: %+v", len(evs), evs)
-	}
+	evs := decodeFile(t, "testdata/eventstream_crlf.txt")
 	if e := evs[0]; e.Code != "AudioMutation" || e.Action != "Start" || e.Index != 0 {
 		t.Fatalf("event 1 = %+v", e)
 	}
