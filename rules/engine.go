@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"text/template"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -88,6 +86,7 @@ type Engine struct {
 	matches *prometheus.CounterVec
 	errs    *prometheus.CounterVec
 	firings *prometheus.CounterVec
+	tplErrs *prometheus.CounterVec
 	seconds prometheus.Histogram
 
 	mu sync.Mutex // guards counters, shadow, persisted, legacy
@@ -113,7 +112,9 @@ type runtime struct {
 	st *ruleState
 	c  *ruleCounters
 
-	evals, matches, errs, firings prometheus.Counter
+	evals, matches, errs, firings, tplErrs prometheus.Counter
+	// tplLogged: a template error of this rule was logged (once per loaded rule).
+	tplLogged atomic.Bool
 }
 
 // ruleState is the per-key state of one rule. A reload moves it to the new rule when the
@@ -227,11 +228,13 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 			Name: "lanewatch_rule_errors_total", Help: "Rule evaluations that failed at run time."}, []string{"rule"}),
 		firings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_rule_firings_total", Help: "Rule firings (cases requested, or would-be cases of shadow rules)."}, []string{"rule", "mode"}),
+		tplErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_rule_template_errors_total", Help: "Case titles or descriptions whose template failed at run time (the case opened with the fallback title)."}, []string{"rule"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lanewatch_rule_eval_seconds", Help: "Time to evaluate all rules of one message.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10)}),
 	}
-	for _, c := range []prometheus.Collector{e.evals, e.matches, e.errs, e.firings, e.seconds} {
+	for _, c := range []prometheus.Collector{e.evals, e.matches, e.errs, e.firings, e.tplErrs, e.seconds} {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("register rule metrics: %w", err)
 		}
@@ -273,6 +276,7 @@ func (e *Engine) Swap(rules []*Rule) {
 		rt.matches = e.matches.WithLabelValues(r.Name())
 		rt.errs = e.errs.WithLabelValues(r.Name())
 		rt.firings = e.firings.WithLabelValues(r.Name(), mode)
+		rt.tplErrs = e.tplErrs.WithLabelValues(r.Name())
 		s.rules = append(s.rules, rt)
 		s.byKind[r.On] = append(s.byKind[r.On], rt)
 		s.needExtra = s.needExtra || r.usesExtra
@@ -755,11 +759,10 @@ func (e *Engine) confirmAbsent(ctx context.Context, checks []absentCheck, now ti
 
 // emit renders a firing and hands it to the Opener, or records it as a would-be case.
 func (e *Engine) emit(ctx context.Context, fr firingReq) {
-	r := fr.rt.r
-	f, err := e.render(r, fr.env, fr.key, fr.at)
+	f, err := renderCase(fr.rt.r, fr.env, fr.key, fr.at)
 	if err != nil {
-		e.ruleError(fr.rt, err)
-		return
+		// The case opens anyway, with the fallback title: a broken template must not lose it.
+		e.templateError(fr.rt, err)
 	}
 	fr.rt.firings.Inc()
 	fr.rt.c.firings.Add(1)
@@ -779,67 +782,22 @@ func (e *Engine) emit(ctx context.Context, fr firingReq) {
 	}
 }
 
-func (e *Engine) render(r *Rule, env Env, key string, at time.Time) (Firing, error) {
-	data := templateData(env, r, key)
-	f := Firing{Rule: r.Name(), Group: r.Group, Key: key, Category: r.Spec.Case.Category,
-		Urgency: r.Spec.Case.Urgency, DeviceID: env.Device.ID, District: env.Device.District, Contractor: env.Device.Contractor,
-		Location: lanewatch.Location{Lat: env.Msg.Lat, Lon: env.Msg.Lon}, At: at, Shadow: r.Shadow()}
-	var err error
-	if f.Title, err = render(r.title, data); err != nil {
-		return Firing{}, fmt.Errorf("title: %w", err)
+// templateError counts a case template that failed at run time and logs it once per rule.
+func (e *Engine) templateError(rt *runtime, err error) {
+	rt.tplErrs.Inc()
+	rt.c.lastError.Store(&errorAt{msg: err.Error(), at: e.o.Now()})
+	if !rt.tplLogged.Swap(true) {
+		e.logger.Warn("case template failed; the case opened with the fallback title (logged once per rule)",
+			"rule", rt.r.Name(), "err", err)
 	}
-	if f.Title == "" {
-		f.Title = r.Name() + " " + key
-	}
-	if f.Description, err = render(r.desc, data); err != nil {
-		return Firing{}, fmt.Errorf("description: %w", err)
-	}
-	return f, nil
+}
+
+func locationOf(env Env) lanewatch.Location {
+	return lanewatch.Location{Lat: env.Msg.Lat, Lon: env.Msg.Lon}
 }
 
 func (e *Engine) ruleError(rt *runtime, err error) {
 	rt.errs.Inc()
 	rt.c.errs.Add(1)
 	rt.c.lastError.Store(&errorAt{msg: err.Error(), at: e.o.Now()})
-}
-
-func templateData(env Env, r *Rule, key string) map[string]any {
-	d := map[string]any{
-		"rule":   r.Name(),
-		"key":    key,
-		"now":    env.Now,
-		"device": map[string]any{"id": env.Device.ID, "type": env.Device.Type, "district": env.Device.District, "contractor": env.Device.Contractor, "plate": env.Device.Plate},
-		"msg": map[string]any{"ts": env.Msg.TS, "lat": env.Msg.Lat, "lon": env.Msg.Lon, "speed_kmh": env.Msg.SpeedKmh,
-			"brush_on": env.Msg.BrushOn, "water_on": env.Msg.WaterOn, "fuel_pct": env.Msg.FuelPct, "water_level_pct": env.Msg.WaterLevelPct,
-			"type": env.Msg.Type, "confidence": env.Msg.Confidence, "category": env.Msg.Category, "description": env.Msg.Description},
-		"road": map[string]any{"id": "", "name": "", "class": "", "district": "", "contractor": ""},
-	}
-	if env.Road != nil {
-		d["road"] = map[string]any{"id": env.Road.ID, "name": env.Road.Name, "class": env.Road.Class, "district": env.Road.District,
-			"contractor": env.Road.Contractor}
-	}
-	if env.Kind == string(KindCoverage) {
-		m := d["msg"].(map[string]any)
-		for k, v := range map[string]any{"segment": env.Msg.Segment, "road_name": env.Msg.RoadName, "road_class": env.Msg.RoadClass,
-			"district": env.Msg.District, "contractor": env.Msg.Contractor, "day": env.Msg.Day, "deadline": env.Msg.Deadline,
-			"coverage": env.Msg.Coverage, "threshold": env.Msg.Threshold, "covered_m": env.Msg.CoveredM, "length_m": env.Msg.LengthM} {
-			m[k] = v
-		}
-	}
-	if r.IsAbsent() {
-		d["absent"] = time.Duration(r.Spec.Absent).String()
-		d["last_seen"] = env.Msg.TS
-	}
-	return d
-}
-
-func render(t *template.Template, data any) (string, error) {
-	if t == nil {
-		return "", nil
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(b.String()), nil
 }

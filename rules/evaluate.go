@@ -108,11 +108,11 @@ func (e *Engine) Evaluate(in EvalInput) []EvalResult {
 		default:
 			res.WouldFire = true
 		}
-		if f, err := e.render(r, env, key, env.Now); err != nil {
+		f, err := renderCase(r, env, key, env.Now)
+		if err != nil {
 			res.Error = err.Error()
-		} else {
-			res.Case = &f
 		}
+		res.Case = &f
 		out = append(out, res)
 	}
 	return out

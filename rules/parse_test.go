@@ -43,7 +43,8 @@ func TestBadFiles(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"../configs/rules/vehicles.yaml", "../configs/rules/cameras.yaml", "testdata/many_errors.bad.yaml"} {
+	seeds, _ := filepath.Glob("testdata/*.bad.yaml") // every error class of the validation pass
+	for _, p := range append([]string{"../configs/rules/vehicles.yaml", "../configs/rules/cameras.yaml", "testdata/many_errors.bad.yaml"}, seeds...) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/calendar"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
@@ -51,7 +51,9 @@ type RuleSpec struct {
 
 // ScheduleSpec says when a rule applies (all parts must agree; an empty part does not restrict).
 type ScheduleSpec struct {
-	// Days of the week, mon..sun (or "workdays" for mon..fri, "weekend" for sat, sun).
+	// Days of the week, mon..sun, "weekend" (sat, sun), or the working calendar's
+	// "workdays" (working days: mon..fri without public holidays, with make-up working days)
+	// and "holidays" (the days off: weekends and public holidays, not make-up days).
 	Days []string `yaml:"days"`
 	// Hours are windows "HH:MM-HH:MM"; a window whose end is not after its start runs past
 	// midnight and belongs to the day it starts on.
@@ -74,19 +76,23 @@ type CaseSpec struct {
 
 // Rule is a validated, compiled rule.
 type Rule struct {
-	Spec  RuleSpec
-	Group string
-	On    lanewatch.Kind
-	File  string
-	Line  int
+	Spec   RuleSpec
+	Group  string
+	On     lanewatch.Kind
+	File   string
+	Line   int
+	Column int
 
 	when  *vm.Program
 	clear *vm.Program // nil: the rule clears when `when` stops holding
 	key   *vm.Program // nil: device.id
 	title *template.Template
 	desc  *template.Template
-	sched *Schedule // nil: always active
-	hash  string    // identity for state carry-over: name, when, clear, key, absent
+	// fallbackTitle is the title when the title template fails at run time.
+	fallbackTitle string
+	loc           *time.Location // of templates and schedules
+	sched         *Schedule      // nil: always active
+	hash          string         // identity for state carry-over: name, when, clear, key, absent
 	// usesExtra: an expression or template reads msg.extra (else the map is not built).
 	usesExtra bool
 }
@@ -94,6 +100,13 @@ type Rule struct {
 // Hash identifies the rule's state semantics: two rules with the same hash can share state
 // (reload keeps the state of a rule whose name and expressions are unchanged).
 func (r *Rule) Hash() string { return r.hash }
+
+func (r *Rule) location() *time.Location {
+	if r.loc == nil {
+		return time.UTC
+	}
+	return r.loc
+}
 
 // Schedule returns the compiled `active` schedule, nil when the rule always applies.
 func (r *Rule) Schedule() *Schedule { return r.sched }
@@ -117,6 +130,12 @@ func (r *Rule) Shadow() bool { return r.Spec.Mode == "shadow" }
 type LoadOptions struct {
 	// Category reports whether a category code exists (nil accepts any 4-digit code).
 	Category func(code string) bool
+	// CategoryName returns a category's name, for the fallback title of a case whose title
+	// template fails at run time; nil (or "") uses the code.
+	CategoryName func(code string) string
+	// Calendar is the working calendar of `active: {days: [workdays]}` and `[holidays]` (the
+	// calendar dispatch computes deadlines with); nil: workdays are mon..fri, holidays sat, sun.
+	Calendar *calendar.Calendar
 	Location *time.Location // for hour(), weekday() and schedules; default Asia/Shanghai (UTC if unknown)
 }
 
@@ -131,35 +150,62 @@ func DefaultLocation() *time.Location {
 var nameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$`)
 
 // LoadPaths loads every *.yaml / *.yml rule file under the given files and directories
-// (rule-test files, *_test.yaml, are skipped). All errors of all files are returned joined.
+// (rule-test files, *_test.yaml, are skipped). Every error of every file is returned, joined,
+// each an *yamlx.Error (file:line:column: message) sorted by file and position: YAML-level
+// mistakes (unknown keys, bad durations) do not hide the semantic ones, and a rule name defined
+// twice is reported even when the files have other errors.
 func LoadPaths(paths []string, o LoadOptions) ([]*Rule, error) {
 	files, err := ExpandPaths(paths)
 	if err != nil {
 		return nil, err
 	}
 	var all []*Rule
-	var errs []error
+	var errs []*yamlx.Error
+	var other []error
 	names := map[string]string{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("read rules: %w", err))
+			other = append(other, fmt.Errorf("read rules: %w", err))
 			continue
 		}
-		rs, err := Parse(f, data, o)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		rs, ferrs := parseFile(f, data, o)
+		errs = append(errs, ferrs...)
 		for _, r := range rs {
+			if r.Name() == "" {
+				continue
+			}
 			if prev, dup := names[r.Name()]; dup {
-				errs = append(errs, &yamlx.Error{File: f, Line: r.Line, Msg: fmt.Sprintf("rule %q already defined in %s", r.Name(), prev)})
+				errs = append(errs, &yamlx.Error{File: f, Line: r.Line, Column: r.Column,
+					Msg: fmt.Sprintf("rule %q already defined in %s", r.Name(), prev)})
 				continue
 			}
 			names[r.Name()] = fmt.Sprintf("%s:%d", f, r.Line)
 			all = append(all, r)
 		}
 	}
-	return all, errors.Join(errs...)
+	if len(errs) == 0 && len(other) == 0 {
+		return all, nil
+	}
+	return nil, errors.Join(append(other, sortErrors(errs)...)...)
+}
+
+// sortErrors orders errors by file, line and column (stable: one position keeps its order).
+func sortErrors(errs []*yamlx.Error) []error {
+	slices.SortStableFunc(errs, func(a, b *yamlx.Error) int {
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
 }
 
 // ExpandPaths lists the rule files named by paths (files as given; directories walked).
@@ -193,144 +239,6 @@ func ExpandPaths(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// Parse decodes and validates one rule file. It returns every error it finds, each with
-// file:line:column.
-func Parse(file string, data []byte, o LoadOptions) ([]*Rule, error) {
-	var f File
-	if err := yamlx.Decode(file, data, &f); err != nil {
-		return nil, err
-	}
-	pos, err := yamlx.ParsePositions(data)
-	if err != nil {
-		return nil, yamlx.Wrap(file, err)
-	}
-	if o.Location == nil {
-		o.Location = DefaultLocation()
-	}
-	opts := exprOptions(o.Location)
-	var errs []error
-	fail := func(path, format string, args ...any) {
-		errs = append(errs, pos.At(file, path, fmt.Sprintf(format, args...)))
-	}
-	var out []*Rule
-	groups := map[string]bool{}
-	for gi, g := range f.Groups {
-		gp := fmt.Sprintf("groups[%d]", gi)
-		if g.Name == "" {
-			fail(gp, "group name is required")
-		} else if groups[g.Name] {
-			fail(gp+".name", "group %q defined twice", g.Name)
-		}
-		groups[g.Name] = true
-		kind := lanewatch.Kind(g.On)
-		if !validKind(kind) {
-			fail(gp+".on", "on: %q is not one of telemetry, camera, plaque, status, coverage", g.On)
-		}
-		for ri, rs := range g.Rules {
-			rp := fmt.Sprintf("%s.rules[%d]", gp, ri)
-			r := &Rule{Spec: rs, Group: g.Name, On: kind, File: file, Line: pos.At(file, rp, "").Line}
-			if !nameRE.MatchString(rs.Name) {
-				fail(rp+".name", "rule name %q: want letters, digits, _ . : - (starting with a letter or _)", rs.Name)
-			}
-			switch {
-			case rs.When == "" && rs.Absent == 0:
-				fail(rp, "rule %q: one of when or absent is required", rs.Name)
-			case rs.When != "" && rs.Absent != 0:
-				fail(rp+".absent", "rule %q: give when or absent, not both", rs.Name)
-			}
-			if kind == KindCoverage {
-				// A coverage event is reported once per segment and deadline: there is no
-				// stream of messages for for, keep_for, clear or absent to work on.
-				for _, f := range []struct {
-					set  bool
-					name string
-				}{{rs.For != 0, "for"}, {rs.KeepFor != 0, "keep_for"}, {rs.Clear != "", "clear"}, {rs.Absent != 0, "absent"}} {
-					if f.set {
-						fail(rp+"."+f.name, "rule %q: %s does not apply to coverage rules (each coverage event fires at most once)", rs.Name, f.name)
-					}
-				}
-			}
-			if rs.KeepFor != 0 && rs.Absent != 0 {
-				fail(rp+".keep_for", "rule %q: keep_for applies to when rules, not absent", rs.Name)
-			}
-			if rs.Clear != "" && rs.Absent != 0 {
-				fail(rp+".clear", "rule %q: clear applies to when rules, not absent (an absent rule clears when a message arrives)", rs.Name)
-			}
-			if rs.For != 0 && rs.Absent != 0 {
-				fail(rp+".for", "rule %q: for applies to when rules; absent is itself the duration", rs.Name)
-			}
-			if rs.Active != nil {
-				sc, serrs := compileSchedule(rs.Active, o.Location)
-				for _, se := range serrs {
-					fail(rp+".active."+se.field, "rule %q: active: %s", rs.Name, se.msg)
-				}
-				r.sched = sc
-			}
-			switch rs.Mode {
-			case "", "enforce", "shadow":
-			default:
-				fail(rp+".mode", "rule %q: mode %q is not one of enforce, shadow", rs.Name, rs.Mode)
-			}
-			if rs.When != "" {
-				p, err := expr.Compile(rs.When, append(slices.Clip(opts), expr.AsBool())...)
-				if err != nil {
-					fail(rp+".when", "rule %q: when: %s", rs.Name, firstLine(err.Error()))
-				}
-				r.when = p
-			}
-			if rs.Clear != "" {
-				p, err := expr.Compile(rs.Clear, append(slices.Clip(opts), expr.AsBool())...)
-				if err != nil {
-					fail(rp+".clear", "rule %q: clear: %s", rs.Name, firstLine(err.Error()))
-				}
-				r.clear = p
-			}
-			if rs.Key == "" && kind == KindCoverage {
-				p, err := expr.Compile(defaultCoverageKey, opts...)
-				if err != nil {
-					fail(rp, "rule %q: default coverage key: %s", rs.Name, firstLine(err.Error()))
-				}
-				r.key = p
-			}
-			if rs.Key != "" {
-				p, err := expr.Compile(rs.Key, opts...)
-				if err != nil {
-					fail(rp+".key", "rule %q: key: %s", rs.Name, firstLine(err.Error()))
-				}
-				r.key = p
-			}
-			c := rs.Case
-			switch {
-			case c.Category == "":
-				fail(rp+".case", "rule %q: case.category is required", rs.Name)
-			case o.Category != nil && !o.Category(c.Category):
-				fail(rp+".case.category", "rule %q: unknown category %q", rs.Name, c.Category)
-			case o.Category == nil && !regexp.MustCompile(`^\d{4}$`).MatchString(c.Category):
-				fail(rp+".case.category", "rule %q: category %q is not a 4-digit code", rs.Name, c.Category)
-			}
-			if c.Urgency == "" {
-				r.Spec.Case.Urgency = lanewatch.UrgencyNormal
-			} else if !lanewatch.ValidUrgency(c.Urgency) {
-				fail(rp+".case.urgency", "rule %q: urgency %q is not one of urgent, high, normal, low", rs.Name, c.Urgency)
-			}
-			var err error
-			if r.title, err = parseTemplate(rs.Name+".title", c.Title); err != nil {
-				fail(rp+".case.title", "rule %q: title: %v", rs.Name, err)
-			}
-			if r.desc, err = parseTemplate(rs.Name+".description", c.Description); err != nil {
-				fail(rp+".case.description", "rule %q: description: %v", rs.Name, err)
-			}
-			r.hash = ruleHash(rs)
-			r.usesExtra = strings.Contains(rs.When+rs.Clear+rs.Key+c.Title+c.Description, "extra")
-			out = append(out, r)
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
-}
-
 func ruleHash(rs RuleSpec) string {
 	h := sha256.New()
 	for _, part := range []string{rs.Name, rs.When, rs.Clear, rs.Key, time.Duration(rs.Absent).String()} {
@@ -338,22 +246,4 @@ func ruleHash(rs RuleSpec) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-func parseTemplate(name, text string) (*template.Template, error) {
-	if text == "" {
-		return nil, nil
-	}
-	return template.New(name).Option("missingkey=zero").Funcs(templateFuncs).Parse(text)
-}
-
-// templateFuncs are the helpers of case titles and descriptions beyond text/template's own.
-var templateFuncs = template.FuncMap{
-	// pct formats a ratio as a whole percentage: pct 0.634 → "63%".
-	"pct": func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) },
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

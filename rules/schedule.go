@@ -4,17 +4,23 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lanewatch/lanewatch/calendar"
 )
 
 // Schedule is a compiled `active:` block: when a rule applies, in its time zone.
 type Schedule struct {
-	loc      *time.Location
-	days     [7]bool // by time.Weekday; all false means every day
-	anyDay   bool
-	windows  []window // minutes of the day; none means all day
-	dates    []dateRange
-	holidays []dateRange
-	workdays []dateRange
+	loc    *time.Location
+	days   [7]bool // by time.Weekday; all false means every day
+	anyDay bool
+	// workdays / restdays: `days` names the working calendar's working days (workdays) or
+	// its days off (holidays: weekends and public holidays, make-up working days excluded).
+	workdays, restdays bool
+	cal                *calendar.Calendar // nil: working days are mon..fri
+	windows            []window           // minutes of the day; none means all day
+	dates              []dateRange
+	holidays           []dateRange
+	workdayList        []dateRange
 }
 
 type window struct{ start, end int } // minutes since midnight; end <= start runs past midnight
@@ -44,17 +50,23 @@ type scheduleError struct{ field, msg string }
 var dayNames = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
-// compileSchedule validates a schedule; each error names the field it is about.
+// compileSchedule validates a schedule without a working calendar (workdays are mon..fri).
 func compileSchedule(s *ScheduleSpec, loc *time.Location) (*Schedule, []scheduleError) {
-	sc := &Schedule{loc: loc}
+	return compileScheduleCal(s, loc, nil)
+}
+
+// compileScheduleCal validates a schedule; each error names the field it is about. cal (may
+// be nil) is the working calendar of the `workdays` and `holidays` day names.
+func compileScheduleCal(s *ScheduleSpec, loc *time.Location, cal *calendar.Calendar) (*Schedule, []scheduleError) {
+	sc := &Schedule{loc: loc, cal: cal}
 	var errs []scheduleError
 	for i, d := range s.Days {
 		f := fmt.Sprintf("days[%d]", i)
 		switch v := strings.ToLower(strings.TrimSpace(d)); v {
 		case "workdays":
-			for wd := time.Monday; wd <= time.Friday; wd++ {
-				sc.days[wd] = true
-			}
+			sc.workdays = true
+		case "holidays":
+			sc.restdays = true
 		case "weekend":
 			sc.days[time.Saturday], sc.days[time.Sunday] = true, true
 		default:
@@ -79,7 +91,7 @@ func compileSchedule(s *ScheduleSpec, loc *time.Location) (*Schedule, []schedule
 		name string
 		in   []string
 		out  *[]dateRange
-	}{{"dates", s.Dates, &sc.dates}, {"holidays", s.Holidays, &sc.holidays}, {"workdays", s.Workdays, &sc.workdays}} {
+	}{{"dates", s.Dates, &sc.dates}, {"holidays", s.Holidays, &sc.holidays}, {"workdays", s.Workdays, &sc.workdayList}} {
 		for i, v := range list.in {
 			r, err := parseDateRange(v)
 			if err != nil {
@@ -202,7 +214,23 @@ func (s *Schedule) dayOK(lt time.Time) bool {
 	if inRanges(s.holidays, c) {
 		return false
 	}
-	return s.anyDay || s.days[lt.Weekday()] || inRanges(s.workdays, c)
+	if s.anyDay || s.days[lt.Weekday()] || inRanges(s.workdayList, c) {
+		return true
+	}
+	if s.workdays || s.restdays {
+		w := s.isWorkday(lt)
+		return (s.workdays && w) || (s.restdays && !w)
+	}
+	return false
+}
+
+// isWorkday reports whether lt's date is a working day of the calendar (mon..fri without one).
+func (s *Schedule) isWorkday(lt time.Time) bool {
+	if s.cal != nil {
+		return s.cal.IsWorkday(lt)
+	}
+	wd := lt.Weekday()
+	return wd != time.Saturday && wd != time.Sunday
 }
 
 func inRanges(rs []dateRange, c civilDate) bool {

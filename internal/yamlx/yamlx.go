@@ -28,6 +28,9 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	// Path is the dotted key path of the value concerned ("groups[0].rules[1].for"), when
+	// known (DecodeAll sets it).
+	Path string
 }
 
 func (e *Error) Error() string {
@@ -124,7 +127,8 @@ func (p Positions) At(file, path, msg string) *Error {
 
 // ParsePositions parses data and records the position of every mapping value and sequence item.
 func ParsePositions(data []byte) (Positions, error) {
-	f, err := parser.ParseBytes(data, 0)
+	// Duplicate keys are the decoder's to report (DecodeAll collects them with the rest).
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		return nil, err
 	}
