@@ -121,7 +121,7 @@ func (v *validator) validateFile(f *File) []*Rule {
 }
 
 func (v *validator) rule(rp, group string, kind lanewatch.Kind, rs RuleSpec) *Rule {
-	at := v.pos.At(v.file, rp, "")
+	at := v.pos.At(v.file, rp+".name", "") // the rule's position is its name's
 	r := &Rule{Spec: rs, Group: group, On: kind, File: v.file, Line: at.Line, Column: at.Column, loc: v.o.Location}
 	if !nameRE.MatchString(rs.Name) {
 		v.fail(rp+".name", "rule name %q: want letters, digits, _ . : - (starting with a letter or _)", rs.Name)

@@ -6,20 +6,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/app"
+	"github.com/lanewatch/lanewatch/calendar"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 )
 
 const rulesUsage = `usage:
-  lanewatch rules check [--categories FILE] DIR_OR_FILE...
-  lanewatch rules test [--categories FILE] FILE...
+  lanewatch rules check [--config FILE] [--categories FILE] DIR_OR_FILE...
+  lanewatch rules test [--config FILE] [--categories FILE] FILE...
   lanewatch rules backtest --config FILE --from T --to T [--rules DIR] [--tick D]
 `
 
@@ -40,36 +42,92 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// loadOptions parses --categories; without it, a categories.yaml next to the first rules
-// directory (configs/rules -> configs/categories.yaml) is used when present.
-func loadOptions(args []string, stderr io.Writer) (rules.LoadOptions, []string, int) {
+// defaultConfig is the config `rules check` and `rules test` read the categories, time zone and
+// working calendar from when --config is not given.
+const defaultConfig = "configs/lanewatch.yaml"
+
+// ruleFlags are the flags of rules check and rules test.
+type ruleFlags struct {
+	config     string
+	configSet  bool
+	categories string
+}
+
+func parseRuleFlags(name string, args []string, stderr io.Writer) (ruleFlags, []string, int) {
+	set := flag.NewFlagSet("rules "+name, flag.ContinueOnError)
+	set.SetOutput(stderr)
+	var rf ruleFlags
+	set.StringVar(&rf.config, "config", defaultConfig, "lanewatch config: categories_file, time_zone and the routing file's working calendar")
+	set.StringVar(&rf.categories, "categories", "", "category catalog (overrides the config's categories_file)")
+	if err := set.Parse(args); err != nil {
+		return rf, nil, 2
+	}
+	set.Visit(func(f *flag.Flag) { rf.configSet = rf.configSet || f.Name == "config" })
+	return rf, set.Args(), 0
+}
+
+// loadOptions are the rules' load options from the config (categories with their names, time
+// zone, working calendar), --categories overriding the catalog. Without a config (the default
+// one absent), a categories.yaml next to the first rules directory (configs/rules ->
+// configs/categories.yaml) is used; with no catalog at all it is an error, since unknown
+// category codes would pass.
+func loadOptions(rf ruleFlags, paths []string) (rules.LoadOptions, error) {
 	var opts rules.LoadOptions
-	catFile := ""
-	if len(args) >= 2 && args[0] == "--categories" {
-		catFile, args = args[1], args[2:]
-	} else if len(args) > 0 {
-		p := args[0]
+	catFile := rf.categories
+	cfg, err := app.LoadConfig(rf.config, os.Environ())
+	switch {
+	case err == nil:
+		loc, err := time.LoadLocation(cfg.TimeZone)
+		if err != nil {
+			return opts, fmt.Errorf("%s: time_zone: %w", rf.config, err)
+		}
+		opts.Location = loc
+		if catFile == "" && cfg.CategoriesFile != "" {
+			catFile = cfg.Resolve(cfg.CategoriesFile)
+		}
+		if cfg.Dispatch.RoutingFile != "" {
+			routing, err := dispatch.LoadRouting(cfg.Resolve(cfg.Dispatch.RoutingFile))
+			if err != nil {
+				return opts, err
+			}
+			if opts.Calendar, err = calendar.New(routing.Calendar); err != nil {
+				return opts, fmt.Errorf("%s: %w", cfg.Resolve(cfg.Dispatch.RoutingFile), err)
+			}
+		}
+	case rf.configSet || !errors.Is(err, fs.ErrNotExist):
+		return opts, err
+	}
+	if catFile == "" && len(paths) > 0 {
+		p := paths[0]
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			p = filepath.Dir(p)
 		}
-		cand := filepath.Join(filepath.Dir(filepath.Clean(p)), "categories.yaml")
-		if _, err := os.Stat(cand); err == nil {
+		if cand := filepath.Join(filepath.Dir(filepath.Clean(p)), "categories.yaml"); fileExists(cand) {
 			catFile = cand
 		}
 	}
-	if catFile != "" {
-		cat, err := dispatch.LoadCatalog(catFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "%v\n", err)
-			return opts, nil, 1
-		}
-		opts.Category = cat.Has
+	if catFile == "" {
+		return opts, fmt.Errorf("no category catalog: give --config FILE (its categories_file) or --categories FILE")
 	}
-	return opts, args, 0
+	cat, err := dispatch.LoadCatalog(catFile)
+	if err != nil {
+		return opts, err
+	}
+	opts.Category = cat.Has
+	opts.CategoryName = func(code string) string {
+		c, _ := cat.Get(code)
+		return c.NameZH
+	}
+	return opts, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	opts, args, rc := loadOptions(args, stderr)
+	rf, args, rc := parseRuleFlags("check", args, stderr)
 	if rc != 0 {
 		return rc
 	}
@@ -77,11 +135,18 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "lanewatch rules check: no files or directories given\n")
 		return 2
 	}
+	opts, err := loadOptions(rf, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lanewatch rules check: %v\n", err)
+		return 1
+	}
 	rs, err := rules.LoadPaths(args, opts)
 	if err != nil {
-		for _, e := range unwrapJoined(err) {
+		errs := unwrapJoined(err)
+		for _, e := range errs {
 			fmt.Fprintln(stderr, e)
 		}
+		fmt.Fprintf(stderr, "%d errors\n", len(errs))
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d rules OK\n", len(rs))
@@ -89,13 +154,18 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 func rulesTest(args []string, stdout, stderr io.Writer) int {
-	opts, args, rc := loadOptions(args, stderr)
+	rf, args, rc := parseRuleFlags("test", args, stderr)
 	if rc != 0 {
 		return rc
 	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, "lanewatch rules test: no test files given\n")
 		return 2
+	}
+	opts, err := loadOptions(rf, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lanewatch rules test: %v\n", err)
+		return 1
 	}
 	failed := rules.RunTestFiles(context.Background(), stdout, args, opts)
 	if failed > 0 {
