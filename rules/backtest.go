@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"text/tabwriter"
 	"time"
+
+	"github.com/lanewatch/lanewatch"
 )
 
 // BacktestRow compares one rule across the candidate and the loaded set.
@@ -21,11 +24,63 @@ type BacktestRow struct {
 // Diff is candidate cases minus loaded cases (a rule missing from a set counts 0 there).
 func (r BacktestRow) Diff() int { return max(r.Candidate, 0) - max(r.Loaded, 0) }
 
+// BacktestOptions make a backtest see what the live engine sees.
+type BacktestOptions struct {
+	// Tick is the timer resolution of the replay; default 10s.
+	Tick time.Duration
+	// Roads map-matches telemetry points (the road of `road?.class == "main"`), as
+	// EngineOptions.Roads does live; nil: road is nil (rules on roads never hold).
+	Roads RoadMatcher
+	// Zones answers inZone(name), as EngineOptions.Zones does live.
+	Zones ZoneTester
+	// Logger receives the engines' logs (template failures); default discarded.
+	Logger *slog.Logger
+}
+
 // Backtest replays history (in time order, each Env with Kind, Device, Msg and Now set) through
 // the candidate and the loaded rule set on a fake clock that follows the message times, with
 // the timers ticking every tick. Cases are only counted: nothing is opened. Shadow rules count
-// their would-be cases.
+// their would-be cases. The environments are used as given: BacktestMessages builds them as the
+// live engine does (road matching, vendor fields).
 func Backtest(ctx context.Context, candidate, loaded []*Rule, tick time.Duration, replay func(yield func(Env) error) error) ([]BacktestRow, error) {
+	return backtest(ctx, candidate, loaded, BacktestOptions{Tick: tick}, func(step func(time.Time, func(*Engine)) error) error {
+		return replay(func(env Env) error {
+			return step(env.Now, func(e *Engine) { e.HandleEnv(ctx, env) })
+		})
+	})
+}
+
+// BacktestMessages is Backtest over decoded messages, evaluated exactly as live: each goes
+// through Engine.Handle, which builds the environment the live pipeline builds (every point of
+// a telemetry batch, msg.extra, the road from o.Roads, zones from o.Zones). Messages must be in
+// time order (a telemetry message's time is its first point's).
+func BacktestMessages(ctx context.Context, candidate, loaded []*Rule, o BacktestOptions, replay func(yield func(*lanewatch.Message, *lanewatch.Device) error) error) ([]BacktestRow, error) {
+	return backtest(ctx, candidate, loaded, o, func(step func(time.Time, func(*Engine)) error) error {
+		return replay(func(msg *lanewatch.Message, dev *lanewatch.Device) error {
+			return step(MessageTime(msg), func(e *Engine) { _ = e.Handle(ctx, msg, dev) })
+		})
+	})
+}
+
+// MessageTime is the time rules evaluate msg at (a telemetry batch: its first point's).
+func MessageTime(msg *lanewatch.Message) time.Time {
+	switch {
+	case len(msg.Telemetry) > 0:
+		return msg.Telemetry[0].TS
+	case msg.Camera != nil:
+		return msg.Camera.TS
+	case msg.Scan != nil:
+		return msg.Scan.TS
+	case msg.Status != nil:
+		return msg.Status.TS
+	}
+	return msg.Received
+}
+
+// backtest runs both sets on one fake clock; feed calls step for every input with its time and
+// how to hand it to an engine.
+func backtest(ctx context.Context, candidate, loaded []*Rule, o BacktestOptions, feed func(step func(time.Time, func(*Engine)) error) error) ([]BacktestRow, error) {
+	tick := o.Tick
 	if tick <= 0 {
 		tick = 10 * time.Second
 	}
@@ -37,7 +92,7 @@ func Backtest(ctx context.Context, candidate, loaded []*Rule, tick time.Duration
 	}
 	mk := func(rs []*Rule) (side, error) {
 		rec := &recorder{}
-		e, err := NewEngine(EngineOptions{Opener: rec, Now: clock, ShadowKeep: 1 << 30})
+		e, err := NewEngine(EngineOptions{Opener: rec, Now: clock, ShadowKeep: 1 << 30, Roads: o.Roads, Zones: o.Zones, Logger: o.Logger})
 		if err != nil {
 			return side{}, err
 		}
@@ -65,18 +120,18 @@ func Backtest(ctx context.Context, candidate, loaded []*Rule, tick time.Duration
 		}
 	}
 	last := time.Time{}
-	err = replay(func(env Env) error {
+	err = feed(func(at time.Time, handle func(*Engine)) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if env.Now.Before(last) {
-			return fmt.Errorf("backtest: input at %s is before the previous one at %s; history must be in time order", env.Now, last)
+		if at.Before(last) {
+			return fmt.Errorf("backtest: input at %s is before the previous one at %s; history must be in time order", at, last)
 		}
-		last = env.Now
-		advance(env.Now)
-		now = env.Now
-		c.e.HandleEnv(ctx, env)
-		l.e.HandleEnv(ctx, env)
+		last = at
+		advance(at)
+		now = at
+		handle(c.e)
+		handle(l.e)
 		return nil
 	})
 	if err != nil {

@@ -43,6 +43,9 @@ func (e *Engine) Evaluate(in EvalInput) []EvalResult {
 	if in.Msg.TS.IsZero() && (in.Kind != KindCoverage || in.Msg.Deadline.IsZero()) {
 		in.Msg.TS = e.o.Now() // a coverage event's time defaults to its deadline
 	}
+	if in.Road == nil && in.Kind == lanewatch.KindTelemetry {
+		in.Road = e.matchDryRun(in)
+	}
 	env := Env{Msg: in.Msg, Device: in.Device, Road: in.Road, Now: in.Msg.TS, Kind: string(in.Kind), Zones: e.o.Zones}
 	if in.Kind == KindCoverage {
 		env = coverageEnv(in.Msg, in.Road)
@@ -116,6 +119,28 @@ func (e *Engine) Evaluate(in EvalInput) []EvalResult {
 		out = append(out, res)
 	}
 	return out
+}
+
+// PointMatcher is a RoadMatcher that can also match a point the pipeline has not seen (the
+// live matcher answers from the ingest step's match): a dry run (Evaluate) with no road given
+// map-matches the message's point with it, as the live pipeline would.
+type PointMatcher interface {
+	MatchPoint(deviceType string, t *lanewatch.Telemetry) *RoadEnv
+}
+
+// matchDryRun is the road of a dry-run telemetry message: the engine's PointMatcher, else its
+// RoadMatcher, else none.
+func (e *Engine) matchDryRun(in EvalInput) *RoadEnv {
+	if e.o.Roads == nil {
+		return nil
+	}
+	t := &lanewatch.Telemetry{TS: in.Msg.TS, Lat: in.Msg.Lat, Lon: in.Msg.Lon, SpeedKmh: in.Msg.SpeedKmh, Heading: in.Msg.Heading,
+		BrushOn: in.Msg.BrushOn, WaterOn: in.Msg.WaterOn, WaterLevelPct: in.Msg.WaterLevelPct, FuelPct: in.Msg.FuelPct,
+		OdometerKm: in.Msg.OdometerKm, Has: lanewatch.FieldSpeed | lanewatch.FieldHeading}
+	if pm, ok := e.o.Roads.(PointMatcher); ok {
+		return pm.MatchPoint(in.Device.Type, t)
+	}
+	return e.o.Roads.Match(in.Device.ID, t)
 }
 
 var msgFields = func() map[string]bool {

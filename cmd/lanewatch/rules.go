@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/app"
 	"github.com/lanewatch/lanewatch/calendar"
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
@@ -229,20 +231,24 @@ func rulesBacktest(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	// The live environment: the road each point was matched to (stored with it) and the zones
+	// of the configured network, so road and zone rules hold in replay as they did live.
+	roads, zones, err := backtestRoads(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	h := influx.NewHistory(cfg.Influx.URL, cfg.Influx.Token, cfg.Influx.Org, cfg.Influx.Bucket)
 	defer h.Close()
 	ctx := context.Background()
 	points := 0
-	rows, err := rules.Backtest(ctx, candidate, loaded, *tick, func(yield func(rules.Env) error) error {
-		return h.Replay(ctx, from, to, nil, func(p influx.HistoryPoint) error {
-			env, ok := historyEnv(p)
-			if !ok {
-				return nil
-			}
-			points++
-			return yield(env)
+	rows, err := backtestHistory(ctx, candidate, loaded, rules.BacktestOptions{Tick: *tick, Zones: zones}, roads,
+		func(yield func(influx.HistoryPoint) error) error {
+			return h.Replay(ctx, from, to, nil, func(p influx.HistoryPoint) error {
+				points++
+				return yield(p)
+			})
 		})
-	})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -254,40 +260,160 @@ func rulesBacktest(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// historyEnv turns a stored point into the environment the rules saw when it arrived. Device
-// fields that are not stored (plate, tags) are empty.
-func historyEnv(p influx.HistoryPoint) (rules.Env, bool) {
-	num := func(k string) float64 {
+// backtestRoads loads the config's road network (nil, nil when coverage has no roads_file).
+func backtestRoads(cfg *app.Config) (*historyRoads, rules.ZoneTester, error) {
+	c := cfg.Coverage
+	if c.RoadsFile == "" {
+		return nil, nil, nil
+	}
+	f := coverage.Files{Roads: cfg.Resolve(c.RoadsFile), Districts: cfg.Resolve(c.DistrictsFile)}
+	if c.ZonesFile != "" {
+		f.Zones = cfg.Resolve(c.ZonesFile)
+	}
+	net, err := coverage.LoadFiles(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("road network: %w", err)
+	}
+	return newHistoryRoads(net), net, nil
+}
+
+// historyRoads is the backtest's rules.RoadMatcher: the live matcher's answer for a point is
+// stored with it (the `segment` field of vehicle_telemetry), so replay gives each point the
+// road it had live. backtestHistory records the segment of each device's point just before
+// the engines see it (the replay is sequential).
+type historyRoads struct {
+	roads map[string]*rules.RoadEnv
+	last  map[string]pointSegment // by device
+}
+
+type pointSegment struct {
+	ts      time.Time
+	segment string
+}
+
+func newHistoryRoads(net *coverage.Network) *historyRoads {
+	h := &historyRoads{roads: map[string]*rules.RoadEnv{}, last: map[string]pointSegment{}}
+	for i := range net.Segments {
+		s := &net.Segments[i]
+		// As app's road matcher builds it (app/coverage.go newRoadMatcher).
+		h.roads[s.ID] = &rules.RoadEnv{ID: s.ID, Name: s.Name, Class: s.Class, District: s.District, Contractor: s.Contractor, Zones: s.Zones}
+	}
+	return h
+}
+
+// Match implements rules.RoadMatcher.
+func (h *historyRoads) Match(deviceID string, t *lanewatch.Telemetry) *rules.RoadEnv {
+	if p, ok := h.last[deviceID]; ok && p.ts.Equal(t.TS) {
+		return h.roads[p.segment]
+	}
+	return nil
+}
+
+var _ rules.RoadMatcher = (*historyRoads)(nil)
+
+// backtestHistory replays stored points through rules.BacktestMessages: each becomes the
+// message the pipeline decoded (vendor fields into Extra) and, with roads, keeps the road it
+// was matched to live.
+func backtestHistory(ctx context.Context, candidate, loaded []*rules.Rule, o rules.BacktestOptions, roads *historyRoads,
+	replay func(yield func(influx.HistoryPoint) error) error) ([]rules.BacktestRow, error) {
+	if roads != nil {
+		o.Roads = roads
+	}
+	return rules.BacktestMessages(ctx, candidate, loaded, o, func(yield func(*lanewatch.Message, *lanewatch.Device) error) error {
+		return replay(func(p influx.HistoryPoint) error {
+			msg, dev, seg, ok := historyMessage(p)
+			if !ok {
+				return nil
+			}
+			if roads != nil && len(msg.Telemetry) == 1 {
+				roads.last[dev.ID] = pointSegment{ts: msg.Telemetry[0].TS, segment: seg}
+			}
+			return yield(msg, dev)
+		})
+	})
+}
+
+// telemetryFields are the stored vehicle_telemetry fields that are not vendor extras.
+var telemetryFields = map[string]bool{"lat": true, "lon": true, "speed_kmh": true, "heading": true, "brush_on": true,
+	"water_on": true, "water_level_pct": true, "fuel_pct": true, "odometer_km": true, "segment": true}
+
+// historyMessage turns a stored point into the message the pipeline decoded when it arrived,
+// the device as far as InfluxDB knows it (plate and tags are not stored), and the road segment
+// the live map matcher gave a telemetry point ("" for none).
+func historyMessage(p influx.HistoryPoint) (*lanewatch.Message, *lanewatch.Device, string, bool) {
+	num := func(k string) (float64, bool) {
 		switch v := p.Fields[k].(type) {
 		case float64:
-			return v
+			return v, true
 		case int64:
-			return float64(v)
+			return float64(v), true
 		}
-		return 0
+		return 0, false
 	}
+	val := func(k string) float64 { v, _ := num(k); return v }
 	flag := func(k string) bool { b, _ := p.Fields[k].(bool); return b }
 	str := func(k string) string { s, _ := p.Fields[k].(string); return s }
-	env := rules.Env{Now: p.Time, Device: rules.DeviceEnv{ID: p.Tags["device"], District: p.Tags["district"], Contractor: p.Tags["contractor"]}}
-	m := rules.Msg{TS: p.Time, Lat: num("lat"), Lon: num("lon")}
+	dev := &lanewatch.Device{ID: p.Tags["device"], District: p.Tags["district"], Contractor: p.Tags["contractor"]}
+	msg := &lanewatch.Message{DeviceID: dev.ID, Received: p.Time}
 	switch p.Measurement {
 	case influx.MeasurementTelemetry:
-		env.Kind = string(lanewatch.KindTelemetry)
-		env.Device.Type = p.Tags["type"]
-		m.SpeedKmh, m.Heading, m.BrushOn, m.WaterOn = num("speed_kmh"), num("heading"), flag("brush_on"), flag("water_on")
-		m.WaterLevelPct, m.FuelPct, m.OdometerKm = num("water_level_pct"), num("fuel_pct"), num("odometer_km")
+		msg.Kind = lanewatch.KindTelemetry
+		dev.Type = lanewatch.DeviceType(p.Tags["type"])
+		t := lanewatch.Telemetry{TS: p.Time, Lat: val("lat"), Lon: val("lon"), SpeedKmh: val("speed_kmh"), Heading: val("heading"),
+			BrushOn: flag("brush_on"), WaterOn: flag("water_on"), WaterLevelPct: val("water_level_pct"), FuelPct: val("fuel_pct"),
+			OdometerKm: val("odometer_km")}
+		names := make([]string, 0, len(p.Fields))
+		for k := range p.Fields {
+			if !telemetryFields[k] {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if b, ok := p.Fields[k].(bool); ok {
+				t.Extra = append(t.Extra, lanewatch.ExtraField{Name: k, Bool: b, IsBool: true})
+			} else if v, ok := num(k); ok {
+				t.Extra = append(t.Extra, lanewatch.ExtraField{Name: k, Num: v})
+			}
+		}
+		msg.Telemetry = []lanewatch.Telemetry{t}
+		return msg, dev, str("segment"), true
 	case influx.MeasurementCamera:
-		env.Kind = string(lanewatch.KindCamera)
-		env.Device.Type = string(lanewatch.DeviceCamera)
-		m.Type, m.EventID, m.Confidence = p.Tags["type"], str("event_id"), num("confidence")
+		msg.Kind = lanewatch.KindCamera
+		dev.Type = lanewatch.DeviceCamera
+		msg.Camera = &lanewatch.CameraEvent{TS: p.Time, Type: p.Tags["type"], EventID: str("event_id"), Confidence: val("confidence"),
+			Lat: val("lat"), Lon: val("lon")}
+		return msg, dev, "", true
 	case influx.MeasurementPlaqueScan:
-		env.Kind = string(lanewatch.KindPlaque)
-		env.Device.Type = string(lanewatch.DevicePlaque)
-		m.Action, m.Category = p.Tags["action"], p.Tags["category"]
-	default:
-		return env, false
+		msg.Kind = lanewatch.KindPlaque
+		dev.Type = lanewatch.DevicePlaque
+		msg.Scan = &lanewatch.PlaqueScan{TS: p.Time, Action: p.Tags["action"], Category: p.Tags["category"]}
+		return msg, dev, "", true
 	}
-	env.Msg = m
+	return nil, nil, "", false
+}
+
+// historyEnv turns a stored point into the environment the rules saw when it arrived, without
+// road matching (BacktestMessages with historyRoads adds it). Device fields that are not
+// stored (plate, tags) are empty.
+func historyEnv(p influx.HistoryPoint) (rules.Env, bool) {
+	msg, dev, _, ok := historyMessage(p)
+	if !ok {
+		return rules.Env{}, false
+	}
+	env := rules.Env{Now: p.Time, Kind: string(msg.Kind), Device: rules.DeviceEnv{ID: dev.ID, Type: string(dev.Type),
+		District: dev.District, Contractor: dev.Contractor}}
+	switch {
+	case len(msg.Telemetry) == 1:
+		t := &msg.Telemetry[0]
+		env.Msg = rules.Msg{TS: t.TS, Lat: t.Lat, Lon: t.Lon, SpeedKmh: t.SpeedKmh, Heading: t.Heading, BrushOn: t.BrushOn,
+			WaterOn: t.WaterOn, WaterLevelPct: t.WaterLevelPct, FuelPct: t.FuelPct, OdometerKm: t.OdometerKm}
+	case msg.Camera != nil:
+		c := msg.Camera
+		env.Msg = rules.Msg{TS: c.TS, Lat: c.Lat, Lon: c.Lon, Type: c.Type, EventID: c.EventID, Confidence: c.Confidence}
+	case msg.Scan != nil:
+		env.Msg = rules.Msg{TS: p.Time, Action: msg.Scan.Action, Category: msg.Scan.Category}
+	}
 	return env, true
 }
 
