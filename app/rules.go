@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lanewatch/lanewatch/calendar"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/rules"
 	"github.com/lanewatch/lanewatch/store"
@@ -30,12 +31,22 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 		Logger: a.logger, Now: a.now, Shared: shared, PersistInterval: persistEvery, WatchFrom: a.now()}); err != nil {
 		return err
 	}
+	// Schedules use dispatch's working calendar (`active: {days: [workdays]}`); warn when its
+	// holiday schedule ends within 30 days (lanewatch_calendar_covered_until_days tracks it).
+	var cal *calendar.Calendar
+	if a.cases != nil {
+		cal = a.cases.Calendar()
+		if err := cal.CheckCovered(a.now(), 30*24*time.Hour); err != nil {
+			a.logger.Warn("working calendar runs out", "err", err)
+		}
+	}
 	var paths []string
 	if a.cfg.RulesDir != "" {
 		paths = []string{a.cfg.Resolve(a.cfg.RulesDir)}
 	}
 	a.rules, err = rules.NewManager(rules.ManagerOptions{Engine: a.engine, Paths: paths,
-		Load: rules.LoadOptions{Category: catalog.Has, Location: loc}, States: a.store, Registerer: a.reg,
+		Load: rules.LoadOptions{Category: catalog.Has, CategoryName: func(code string) string { c, _ := catalog.Get(code); return c.NameZH },
+			Location: loc, Calendar: cal}, States: a.store, Registerer: a.reg,
 		Logger: a.logger, Now: a.now})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/calendar"
 )
 
 // VersionPrefix is the store key prefix of rule-set versions: VersionPrefix + zero-padded id.
@@ -97,7 +98,12 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "lanewatch_rules_reload_failures_total",
 			Help: "Rejected rules reloads."}),
 	}
-	for _, c := range []prometheus.Collector{m.success, m.timestamp, m.failures} {
+	cs := []prometheus.Collector{m.success, m.timestamp, m.failures}
+	if o.Load.Calendar != nil {
+		// How far the working calendar of `active: {days: [workdays]}` reaches.
+		cs = append(cs, calendar.CoveredGauge(o.Load.Calendar, o.Now))
+	}
+	for _, c := range cs {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("register rules manager metrics: %w", err)
 		}
