@@ -109,6 +109,7 @@ type ruleSet struct {
 // runtime is a rule in a loaded set: the compiled rule, its state and counters.
 type runtime struct {
 	r  *Rule
+	ev evaluator // the rule kind's evaluation (eval_*.go)
 	st *ruleState
 	c  *ruleCounters
 
@@ -255,7 +256,7 @@ func (e *Engine) Swap(rules []*Rule) {
 	s := &ruleSet{byKind: map[lanewatch.Kind][]*runtime{}}
 	e.mu.Lock()
 	for _, r := range rules {
-		rt := &runtime{r: r}
+		rt := &runtime{r: r, ev: evaluatorOf(r)}
 		if prev, ok := old[r.Name()]; ok && prev.r.Hash() == r.Hash() {
 			rt.st = prev.st
 		} else {
@@ -469,294 +470,6 @@ type firingReq struct {
 	at  time.Time
 }
 
-// evalRule evaluates one rule; it returns the firing to emit, nil for none (the common case:
-// a pointer, so the non-matching path copies no Env-sized result).
-func (e *Engine) evalRule(ctx context.Context, m *vm.VM, rt *runtime, env *Env, boxed any) *firingReq {
-	r := rt.r
-	shared := e.o.Shared && e.o.States != nil
-	if r.IsAbsent() {
-		key, err := e.keyOf(m, r, env, boxed)
-		if err != nil {
-			e.ruleError(rt, err)
-			return nil
-		}
-		if shared {
-			e.ensureLoaded(ctx, rt, key)
-		}
-		e.seen(rt, key, env)
-		return nil
-	}
-	held := false
-	if r.sched.Active(env.Now) {
-		rt.evals.Inc()
-		rt.c.evals.Add(1)
-		out, err := m.Run(r.when, boxed)
-		if err != nil {
-			e.ruleError(rt, err)
-			return nil
-		}
-		held, _ = out.(bool)
-	}
-	if held {
-		rt.matches.Inc()
-		rt.c.matches.Add(1)
-		rt.c.lastMatch.Store(env.Now.UnixNano())
-	} else if rt.st.n.Load() == 0 && !shared {
-		return nil // the common path: nothing holds, nothing pending
-	}
-	key, err := e.keyOf(m, r, env, boxed)
-	if err != nil {
-		e.ruleError(rt, err)
-		return nil
-	}
-	if shared {
-		// Another node may hold this key's state (a device that moved): a stored pending
-		// `for` timer continues here, and a message that does not hold interrupts it.
-		e.ensureLoaded(ctx, rt, key)
-	}
-	return e.step(m, rt, key, held, env, boxed)
-}
-
-func (e *Engine) keyOf(m *vm.VM, r *Rule, env *Env, boxed any) (string, error) {
-	if r.key == nil {
-		return env.Device.ID, nil
-	}
-	out, err := m.Run(r.key, boxed)
-	if err != nil {
-		return "", fmt.Errorf("key: %w", err)
-	}
-	if s, ok := out.(string); ok {
-		return s, nil
-	}
-	return fmt.Sprint(out), nil
-}
-
-// step advances the state of (rule, key) with one observation at env.Now.
-func (e *Engine) step(m *vm.VM, rt *runtime, key string, held bool, env *Env, boxed any) *firingReq {
-	r := rt.r
-	t := env.Now
-	st := rt.st
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	ks := st.keys[key]
-	if held {
-		if ks == nil {
-			ks = &keyState{}
-			st.keys[key] = ks
-			st.n.Store(int64(len(st.keys)))
-		}
-		if !ks.Active {
-			ks.Active, ks.ActiveAt, ks.Fired = true, t, false
-		}
-		ks.LastHeldAt = t
-		ks.Device, ks.Lat, ks.Lon, ks.msg, ks.road = env.Device, env.Msg.Lat, env.Msg.Lon, env.Msg, env.Road
-		st.markDirty(key)
-		if r.On == KindCoverage {
-			// One event, one decision: fire unless in cooldown, keep no episode open (no
-			// later message would ever resolve it). The key stays only for its cooldown.
-			var fr *firingReq
-			if cooldownOver(r, ks, t) {
-				ks.FiredAt = t
-				fr = &firingReq{rt: rt, env: *env, key: key, at: t}
-			}
-			ks.Active, ks.Fired = false, false
-			e.gc(rt, key, ks, t)
-			return fr
-		}
-		if !ks.Fired && t.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, t) {
-			ks.Fired, ks.FiredAt = true, t
-			return &firingReq{rt: rt, env: *env, key: key, at: t}
-		}
-		if ks.Fired && r.instant() {
-			// An instant rule (no for, keep_for or clear): every match while firing is an
-			// occurrence of the open case.
-			return &firingReq{rt: rt, env: *env, key: key, at: t}
-		}
-		return nil
-	}
-	if ks == nil || !ks.Active {
-		e.gc(rt, key, ks, t)
-		return nil
-	}
-	keep := time.Duration(r.Spec.KeepFor)
-	if !ks.Fired {
-		// Pending and observed not holding: `for` is interrupted. (A gap without messages
-		// is bridged by keep_for; see Tick.)
-		ks.Active = false
-		st.markDirty(key)
-		e.gc(rt, key, ks, t)
-		return nil
-	}
-	// Firing: resolves when clear holds (or when no longer holds, without clear) and keep_for
-	// has passed since the condition last held.
-	resolved := true
-	if r.clear != nil && r.sched.Active(t) {
-		out, err := m.Run(r.clear, boxed)
-		if err != nil {
-			e.ruleError(rt, fmt.Errorf("clear: %w", err))
-			return nil
-		}
-		resolved, _ = out.(bool)
-	}
-	if resolved && t.Sub(ks.LastHeldAt) > keep {
-		ks.Active, ks.Fired = false, false
-		st.markDirty(key)
-		e.gc(rt, key, ks, t)
-	}
-	return nil
-}
-
-func cooldownOver(r *Rule, ks *keyState, t time.Time) bool {
-	cd := time.Duration(r.Spec.Cooldown)
-	return cd == 0 || ks.FiredAt.IsZero() || t.Sub(ks.FiredAt) >= cd
-}
-
-// gc drops an inactive key whose cooldown is over (call with the state lock held).
-func (e *Engine) gc(rt *runtime, key string, ks *keyState, t time.Time) {
-	if ks == nil || ks.Active || rt.r.IsAbsent() {
-		return
-	}
-	if cooldownOver(rt.r, ks, t) || ks.FiredAt.IsZero() {
-		delete(rt.st.keys, key)
-		rt.st.n.Store(int64(len(rt.st.keys)))
-		rt.st.markDirty(key)
-	}
-}
-
-// seen records a message for an absent rule: the key is alive; a firing absence resolves.
-func (e *Engine) seen(rt *runtime, key string, env *Env) {
-	now := e.o.Now()
-	st := rt.st
-	st.mu.Lock()
-	ks := st.keys[key]
-	if ks == nil {
-		ks = &keyState{}
-		st.keys[key] = ks
-		st.n.Store(int64(len(st.keys)))
-	}
-	if now.After(ks.LastSeen) {
-		ks.LastSeen = now
-	}
-	if ks.Fired {
-		ks.Active, ks.Fired = false, false
-	}
-	ks.Device, ks.Lat, ks.Lon = env.Device, env.Msg.Lat, env.Msg.Lon
-	st.markDirty(key)
-	st.mu.Unlock()
-}
-
-// Tick runs the clock-driven timers at now: absent rules fire for keys silent long enough
-// (within their schedule), pending `for` timers complete while keep_for bridges a gap, and
-// expired cooldowns are forgotten. Run calls it every TickInterval.
-func (e *Engine) Tick(ctx context.Context, now time.Time) {
-	var fired []firingReq
-	var checks []absentCheck
-	for _, rt := range e.set.Load().rules {
-		r := rt.r
-		st := rt.st
-		st.mu.Lock()
-		for key, ks := range st.keys {
-			switch {
-			case r.IsAbsent():
-				absent := time.Duration(r.Spec.Absent)
-				if ks.Fired || ks.LastSeen.IsZero() {
-					continue
-				}
-				rt.evals.Inc()
-				rt.c.evals.Add(1)
-				since := now.Sub(ks.LastSeen)
-				if e.o.WatchFrom.After(ks.LastSeen) {
-					since = now.Sub(e.o.WatchFrom)
-				}
-				if since < absent || !r.sched.ActiveThroughout(now.Add(-absent), now) {
-					continue
-				}
-				rt.matches.Inc()
-				rt.c.matches.Add(1)
-				if !cooldownOver(r, ks, now) {
-					continue
-				}
-				if e.o.Shared && e.o.States != nil {
-					// The device may have moved to another node: confirm against the store.
-					checks = append(checks, absentCheck{rt: rt, key: key, lastSeen: ks.LastSeen})
-					continue
-				}
-				ks.Active, ks.ActiveAt, ks.Fired, ks.FiredAt = true, ks.LastSeen, true, now
-				st.markDirty(key)
-				fired = append(fired, firingReq{rt: rt, key: key, at: now,
-					env: Env{Device: ks.Device, Msg: Msg{TS: ks.LastSeen, Lat: ks.Lat, Lon: ks.Lon}, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
-			case ks.Active && ks.Fired:
-				// Firing with no message for longer than keep_for: resolved (without a clear
-				// expression, which needs a message to be evaluated on).
-				keep := time.Duration(r.Spec.KeepFor)
-				if keep > 0 && r.clear == nil && now.Sub(ks.LastHeldAt) > keep {
-					ks.Active, ks.Fired = false, false
-					st.markDirty(key)
-					e.gc(rt, key, ks, now)
-				}
-			case ks.Active && !ks.Fired:
-				keep := time.Duration(r.Spec.KeepFor)
-				if keep > 0 && now.Sub(ks.LastHeldAt) > keep {
-					ks.Active = false
-					st.markDirty(key)
-					e.gc(rt, key, ks, now)
-					continue
-				}
-				if keep > 0 && now.Sub(ks.ActiveAt) >= time.Duration(r.Spec.For) && cooldownOver(r, ks, now) && r.sched.Active(now) {
-					ks.Fired, ks.FiredAt = true, now
-					st.markDirty(key)
-					fired = append(fired, firingReq{rt: rt, key: key, at: now,
-						env: Env{Device: ks.Device, Msg: ks.msg, Road: ks.road, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
-				}
-			case !ks.Active:
-				e.gc(rt, key, ks, now)
-			}
-		}
-		st.mu.Unlock()
-	}
-	fired = append(fired, e.confirmAbsent(ctx, checks, now)...)
-	for _, f := range fired {
-		e.emit(ctx, f)
-	}
-}
-
-// absentCheck is an absence about to fire on a Shared engine.
-type absentCheck struct {
-	rt       *runtime
-	key      string
-	lastSeen time.Time
-}
-
-// confirmAbsent fires the absences whose key was not seen more recently by another node (the
-// stored entry's LastSeen); a key seen elsewhere adopts that time instead and stays quiet here.
-// A failed read fires (a possible false absence rather than a missed one).
-func (e *Engine) confirmAbsent(ctx context.Context, checks []absentCheck, now time.Time) []firingReq {
-	var fired []firingReq
-	for _, c := range checks {
-		stored, _, _, err := e.readKey(ctx, c.rt, c.key)
-		if err != nil {
-			e.logger.Warn("confirm absence", "rule", c.rt.r.Name(), "key", c.key, "err", err)
-		}
-		st := c.rt.st
-		st.mu.Lock()
-		ks := st.keys[c.key]
-		switch {
-		case ks == nil || ks.Fired || !ks.LastSeen.Equal(c.lastSeen):
-			// changed meanwhile: the next Tick decides again
-		case stored != nil && stored.LastSeen.After(ks.LastSeen):
-			ks.LastSeen = stored.LastSeen // not dirty: the entry is the other node's
-		default:
-			ks.Active, ks.ActiveAt, ks.Fired, ks.FiredAt = true, ks.LastSeen, true, now
-			st.markDirty(c.key)
-			r := c.rt.r
-			fired = append(fired, firingReq{rt: c.rt, key: c.key, at: now,
-				env: Env{Device: ks.Device, Msg: Msg{TS: ks.LastSeen, Lat: ks.Lat, Lon: ks.Lon}, Now: now, Kind: string(r.On), Zones: e.o.Zones}})
-		}
-		st.mu.Unlock()
-	}
-	return fired
-}
-
 // emit renders a firing and hands it to the Opener, or records it as a would-be case.
 func (e *Engine) emit(ctx context.Context, fr firingReq) {
 	f, err := renderCase(fr.rt.r, fr.env, fr.key, fr.at)
@@ -764,8 +477,7 @@ func (e *Engine) emit(ctx context.Context, fr firingReq) {
 		// The case opens anyway, with the fallback title: a broken template must not lose it.
 		e.templateError(fr.rt, err)
 	}
-	fr.rt.firings.Inc()
-	fr.rt.c.firings.Add(1)
+	fr.rt.fired()
 	if f.Shadow {
 		e.mu.Lock()
 		if len(e.shadow) >= e.o.ShadowKeep {
@@ -797,7 +509,5 @@ func locationOf(env Env) lanewatch.Location {
 }
 
 func (e *Engine) ruleError(rt *runtime, err error) {
-	rt.errs.Inc()
-	rt.c.errs.Add(1)
-	rt.c.lastError.Store(&errorAt{msg: err.Error(), at: e.o.Now()})
+	rt.failed(err, e.o.Now())
 }
