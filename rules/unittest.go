@@ -3,8 +3,10 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -80,9 +82,26 @@ func RunTestFiles(ctx context.Context, w io.Writer, files []string, o LoadOption
 	return failed
 }
 
-func runTestFile(ctx context.Context, w io.Writer, path string, o LoadOptions) (int, error) {
+// ParseTestFile decodes a rule unit-test file strictly, returning every decoding error (each
+// file:line:column) at once.
+func ParseTestFile(path string, data []byte) (*TestFile, error) {
+	if len(data) > yamlx.MaxFileBytes {
+		return nil, &yamlx.Error{File: path, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), yamlx.MaxFileBytes)}
+	}
 	var tf TestFile
-	if err := yamlx.ReadFile(path, &tf); err != nil {
+	if errs := yamlx.DecodeAll(path, data, &tf); len(errs) > 0 {
+		return nil, errors.Join(sortErrors(errs)...)
+	}
+	return &tf, nil
+}
+
+func runTestFile(ctx context.Context, w io.Writer, path string, o LoadOptions) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read rule test file: %w", err)
+	}
+	tf, err := ParseTestFile(path, data)
+	if err != nil {
 		return 0, err
 	}
 	if tf.TimeZone != "" {
