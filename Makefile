@@ -43,8 +43,8 @@ unit:
 	$(GO) test -count=1 -run 'Allocs|DoesNotAllocate' ./gateway/payload ./influx
 
 rules-check: build
-	bin/lanewatch rules check --categories configs/categories.yaml configs/rules
-	bin/lanewatch rules test configs/rules/*_test.yaml
+	bin/lanewatch rules check --config configs/lanewatch.yaml configs/rules
+	bin/lanewatch rules test --config configs/lanewatch.yaml configs/rules/*_test.yaml
 
 ## fuzz-short: each fuzz target for a few seconds (the seed corpus always runs in `unit`).
 FUZZTIME ?= 4s

@@ -52,7 +52,7 @@ func parseFile(file string, data []byte, o LoadOptions) ([]*Rule, []*yamlx.Error
 	if v.o.Location == nil {
 		v.o.Location = DefaultLocation()
 	}
-	v.opts = exprOptions(v.o.Location)
+	v.opts = append(exprOptions(v.o.Location), extraOptions()...) // extra.go: absent-safe vendor fields
 	out := v.validateFile(&f)
 	return out, append(errs, v.errs...)
 }
