@@ -136,7 +136,10 @@ func (e *Engine) matchDryRun(in EvalInput) *RoadEnv {
 	}
 	t := &lanewatch.Telemetry{TS: in.Msg.TS, Lat: in.Msg.Lat, Lon: in.Msg.Lon, SpeedKmh: in.Msg.SpeedKmh, Heading: in.Msg.Heading,
 		BrushOn: in.Msg.BrushOn, WaterOn: in.Msg.WaterOn, WaterLevelPct: in.Msg.WaterLevelPct, FuelPct: in.Msg.FuelPct,
-		OdometerKm: in.Msg.OdometerKm, Has: lanewatch.FieldSpeed | lanewatch.FieldHeading}
+		OdometerKm: in.Msg.OdometerKm, Has: lanewatch.FieldSpeed}
+	if in.Msg.Heading != 0 { // a body without heading must not match as heading north
+		t.Has |= lanewatch.FieldHeading
+	}
 	if pm, ok := e.o.Roads.(PointMatcher); ok {
 		return pm.MatchPoint(in.Device.Type, t)
 	}
