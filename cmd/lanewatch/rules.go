@@ -148,7 +148,11 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e)
 		}
-		fmt.Fprintf(stderr, "%d errors\n", len(errs))
+		if len(errs) == 1 {
+			fmt.Fprintln(stderr, "1 error")
+		} else {
+			fmt.Fprintf(stderr, "%d errors\n", len(errs))
+		}
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d rules OK\n", len(rs))

@@ -95,7 +95,7 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 			edit(t, filepath.Join(rdir, m.file), m.old, m.repl)
 			// Without --categories: the catalog next to the rules directory.
 			rc, lines := run(t, rdir, "--categories", filepath.Join(filepath.Dir(rdir), "categories.yaml"))
-			if rc != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], m.want) || lines[1] != "1 errors" {
+			if rc != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], m.want) || lines[1] != "1 error" {
 				t.Fatalf("rc=%d, stderr:\n%s\nwant %s", rc, strings.Join(lines, "\n"), m.want)
 			}
 		})
