@@ -34,9 +34,9 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "check":
-		return rulesCheck(args[1:], stdout, stderr)
+		return rulesCheck(args[1:], stdout, stderr, time.Now)
 	case "test":
-		return rulesTest(args[1:], stdout, stderr)
+		return rulesTest(args[1:], stdout, stderr, time.Now)
 	case "backtest":
 		return rulesBacktest(args[1:], stdout, stderr)
 	}
@@ -128,7 +128,18 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func rulesCheck(args []string, stdout, stderr io.Writer) int {
+// warnCalendar warns (not an error) when the working calendar's holiday schedule does not cover
+// the next 30 days: `workdays` rules and deadlines would take public holidays for working days.
+func warnCalendar(opts rules.LoadOptions, now func() time.Time, stderr io.Writer) {
+	if opts.Calendar == nil {
+		return
+	}
+	if err := opts.Calendar.CheckCovered(now(), 30*24*time.Hour); err != nil {
+		fmt.Fprintf(stderr, "warning: %v\n", err)
+	}
+}
+
+func rulesCheck(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	rf, args, rc := parseRuleFlags("check", args, stderr)
 	if rc != 0 {
 		return rc
@@ -142,6 +153,7 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lanewatch rules check: %v\n", err)
 		return 1
 	}
+	warnCalendar(opts, now, stderr)
 	rs, err := rules.LoadPaths(args, opts)
 	if err != nil {
 		errs := unwrapJoined(err)
@@ -159,7 +171,7 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func rulesTest(args []string, stdout, stderr io.Writer) int {
+func rulesTest(args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	rf, args, rc := parseRuleFlags("test", args, stderr)
 	if rc != 0 {
 		return rc
@@ -173,6 +185,7 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lanewatch rules test: %v\n", err)
 		return 1
 	}
+	warnCalendar(opts, now, stderr)
 	failed := rules.RunTestFiles(context.Background(), stdout, args, opts)
 	if failed > 0 {
 		fmt.Fprintf(stdout, "%d rule tests FAILED\n", failed)

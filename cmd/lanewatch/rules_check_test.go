@@ -6,7 +6,28 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// fixedNow is a day the shipped calendar covers with 30 days to spare.
+func fixedNow() time.Time { return time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC) }
+
+// TestRulesCheckWarnsCalendar: rules check warns (exit 0) when the config's working calendar
+// does not cover the next 30 days.
+func TestRulesCheckWarnsCalendar(t *testing.T) {
+	var out, errb bytes.Buffer
+	late := func() time.Time { return time.Date(2026, 12, 15, 2, 0, 0, 0, time.UTC) }
+	if rc := rulesCheck([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, late); rc != 0 {
+		t.Fatalf("rc=%d %s", rc, errb.String())
+	}
+	if want := "warning: working calendar has no holidays for 2027 (from 2027-01-01, in 17 days)"; !strings.HasPrefix(errb.String(), want) {
+		t.Errorf("stderr = %q, want %q…", errb.String(), want)
+	}
+	errb.Reset()
+	if rc := rulesCheck([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, fixedNow); rc != 0 || errb.Len() != 0 {
+		t.Errorf("rc=%d stderr=%q", rc, errb.String())
+	}
+}
 
 // shippedRules copies configs/rules (rule files only) and the category catalog into a
 // temporary configs-like tree and returns the rules directory.
@@ -80,7 +101,7 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 	}
 	run := func(t *testing.T, rdir string, args ...string) (int, []string) {
 		var out, errb bytes.Buffer
-		rc := rulesCheck(append(args, rdir), &out, &errb)
+		rc := rulesCheck(append(args, rdir), &out, &errb, fixedNow)
 		var lines []string
 		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
 			if l != "" {
@@ -129,7 +150,7 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, errb bytes.Buffer
-		if rc := rulesCheck([]string{solo}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "no category catalog") {
+		if rc := rulesCheck([]string{solo}, &out, &errb, fixedNow); rc != 1 || !strings.Contains(errb.String(), "no category catalog") {
 			t.Fatalf("rc=%d stdout=%q stderr=%q", rc, out.String(), errb.String())
 		}
 	})
