@@ -224,4 +224,30 @@ func TestEvaluateMatchesRoad(t *testing.T) {
 	if !held["brush_off_main"] || !held["pressure_high"] || held["in_market"] {
 		t.Errorf("held = %v", held)
 	}
+
+	// A plain RoadMatcher (the app's) is asked with no device id: it matches the point on its
+	// own instead of looking at the device's batch the pipeline is working on.
+	asked := &recordingRoads{}
+	e2, err := NewEngine(EngineOptions{Opener: &fakeOpener{}, Roads: asked, Registerer: prometheus.NewPedanticRegistry(),
+		Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Swap(mustRules(t, liveRules))
+	for _, r := range e2.Evaluate(EvalInput{Kind: lanewatch.KindTelemetry, Device: sw, Msg: Msg{TS: t0, Lat: 26.08, Lon: 119.31, SpeedKmh: 8}}) {
+		if r.Rule == "brush_off_main" && !r.Held {
+			t.Error("brush_off_main did not hold with the plain matcher")
+		}
+	}
+	if len(asked.ids) != 1 || asked.ids[0] != "" {
+		t.Errorf("Match asked with device ids %q, want one empty", asked.ids)
+	}
+}
+
+// recordingRoads is lonRoads recording the device ids it is asked with.
+type recordingRoads struct{ ids []string }
+
+func (r *recordingRoads) Match(id string, t *lanewatch.Telemetry) *RoadEnv {
+	r.ids = append(r.ids, id)
+	return lonRoads{}.Match(id, t)
 }

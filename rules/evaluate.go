@@ -121,9 +121,11 @@ func (e *Engine) Evaluate(in EvalInput) []EvalResult {
 	return out
 }
 
-// PointMatcher is a RoadMatcher that can also match a point the pipeline has not seen (the
-// live matcher answers from the ingest step's match): a dry run (Evaluate) with no road given
-// map-matches the message's point with it, as the live pipeline would.
+// PointMatcher is a RoadMatcher that can also match a point on its own, for a dry run
+// (Evaluate) with no road given. Without it, Evaluate asks RoadMatcher.Match with an empty
+// device id: the live matcher (app's, over coverage.Tracker.Matched) then finds no observed
+// batch and matches the point on its own, without touching the per-device state the pipeline
+// uses.
 type PointMatcher interface {
 	MatchPoint(deviceType string, t *lanewatch.Telemetry) *RoadEnv
 }
@@ -143,7 +145,7 @@ func (e *Engine) matchDryRun(in EvalInput) *RoadEnv {
 	if pm, ok := e.o.Roads.(PointMatcher); ok {
 		return pm.MatchPoint(in.Device.Type, t)
 	}
-	return e.o.Roads.Match(in.Device.ID, t)
+	return e.o.Roads.Match("", t)
 }
 
 var msgFields = func() map[string]bool {
