@@ -26,8 +26,7 @@ import (
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 	"github.com/lanewatch/lanewatch/store"
-	"github.com/lanewatch/lanewatch/store/postgres"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 	"github.com/lanewatch/lanewatch/wal"
 	"github.com/lanewatch/lanewatch/web"
 )
@@ -124,16 +123,12 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	// Store.
-	switch cfg.Store.Driver {
-	case "postgres":
-		a.store, err = postgres.Open(ctx, postgres.Options{DSN: cfg.Store.DSN, Logger: a.logger})
-	default:
-		path := cfg.Store.Path
-		if path == "" {
-			path = filepath.Join(dataDir, "lanewatch.db")
-		}
-		a.store, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.Resolve(path), Logger: a.logger})
+	storeCfg := cfg.Store
+	if storeCfg.Path == "" {
+		storeCfg.Path = sqlstore.DefaultPath(dataDir)
 	}
+	storeCfg.Path = cfg.Resolve(storeCfg.Path)
+	a.store, err = sqlstore.Open(ctx, storeCfg, a.logger)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 	"github.com/lanewatch/lanewatch/store"
-	"github.com/lanewatch/lanewatch/store/postgres"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // RulesChannel is the PostgreSQL notification channel a node announces a changed rule set on.
@@ -38,13 +38,13 @@ type NodeConfig struct {
 	CoverageRefresh yamlx.Duration `yaml:"coverage_refresh"`
 }
 
-// elector decides which node runs the cluster-wide singletons (*postgres.Leader).
+// elector decides which node runs the cluster-wide singletons (*sqlstore.Leader).
 type elector interface {
 	IsLeader() bool
 	Run(ctx context.Context, onChange func(leading bool)) error
 }
 
-// notifyBus is PostgreSQL LISTEN/NOTIFY (*postgres.Store).
+// notifyBus is PostgreSQL LISTEN/NOTIFY (*sqlstore.Postgres).
 type notifyBus interface {
 	Notify(ctx context.Context, channel, payload string) error
 	Listen(ctx context.Context, channel string, retry time.Duration, logger *slog.Logger, fn func(payload string)) error
@@ -91,7 +91,7 @@ func (a *App) setupCluster() error {
 	if c.refresh <= 0 {
 		c.refresh = 10 * time.Second
 	}
-	if pg, ok := a.store.(*postgres.Store); ok {
+	if pg, ok := a.store.(*sqlstore.Postgres); ok {
 		c.elector = pg.NewLeader("singletons", 2*time.Second, a.logger)
 		c.bus = pg
 	} else {

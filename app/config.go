@@ -11,6 +11,7 @@ import (
 
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // Config is the format of configs/lanewatch.yaml. Relative paths are resolved against the
@@ -21,11 +22,11 @@ type Config struct {
 	// DataDir holds the journal, the InfluxDB spool, the SQLite database and attachments.
 	DataDir string `yaml:"data_dir"`
 
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	HTTP     HTTPConfig     `yaml:"http"`
-	Influx   InfluxConfig   `yaml:"influx"`
-	Store    StoreConfig    `yaml:"store"`
-	Pipeline PipelineConfig `yaml:"pipeline"`
+	MQTT     MQTTConfig      `yaml:"mqtt"`
+	HTTP     HTTPConfig      `yaml:"http"`
+	Influx   InfluxConfig    `yaml:"influx"`
+	Store    sqlstore.Config `yaml:"store"`
+	Pipeline PipelineConfig  `yaml:"pipeline"`
 	// Dispatch is the case lifecycle section: routing, districts, notifications, Open311.
 	Dispatch DispatchConfig `yaml:"dispatch"`
 	// Coverage is the road network and mechanization section (coverage package).
@@ -116,13 +117,6 @@ type InfluxConfig struct {
 	MaxSpoolBytes int64          `yaml:"max_spool_bytes"`
 }
 
-// StoreConfig selects the relational store.
-type StoreConfig struct {
-	Driver string `yaml:"driver"` // sqlite (default) | postgres
-	Path   string `yaml:"path"`   // sqlite file; default DATA_DIR/lanewatch.db
-	DSN    string `yaml:"dsn"`    // postgres connection string
-}
-
 // PipelineConfig tunes the ingest pipeline.
 type PipelineConfig struct {
 	Workers        int   `yaml:"workers"`          // default 4
@@ -180,7 +174,7 @@ func (c *Config) defaults() {
 	def(&c.HTTP.Addr, "127.0.0.1:8080")
 	def(&c.Influx.URL, "http://127.0.0.1:8086")
 	def(&c.Influx.Bucket, "lanewatch/autogen")
-	def(&c.Store.Driver, "sqlite")
+	c.Store.SetDefaults()
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
 	if c.HTTP.MaxBodyBytes == 0 {
@@ -193,14 +187,8 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return fmt.Errorf("time_zone: %w", err)
 	}
-	switch c.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		if c.Store.DSN == "" {
-			return fmt.Errorf("store.dsn: required for driver postgres")
-		}
-	default:
-		return fmt.Errorf("store.driver: %q is not one of sqlite, postgres", c.Store.Driver)
+	if err := c.Store.Validate(); err != nil {
+		return err
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		return fmt.Errorf("http.tls_cert and http.tls_key go together")

@@ -24,7 +24,7 @@ import (
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/internal/testenv"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 type dispatchHarness struct {
@@ -41,7 +41,7 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, "db.sqlite")})
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: filepath.Join(dir, "db.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}

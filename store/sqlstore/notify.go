@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // Notify sends payload on a PostgreSQL notification channel (pg_notify); every node listening
 // on it receives the payload, the sender included.
-func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+func (s *Postgres) Notify(ctx context.Context, channel, payload string) error {
 	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
 		return fmt.Errorf("notify %s: %w", channel, err)
 	}
@@ -22,7 +22,7 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 // dedicated connection that is re-established (after a pause of retry, default 2s) when it
 // breaks. Notifications sent while the connection is down are lost; fn is also called with
 // the empty payload after each (re)connection so the caller can catch up on what it missed.
-func (s *Store) Listen(ctx context.Context, channel string, retry time.Duration, logger *slog.Logger, fn func(payload string)) error {
+func (s *Postgres) Listen(ctx context.Context, channel string, retry time.Duration, logger *slog.Logger, fn func(payload string)) error {
 	if retry <= 0 {
 		retry = 2 * time.Second
 	}
@@ -43,7 +43,7 @@ func (s *Store) Listen(ctx context.Context, channel string, retry time.Duration,
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, channel string, fn func(string)) error {
+func (s *Postgres) listenOnce(ctx context.Context, channel string, fn func(string)) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)

@@ -1,4 +1,4 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"context"
@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch/internal/testenv"
-	"github.com/lanewatch/lanewatch/store/postgres"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // TestLeaderElection: of two stores on one database exactly one leads; when the leader stops
 // (its session, and so its lock, ends) the other takes over.
 func TestLeaderElection(t *testing.T) {
 	dsn := testenv.Postgres(t)
-	var stores []*postgres.Store
+	var stores []*sqlstore.Postgres
 	for range 2 {
-		s, err := postgres.Open(t.Context(), postgres.Options{DSN: dsn})
+		s, err := sqlstore.OpenPostgres(t.Context(), sqlstore.PostgresOptions{DSN: dsn})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestLeaderElection(t *testing.T) {
 
 // TestNotifyListen: a notification reaches every listener, after the empty catch-up call.
 func TestNotifyListen(t *testing.T) {
-	s := open(t)
+	s := openFresh(t, engines()[1]).(*sqlstore.Postgres)
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan string, 10)
 	var wg sync.WaitGroup

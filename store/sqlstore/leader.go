@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // until then two nodes may both believe they lead, so work run on the leader must still be
 // safe to repeat (it is: see ARCHITECTURE.md, Multi-node).
 type Leader struct {
-	s        *Store
+	s        *Postgres
 	key      int64
 	name     string
 	interval time.Duration
@@ -31,7 +31,7 @@ type Leader struct {
 
 // NewLeader returns an election for name (hashed into the advisory lock key), checked every
 // interval (default 2s). Run drives it.
-func (s *Store) NewLeader(name string, interval time.Duration, logger *slog.Logger) *Leader {
+func (s *Postgres) NewLeader(name string, interval time.Duration, logger *slog.Logger) *Leader {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
