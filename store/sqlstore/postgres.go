@@ -75,8 +75,9 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
+	d := postgresDialect()
 	db := stdlib.OpenDBFromPool(pool)
-	if err := migrations.Up(ctx, db, migrations.Postgres, o.Logger); err != nil {
+	if err := migrations.Up(ctx, db, migrations.Postgres, o.Logger, goMigrations(d)...); err != nil {
 		_ = db.Close()
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -86,7 +87,7 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 		pool.Close()
 		return err
 	}
-	return &Postgres{Store: newStore(postgresDialect(), db, db, closeFn, o.Logger), pool: pool}, nil
+	return &Postgres{Store: newStore(d, db, db, closeFn, o.Logger), pool: pool}, nil
 }
 
 // postgresOpenCase is one INSERT ... ON CONFLICT on the partial unique index of open rule

@@ -86,6 +86,7 @@ func OpenSQLite(ctx context.Context, o SQLiteOptions) (*Store, error) {
 	}
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Set("_txlock", "immediate") // take the write lock at BEGIN: no deadlock-prone upgrades
+	d := sqliteDialect()
 	w, err := sql.Open("sqlite", o.Path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", o.Path, err)
@@ -98,7 +99,7 @@ func OpenSQLite(ctx context.Context, o SQLiteOptions) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", o.Path, err)
 	}
-	if err := migrations.Up(ctx, w, migrations.SQLite, o.Logger); err != nil {
+	if err := migrations.Up(ctx, w, migrations.SQLite, o.Logger, goMigrations(d)...); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", o.Path, err)
 	}
@@ -114,7 +115,7 @@ func OpenSQLite(ctx context.Context, o SQLiteOptions) (*Store, error) {
 	r.SetMaxIdleConns(o.MaxReaders)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	closeFn := func() error { return errors.Join(r.Close(), w.Close()) }
-	return newStore(sqliteDialect(), w, r, closeFn, o.Logger), nil
+	return newStore(d, w, r, closeFn, o.Logger), nil
 }
 
 // sqliteOpenCase bumps the open case of (rule, key) if there is one, else inserts c. The
