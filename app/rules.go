@@ -35,7 +35,7 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 		paths = []string{a.cfg.Resolve(a.cfg.RulesDir)}
 	}
 	a.rules, err = rules.NewManager(rules.ManagerOptions{Engine: a.engine, Paths: paths,
-		Load: rules.LoadOptions{Category: catalog.Has, Location: loc}, States: a.store, Registerer: a.reg,
+		Load: rules.LoadOptions{Category: catalog.Has, Location: loc}, Versions: ruleVersions{a.store}, Registerer: a.reg,
 		Logger: a.logger, Now: a.now})
 	if err != nil {
 		return err
@@ -61,6 +61,23 @@ func (r ruleStates) WriteStates(ctx context.Context, ws []rules.StateWrite) erro
 		out[i] = store.StateWrite{Key: w.Key, Value: w.Value}
 	}
 	return r.Store.WriteStates(ctx, out)
+}
+
+// ruleVersions is the store as the rule manager's version history (rules does not import the
+// store; the two version types have the same fields).
+type ruleVersions struct{ s store.RuleVersions }
+
+func (r ruleVersions) ListVersions(ctx context.Context) ([]rules.Version, error) {
+	vs, err := r.s.ListRuleVersions(ctx)
+	out := make([]rules.Version, len(vs))
+	for i, v := range vs {
+		out[i] = rules.Version(v)
+	}
+	return out, err
+}
+
+func (r ruleVersions) PutVersion(ctx context.Context, v rules.Version, keep int) error {
+	return r.s.PutRuleVersion(ctx, store.RuleVersion(v), keep)
 }
 
 // ruleFlusher saves the rule state changed by the messages processed so far; the pipeline

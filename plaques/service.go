@@ -17,6 +17,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 // Opener opens cases (dispatch.Service satisfies it).
@@ -28,9 +29,11 @@ type Opener interface {
 // already turned into cases and the registry (store.Store satisfies it).
 type Store interface {
 	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
-	GetState(ctx context.Context, key string) ([]byte, error)
-	PutState(ctx context.Context, key string, value []byte) error
-	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
+	ListPlaques(ctx context.Context) ([]store.Plaque, error)
+	PutPlaque(ctx context.Context, p store.Plaque) error
+	SeedPlaque(ctx context.Context, p store.Plaque) (bool, error)
+	GetPlaqueReport(ctx context.Context, plaqueID, scanID string) (string, error)
+	PutPlaqueReport(ctx context.Context, plaqueID, scanID, caseID string, at time.Time) error
 }
 
 // Photos stores report photos (camera.Snapshots satisfies it).
@@ -258,8 +261,7 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 		s.reports.WithLabelValues("mqtt", "invalid").Inc()
 		return nil
 	}
-	key := "plaques/scan/" + plaqueID + "/" + scan.ScanID
-	if _, err := s.o.Store.GetState(ctx, key); err == nil {
+	if _, err := s.o.Store.GetPlaqueReport(ctx, plaqueID, scan.ScanID); err == nil {
 		s.reports.WithLabelValues("mqtt", "duplicate").Inc()
 		return nil
 	} else if lanewatch.ErrorCode(err) != lanewatch.ENotFound {
@@ -279,7 +281,7 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 		s.logger.Warn("plaque report scan refused", "plaque", plaqueID, "scan", scan.ScanID, "err", err)
 		return nil
 	}
-	if err := s.o.Store.PutState(ctx, key, []byte(c.ID)); err != nil {
+	if err := s.o.Store.PutPlaqueReport(ctx, plaqueID, scan.ScanID, c.ID, s.o.Now()); err != nil {
 		return fmt.Errorf("record plaque scan %s: %w", scan.ScanID, err)
 	}
 	return nil

@@ -15,11 +15,7 @@ const plaqueCols = `id, address, district, lat, lon, party_name, party_contact, 
 	party_duties, deleted, updated_at`
 
 func plaqueArgs(d *dialect, p store.Plaque) ([]any, error) {
-	duties := p.PartyDuties
-	if duties == nil {
-		duties = []string{}
-	}
-	b, err := json.Marshal(duties)
+	b, err := json.Marshal(p.PartyDuties) // null for nil: nil and empty both round-trip
 	if err != nil {
 		return nil, fmt.Errorf("encode duties: %w", err)
 	}
@@ -218,11 +214,11 @@ func (s *Store) PutIncident(ctx context.Context, inc store.Incident) error {
 
 func putIncident(ctx context.Context, d *dialect, c conn, i store.Incident) error {
 	bbox, _ := json.Marshal(i.BBox)
-	recent, err := json.Marshal(nonNil(i.Recent))
+	recent, err := json.Marshal(i.Recent)
 	if err != nil {
 		return err
 	}
-	cases, err := json.Marshal(nonNil(i.CaseIDs))
+	cases, err := json.Marshal(i.CaseIDs)
 	if err != nil {
 		return err
 	}
@@ -246,13 +242,6 @@ func (s *Store) DeleteIncident(ctx context.Context, id string) error {
 		return fmt.Errorf("delete camera incident %q: %w", id, err)
 	}
 	return nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // nullJSON is JSON text, or NULL for none.

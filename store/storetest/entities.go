@@ -11,7 +11,7 @@ import (
 )
 
 // testPlaques checks the plaque registry: upsert, seeding that never overwrites (tombstones
-// included), order, and report scans.
+// included), order, nil and empty duties kept apart, and report scans.
 func testPlaques(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if ps, err := s.ListPlaques(ctx); err != nil || len(ps) != 0 {
@@ -44,7 +44,7 @@ func testPlaques(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(ps[1], b) || ps[1].UpdatedAt.Location() != time.UTC {
 		t.Errorf("P-b = %+v, want %+v", ps[1], b)
 	}
-	if !ps[2].Deleted || ps[0].Deleted || ps[0].PartyDuties == nil {
+	if !ps[2].Deleted || ps[0].Deleted || ps[0].PartyDuties != nil {
 		t.Errorf("P-a %+v, P-c %+v", ps[0], ps[2])
 	}
 	// An update replaces every field.
@@ -108,7 +108,7 @@ func testIncidents(t *testing.T, s store.Store) {
 		FirstSnapshot: []byte(`{"url":"a"}`), LatestSnapshot: []byte(`{"url":"b"}`),
 		Recent: []string{"e1", "e2"}, CaseIDs: []string{"5"}}
 	bare := store.Incident{ID: "inc-a", CameraID: "cam-2", Type: "garbage", FirstSeen: at(0), LastSeen: at(0),
-		Recent: []string{}, CaseIDs: []string{}}
+		Recent: []string{}}
 	must(t, s.PutIncident(ctx, full))
 	must(t, s.PutIncident(ctx, bare))
 	is, err := s.ListIncidents(ctx)
