@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -79,20 +78,17 @@ func postgresConstraint(err error) violation {
 	return noViolation
 }
 
-// binder rebinds "?" placeholders for the dialect, caching the result per query text.
+// binder rebinds "?" placeholders for the dialect. Rebinding is one pass over the query text,
+// far below a round trip to the server, so nothing is cached.
 type binder struct {
 	dollar bool
-	cache  sync.Map // query -> rebound query
 }
 
 // bind returns q with "?" replaced by "$1", "$2", ... when the dialect numbers placeholders.
 // The store's SQL has no "?" inside string literals.
 func (b *binder) bind(q string) string {
-	if !b.dollar {
+	if !b.dollar || !strings.Contains(q, "?") {
 		return q
-	}
-	if v, ok := b.cache.Load(q); ok {
-		return v.(string)
 	}
 	var sb strings.Builder
 	sb.Grow(len(q) + 16)
@@ -106,9 +102,7 @@ func (b *binder) bind(q string) string {
 		}
 		sb.WriteByte(q[i])
 	}
-	out := sb.String()
-	b.cache.Store(q, out)
-	return out
+	return sb.String()
 }
 
 // execer is what *sql.DB and *sql.Tx have in common.
