@@ -19,19 +19,33 @@ import (
 func (s *Service) Load(ctx context.Context) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	seeded := 0
+	stored, err := s.o.Store.ListPlaques(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load plaque registry: %w", err)
+	}
+	have := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		have[r.ID] = true
+	}
+	seeded, tried := 0, false
 	for _, p := range s.o.Config.Plaques {
+		if have[p.ID] {
+			continue
+		}
+		// Insert-if-absent: another node seeding at the same time does not overwrite.
 		created, err := s.o.Store.SeedPlaque(ctx, toStored(&p, s.o.Now()))
 		if err != nil {
 			return seeded, fmt.Errorf("seed plaque %q: %w", p.ID, err)
 		}
+		tried = true
 		if created {
 			seeded++
 		}
 	}
-	stored, err := s.o.Store.ListPlaques(ctx)
-	if err != nil {
-		return seeded, fmt.Errorf("load plaque registry: %w", err)
+	if tried {
+		if stored, err = s.o.Store.ListPlaques(ctx); err != nil {
+			return seeded, fmt.Errorf("load plaque registry: %w", err)
+		}
 	}
 	byID := make(map[string]*Plaque, len(stored))
 	for _, r := range stored {
