@@ -22,11 +22,11 @@ type Config struct {
 	// DataDir holds the journal, the InfluxDB spool, the SQLite database and attachments.
 	DataDir string `yaml:"data_dir"`
 
-	MQTT     MQTTConfig      `yaml:"mqtt"`
-	HTTP     HTTPConfig      `yaml:"http"`
-	Influx   InfluxConfig    `yaml:"influx"`
-	Store    sqlstore.Config `yaml:"store"`
-	Pipeline PipelineConfig  `yaml:"pipeline"`
+	MQTT     MQTTConfig     `yaml:"mqtt"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Influx   InfluxConfig   `yaml:"influx"`
+	Store    StoreConfig    `yaml:"store"`
+	Pipeline PipelineConfig `yaml:"pipeline"`
 	// Dispatch is the case lifecycle section: routing, districts, notifications, Open311.
 	Dispatch DispatchConfig `yaml:"dispatch"`
 	// Coverage is the road network and mechanization section (coverage package).
@@ -116,6 +116,9 @@ type InfluxConfig struct {
 	FlushInterval yamlx.Duration `yaml:"flush_interval"`
 	MaxSpoolBytes int64          `yaml:"max_spool_bytes"`
 }
+
+// StoreConfig selects the relational store; store/sqlstore owns the type (driver, path, dsn).
+type StoreConfig = sqlstore.Config
 
 // PipelineConfig tunes the ingest pipeline.
 type PipelineConfig struct {

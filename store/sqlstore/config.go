@@ -9,7 +9,7 @@ import (
 	"github.com/lanewatch/lanewatch/store"
 )
 
-// Engines Config.Driver names.
+// The values of Config.Driver.
 const (
 	DriverSQLite   = "sqlite"
 	DriverPostgres = "postgres"
