@@ -140,7 +140,7 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 
 // Time is the one encoding of every time column, a sql.Scanner and driver.Valuer: INTEGER unix
 // nanoseconds on SQLite (0 is the zero time) and TIMESTAMPTZ on PostgreSQL; NULL is an absent
-// optional time. Times read back are in UTC. Build values with the Store's methods (t, tp, tz)
+// optional time. Times read back are in UTC. Values are built by the dialect (t, tp, tz)
 // and scan destinations with scanT and scanTP.
 type Time struct {
 	v    time.Time
