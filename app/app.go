@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
@@ -53,7 +54,7 @@ type App struct {
 	sink     *influx.Sink
 	registry *devices.Registry
 	broker   *gateway.Broker
-	pipeline runner // *gateway.Pipeline, or *drain when pipeline.disabled
+	pipeline interface{ Run(context.Context) error } // *gateway.Pipeline, or *gateway.Drain when pipeline.disabled
 	engine   *rules.Engine
 	rules    *rules.Manager
 	cases    *dispatch.Service
@@ -61,7 +62,7 @@ type App struct {
 	coverage *coverage.Tracker // nil without a road network
 	cams     *cameraWiring
 	media    *mediaFetcher // Open311 media_url fetches; nil without media_hosts
-	cluster  *cluster
+	cluster  *cluster.Node
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -143,7 +144,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger,
-		OnChange: a.announceDevice})
+		OnChange: a.cluster.AnnounceDevice})
 	if seed != nil {
 		n, err := a.registry.Seed(ctx, seed)
 		if err != nil {
@@ -154,7 +155,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 
 	// Journal and time series.
 	a.journal, err = wal.Open(wal.Options{Dir: filepath.Join(dataDir, "journal"), MaxLagBytes: cfg.Pipeline.MaxLagBytes,
-		Registerer: a.reg, Logger: a.logger.With("component", "journal")})
+		Registerer: a.reg, Logger: a.logger})
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -162,7 +163,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	a.sink, err = influx.New(ctx, influx.Options{URL: cfg.Influx.URL, Token: cfg.Influx.Token, Org: cfg.Influx.Org,
 		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, Writers: cfg.Influx.Writers, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
 		SpoolDir: filepath.Join(dataDir, "spool"), MaxSpoolBytes: cfg.Influx.MaxSpoolBytes, Registerer: a.reg,
-		Logger: a.logger.With("component", "influx")})
+		Logger: a.logger})
 	if err != nil {
 		return nil, fmt.Errorf("open influx sink: %w", err)
 	}
@@ -180,7 +181,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		return nil, err
 	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
-	if err := a.setupRules(ctx, catalog, loc, opener); err != nil {
+	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
 	}
 
@@ -212,7 +213,9 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 	if cfg.Pipeline.Disabled {
 		a.logger.Warn("pipeline disabled: messages are journalled but not decoded, stored or evaluated")
-		a.pipeline = &drain{log: a.journal, interval: time.Second, logger: a.logger}
+		if a.pipeline, err = gateway.NewDrain(gateway.DrainOptions{Reader: a.journal, Logger: a.logger}); err != nil {
+			return nil, err
+		}
 	} else if a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
 		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, Flusher: a.flusher(),
 		DeadLetters: a.store, Devices: a.registry, Decoder: &payload.Decoder{},
@@ -225,7 +228,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	// HTTP.
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
-		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a},
+		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster},
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
@@ -297,7 +300,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.runDispatch(runCtx) })
 	wg.Go(func() { a.runRules(runCtx) })
 	wg.Go(func() { a.runCoverage(runCtx) })
-	wg.Go(func() { a.runCluster(runCtx) })
+	wg.Go(func() { _ = a.runCluster(runCtx) })
 	if a.media != nil {
 		wg.Go(func() { a.media.Run(runCtx) })
 	}

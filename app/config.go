@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
@@ -44,8 +45,8 @@ type Config struct {
 	PlaquesFile string `yaml:"plaques_file"`
 
 	Log LogConfig `yaml:"log"`
-	// Node is this process's identity among several nodes sharing one PostgreSQL (app/cluster.go).
-	Node NodeConfig `yaml:"node"`
+	// Node is this process's identity among several nodes sharing one PostgreSQL (cluster package).
+	Node cluster.Config `yaml:"node"`
 
 	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
 	// keep it on localhost).

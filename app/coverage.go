@@ -139,9 +139,9 @@ func (a *App) runCoverage(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { a.coverage.RunHandoffs(ctx, max(time.Duration(a.cfg.Coverage.HandoffIdle)/5, time.Second)) })
-	// Reports and shortfalls run on one node of a cluster, over the merged coverage (app/cluster.go).
-	a.whileLeader(ctx, "coverage", func(ctx context.Context) {
-		a.refreshCoverageOnce(ctx)
+	// Reports and shortfalls run on one node of a cluster, over the merged coverage (cluster.Node.WhileLeader).
+	a.cluster.WhileLeader(ctx, "coverage", func(ctx context.Context) {
+		a.cluster.RefreshOnce(ctx, a.coverage)
 		a.coverage.Run(ctx, func(ctx context.Context, sf []coverage.Shortfall) {
 			for _, s := range sf {
 				a.engine.HandleCoverage(ctx, coverageEvent(s))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -146,15 +145,14 @@ func (a *App) runDispatch(ctx context.Context) {
 		defer close(done)
 		_ = a.disp.notifier.Run(ctx)
 	}()
-	// Deadlines and escalation run on one node of a cluster (app/cluster.go).
-	a.whileLeader(ctx, "dispatch deadlines", func(ctx context.Context) { _ = a.cases.Run(ctx) })
+	// Deadlines and escalation run on one node of a cluster (cluster.Node.WhileLeader).
+	a.cluster.WhileLeader(ctx, "dispatch deadlines", func(ctx context.Context) { _ = a.cases.Run(ctx) })
 	<-done
 }
 
 // workflow adapts dispatch.Service to api.CaseWorkflow and api.Open311.
 type workflow struct {
 	s       *dispatch.Service
-	keys    []string
 	catalog *dispatch.Catalog
 	media   *mediaFetcher // nil: media_url is kept as a link only
 }
@@ -203,35 +201,12 @@ func (w *workflow) Services() []api.Open311Service {
 		for _, src := range c.Sources {
 			if src == lanewatch.SourceCitizen {
 				out = append(out, api.Open311Service{Code: c.Code, Name: c.NameZH, Description: c.NameEN,
-					Group: groupOf(c.Code), Keywords: []string{c.NameEN}})
+					Keywords: []string{c.NameEN}})
 				break
 			}
 		}
 	}
 	return out
-}
-
-func groupOf(code string) string {
-	switch code[:2] {
-	case "01":
-		return "市容环境"
-	case "05":
-		return "街面秩序"
-	}
-	return "其他"
-}
-
-func (w *workflow) ValidAPIKey(key string) bool {
-	if key == "" {
-		return false
-	}
-	ok := false
-	for _, k := range w.keys {
-		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
-			ok = true
-		}
-	}
-	return ok
 }
 
 func (w *workflow) Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
@@ -256,7 +231,7 @@ func (w *workflow) Agency(dep string) string {
 
 // workflow returns the API's case workflow.
 func (a *App) workflow(catalog *dispatch.Catalog) api.CaseWorkflow {
-	return &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	return &workflow{s: a.cases, catalog: catalog}
 }
 
 // open311 returns the Open311 front, nil when disabled.
@@ -265,7 +240,7 @@ func (a *App) open311(catalog *dispatch.Catalog) api.Open311 {
 	if o.Disabled {
 		return nil
 	}
-	w := &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	w := &workflow{s: a.cases, catalog: catalog}
 	if len(o.MediaHosts) > 0 {
 		timeout := time.Duration(o.MediaTimeout)
 		if timeout <= 0 {
