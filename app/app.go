@@ -61,7 +61,7 @@ type App struct {
 	disp     *dispatchRuntime
 	coverage *coverage.Tracker // nil without a road network
 	cams     *cameraWiring
-	media    *mediaFetcher // Open311 media_url fetches; nil without media_hosts
+	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster.Node
 	api      *api.Server
 	http     *http.Server
@@ -226,8 +226,12 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	// HTTP.
+	open311, err := a.open311(catalog)
+	if err != nil {
+		return nil, err
+	}
 	a.api, err = api.New(api.Options{
-		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
+		Workflow: a.workflow(catalog), Open311: open311,
 		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster},
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
@@ -302,7 +306,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.runCoverage(runCtx) })
 	wg.Go(func() { _ = a.runCluster(runCtx) })
 	if a.media != nil {
-		wg.Go(func() { a.media.Run(runCtx) })
+		wg.Go(func() { _ = a.media.Run(runCtx) })
 	}
 	if a.cfg.DebugAddr != "" {
 		wg.Go(func() {

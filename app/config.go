@@ -11,6 +11,7 @@ import (
 
 	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
+	"github.com/lanewatch/lanewatch/internal/fetch"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
@@ -218,7 +219,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, h := range c.Dispatch.Open311.MediaHosts {
-		if h == "" || strings.ContainsAny(h, "/?#@ ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
+		if fetch.ValidatePattern(h) != nil {
 			return fmt.Errorf("dispatch.open311.media_hosts[%d]: %q is not a host name (\"example.com\" or \"*.example.com\")", i, h)
 		}
 	}

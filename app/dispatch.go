@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -154,7 +155,7 @@ func (a *App) runDispatch(ctx context.Context) {
 type workflow struct {
 	s       *dispatch.Service
 	catalog *dispatch.Catalog
-	media   *mediaFetcher // nil: media_url is kept as a link only
+	media   *api.MediaFetcher // nil: media_url is kept as a link only
 }
 
 var (
@@ -235,19 +236,28 @@ func (a *App) workflow(catalog *dispatch.Catalog) api.CaseWorkflow {
 }
 
 // open311 returns the Open311 front, nil when disabled.
-func (a *App) open311(catalog *dispatch.Catalog) api.Open311 {
+func (a *App) open311(catalog *dispatch.Catalog) (api.Open311, error) {
 	o := a.cfg.Dispatch.Open311
 	if o.Disabled {
-		return nil
+		return nil, nil
 	}
 	w := &workflow{s: a.cases, catalog: catalog}
 	if len(o.MediaHosts) > 0 {
-		timeout := time.Duration(o.MediaTimeout)
-		if timeout <= 0 {
-			timeout = 10 * time.Second
+		m, err := newMediaFetcher(o.MediaHosts, time.Duration(o.MediaTimeout), a.cases.MaxAttachmentBytes(), a.cases, a.logger)
+		if err != nil {
+			return nil, err
 		}
-		a.media = newMediaFetcher(o.MediaHosts, timeout, a.cases.MaxAttachmentBytes(), a.cases, a.logger)
-		w.media = a.media
+		a.media, w.media = m, m
 	}
-	return w
+	return w, nil
+}
+
+// newMediaFetcher is the Open311 media fetcher attaching to cases of svc as their "before"
+// photo.
+func newMediaFetcher(hosts []string, timeout time.Duration, maxSize int64, svc *dispatch.Service, logger *slog.Logger) (*api.MediaFetcher, error) {
+	return api.NewMediaFetcher(api.MediaOptions{Hosts: hosts, Timeout: timeout, MaxBytes: maxSize, Logger: logger,
+		Attach: func(ctx context.Context, caseID string, r io.Reader) error {
+			_, err := svc.Attach(ctx, caseID, dispatch.KindBefore, r, dispatch.Actor{Role: dispatch.RoleSystem})
+			return err
+		}})
 }
