@@ -10,9 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
+	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/crypto/bcrypt"
@@ -278,18 +278,42 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.logger.Info("lanewatch serving", "mqtt", a.cfg.MQTT.Addr, "http", ln.Addr().String())
 
+	// Every component runs as an actor of one group: the first to return (or ctx ending) stops
+	// all, and its error is Run's. The interrupts run in the order added, which is the
+	// shutdown order of ARCHITECTURE.md: the background loops stop, then HTTP stops accepting,
+	// the broker closes (no new publishes), and the pipeline finishes its queues, flushes the
+	// sink and commits the journal. Presence, the sink, the journal and the store close after.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
 	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := a.pipeline.Run(pipeCtx); err != nil {
-			errc <- err
-		}
-	})
-	wg.Go(func() {
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer scancel()
+	var g run.Group
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
+	// loop adds a background component; one that has nothing to do keeps its place until the
+	// group stops (an actor returning nil early would stop everything).
+	loop := func(name string, fn func(ctx context.Context) error) {
+		g.Add(func() error {
+			if err := fn(runCtx); err != nil && runCtx.Err() == nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			<-runCtx.Done()
+			return nil
+		}, func(error) { cancel() })
+	}
+	loop("presence", a.presenceLoop)
+	loop("dispatch", a.runDispatch)
+	loop("rules", a.runRules)
+	loop("coverage", a.runCoverage)
+	loop("cluster", a.runCluster)
+	if a.media != nil {
+		loop("open311 media", a.media.Run)
+	}
+	if a.cfg.DebugAddr != "" {
+		loop("debug server", func(ctx context.Context) error { return serveDebug(ctx, a.cfg.DebugAddr, a.logger) })
+	}
+	g.Add(func() error {
 		serve := func() error { return a.http.Serve(ln) }
 		if a.cfg.HTTP.TLSCert != "" {
 			serve = func() error {
@@ -297,43 +321,32 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}
 		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("serve http: %w", err)
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	}, func(error) {
+		if err := a.http.Shutdown(sctx); err != nil {
+			a.logger.Warn("http shutdown", "err", err)
 		}
 	})
-	wg.Go(func() { a.presenceLoop(runCtx) })
-	wg.Go(func() { a.runDispatch(runCtx) })
-	wg.Go(func() { a.runRules(runCtx) })
-	wg.Go(func() { a.runCoverage(runCtx) })
-	wg.Go(func() { _ = a.runCluster(runCtx) })
-	if a.media != nil {
-		wg.Go(func() { _ = a.media.Run(runCtx) })
-	}
-	if a.cfg.DebugAddr != "" {
-		wg.Go(func() {
-			if err := serveDebug(runCtx, a.cfg.DebugAddr, a.logger); err != nil {
-				errc <- err
-			}
-		})
-	}
+	brokerDone := make(chan struct{})
+	g.Add(func() error { <-brokerDone; return nil }, func(error) {
+		if err := a.broker.Close(); err != nil {
+			a.logger.Warn("broker close", "err", err)
+		}
+		close(brokerDone)
+	})
+	g.Add(func() error {
+		if err := a.pipeline.Run(pipeCtx); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		return nil
+	}, func(error) { stopPipe() })
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		a.logger.Error("component failed; shutting down", "err", runErr)
+	runErr := g.Run()
+	if runErr != nil {
+		a.logger.Error("component failed; shut down", "err", runErr)
 	}
-	cancel()
-	a.logger.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	if err := a.http.Shutdown(sctx); err != nil {
-		a.logger.Warn("http shutdown", "err", err)
-	}
-	if err := a.broker.Close(); err != nil {
-		a.logger.Warn("broker close", "err", err)
-	}
-	stopPipe()
-	wg.Wait()
 	if err := a.registry.FlushPresence(sctx); err != nil {
 		a.logger.Warn("flush presence", "err", err)
 	}
@@ -342,13 +355,14 @@ func (a *App) Run(ctx context.Context) error {
 	return runErr
 }
 
-func (a *App) presenceLoop(ctx context.Context) {
+// presenceLoop saves device presence every 5 s until ctx ends.
+func (a *App) presenceLoop(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 			if err := a.registry.FlushPresence(ctx); err != nil && ctx.Err() == nil {
 				a.logger.Warn("flush presence", "err", err)

@@ -131,9 +131,9 @@ func segmentAt(ids []string, i int) string {
 // still below coverage.plan_threshold at their deadline) to the rules engine's `on: coverage`
 // rules (configs/rules/coverage.yaml opens the 9003 case). Without a coverage rule loaded, a
 // shortfall opens nothing.
-func (a *App) runCoverage(ctx context.Context) {
+func (a *App) runCoverage(ctx context.Context) error {
 	if a.coverage == nil {
-		return
+		return nil
 	}
 	// Every node credits the stretches of its vehicles that went on elsewhere.
 	var wg sync.WaitGroup
@@ -148,6 +148,7 @@ func (a *App) runCoverage(ctx context.Context) {
 			}
 		})
 	})
+	return nil
 }
 
 // coverageEvent is the rules engine's view of a coverage shortfall.

@@ -139,16 +139,27 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 	return svc, rt, nil
 }
 
-// runDispatch runs the deadline ticker and the notification delivery until ctx ends.
-func (a *App) runDispatch(ctx context.Context) {
-	done := make(chan struct{})
+// runDispatch runs the deadline ticker and the notification delivery until ctx ends or one
+// of them fails.
+func (a *App) runDispatch(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.disp.notifier.Run(ctx) }()
 	go func() {
-		defer close(done)
-		_ = a.disp.notifier.Run(ctx)
+		// Deadlines and escalation run on one node of a cluster (cluster.Node.WhileLeader).
+		var err error
+		a.cluster.WhileLeader(ctx, "dispatch deadlines", func(ctx context.Context) {
+			if e := a.cases.Run(ctx); e != nil && ctx.Err() == nil {
+				err = e
+				cancel()
+			}
+		})
+		errc <- err
 	}()
-	// Deadlines and escalation run on one node of a cluster (cluster.Node.WhileLeader).
-	a.cluster.WhileLeader(ctx, "dispatch deadlines", func(ctx context.Context) { _ = a.cases.Run(ctx) })
-	<-done
+	err := <-errc
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // workflow adapts dispatch.Service to api.CaseWorkflow and api.Open311.
