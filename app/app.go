@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/oklog/run"
@@ -160,10 +161,9 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	a.closers = append(a.closers, a.journal.Close)
-	a.sink, err = influx.New(ctx, influx.Options{URL: cfg.Influx.URL, Token: cfg.Influx.Token, Org: cfg.Influx.Org,
-		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, Writers: cfg.Influx.Writers, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
-		SpoolDir: filepath.Join(dataDir, "spool"), MaxSpoolBytes: cfg.Influx.MaxSpoolBytes, Registerer: a.reg,
-		Logger: a.logger})
+	so := cfg.Influx.Options()
+	so.SpoolDir, so.Registerer, so.Logger = filepath.Join(dataDir, "spool"), a.reg, a.logger
+	a.sink, err = influx.New(ctx, so)
 	if err != nil {
 		return nil, fmt.Errorf("open influx sink: %w", err)
 	}
@@ -186,25 +186,13 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	// Broker and pipeline.
-	var subs []gateway.Subscriber
-	for _, s := range cfg.MQTT.Subscribers {
-		subs = append(subs, gateway.Subscriber{Username: s.Username, PasswordHash: s.PasswordHash, Allow: s.Allow})
+	bo := cfg.MQTT.Options()
+	bo.TLS, bo.Auth, bo.Devices, bo.Journal = tlsConf, a.registry, a.registry, asyncJournal{a.journal}
+	bo.CheckSubscriber = func(hash, password string) bool {
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
-	wsAddr := cfg.MQTT.WSAddr
-	if wsAddr == "off" {
-		wsAddr = ""
-	}
-	a.broker, err = gateway.NewBroker(gateway.Options{
-		TCPAddr: cfg.MQTT.Addr, WSAddr: wsAddr, TLSAddr: cfg.MQTT.TLSAddr, TLS: tlsConf,
-		Auth: a.registry, Devices: a.registry, Journal: asyncJournal{a.journal}, Subscribers: subs,
-		CheckSubscriber: func(hash, password string) bool {
-			return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
-		},
-		MaxClientWritesPending: cfg.MQTT.MaxClientWritesPending, ReceiveMaximum: cfg.MQTT.ReceiveMaximum,
-		MaxInflight: cfg.MQTT.MaxInflight, MaxPacketSize: cfg.MQTT.MaxPacketBytes, MaxClients: cfg.MQTT.MaxClients,
-		AuthFailureDelay: time.Duration(cfg.MQTT.AuthFailureDelay),
-		Registerer:       a.reg, Logger: a.logger, Now: a.now,
-	})
+	bo.Registerer, bo.Logger, bo.Now = a.reg, a.logger, a.now
+	a.broker, err = gateway.NewBroker(bo)
 	if err != nil {
 		return nil, err
 	}
@@ -216,13 +204,14 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		if a.pipeline, err = gateway.NewDrain(gateway.DrainOptions{Reader: a.journal, Logger: a.logger}); err != nil {
 			return nil, err
 		}
-	} else if a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
-		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, Flusher: a.flusher(),
-		DeadLetters: a.store, Devices: a.registry, Decoder: &payload.Decoder{},
-		Workers: cfg.Pipeline.Workers, QueueSize: cfg.Pipeline.QueueSize, DeadLetterKeep: cfg.Pipeline.DeadLetterKeep,
-		Registerer: a.reg, Logger: a.logger, Now: a.now,
-	}); err != nil {
-		return nil, err
+	} else {
+		po := cfg.Pipeline.Options()
+		po.Reader, po.Handler, po.Flusher = a.journal, &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, a.flusher()
+		po.DeadLetters, po.Devices, po.Decoder = a.store, a.registry, &payload.Decoder{}
+		po.Registerer, po.Logger, po.Now = a.reg, a.logger, a.now
+		if a.pipeline, err = gateway.NewPipeline(po); err != nil {
+			return nil, err
+		}
 	}
 
 	// HTTP.
@@ -385,34 +374,18 @@ func (a *App) closeAll() {
 func apiTokens(cfg *Config, env []string) ([]api.Token, error) {
 	get := func(name string) string {
 		for _, kv := range env {
-			if k, v, ok := cutEnv(kv); ok && k == name {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 				return v
 			}
 		}
 		return ""
 	}
-	var out []api.Token
-	for i, t := range cfg.HTTP.Tokens {
-		tok := t.Token
-		if t.TokenEnv != "" {
-			tok = get(t.TokenEnv)
-			if tok == "" {
-				return nil, fmt.Errorf("http.tokens[%d] (%s): environment variable %s is empty", i, t.Name, t.TokenEnv)
-			}
-		}
-		out = append(out, api.Token{Name: t.Name, Token: tok, Role: t.Role})
+	out, err := cfg.HTTP.ResolveTokens(get)
+	if err != nil {
+		return nil, fmt.Errorf("http.%w", err)
 	}
 	if v := get("LANEWATCH_ADMIN_TOKEN"); v != "" {
 		out = append(out, api.Token{Name: "env-admin", Token: v, Role: "admin"})
 	}
 	return out, nil
-}
-
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return "", "", false
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/gateway"
-	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 )
 
@@ -27,7 +26,7 @@ func (a *App) setupCoverage(ctx context.Context, loc *time.Location) error {
 	}
 	// The InfluxDB reader of the stretches between points observed on different nodes (or
 	// before and after a restart).
-	hist := influx.NewHistory(a.cfg.Influx.URL, a.cfg.Influx.Token, a.cfg.Influx.Org, a.cfg.Influx.Bucket)
+	hist := a.cfg.Influx.NewHistory()
 	a.closers = append(a.closers, func() error { hist.Close(); return nil })
 	t, err := coverage.New(coverage.Options{Network: net, Config: c, Store: a.store, Points: a.sink, Location: loc,
 		Neighbours: hist, Registerer: a.reg, Logger: a.logger, Now: a.now, JudgeFrom: a.now()})

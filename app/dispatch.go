@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -18,51 +19,25 @@ import (
 	"github.com/lanewatch/lanewatch/dispatch/notify/sms"
 	"github.com/lanewatch/lanewatch/dispatch/notify/webhook"
 	"github.com/lanewatch/lanewatch/dispatch/notify/wechat"
-	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
-// DispatchConfig is the `dispatch` section of lanewatch.yaml (see docs/DISPATCH.md).
+// DispatchConfig is the `dispatch` section of lanewatch.yaml (see docs/DISPATCH.md): the case
+// settings of dispatch, the Open311 front of api and the notification delivery.
 type DispatchConfig struct {
-	// RoutingFile holds departments, routes, auto rules, limits, the working calendar and
-	// assessment weights (configs/routing.yaml); optional.
-	RoutingFile string `yaml:"routing_file"`
-	// DistrictsFile is the district polygons (configs/districts.geojson); a missing file is
-	// logged and cases keep the district they were given.
-	DistrictsFile string `yaml:"districts_file"`
-	// MaxAttachmentBytes bounds one photo upload; default 10 MiB.
-	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	dispatch.Config `yaml:",inline"`
 	// Open311 settings for citizen apps.
-	Open311 Open311Config `yaml:"open311"`
+	Open311 api.Open311Config `yaml:"open311"`
 	// Notify configures the outbox delivery and its channels.
 	Notify NotifyConfig `yaml:"notify"`
 }
 
-// Open311Config configures /open311/v2.
-type Open311Config struct {
-	// APIKeys accepted on POST requests; LANEWATCH_OPEN311_API_KEY adds one.
-	APIKeys []string `yaml:"api_keys"`
-	// Disabled leaves /open311 out.
-	Disabled bool `yaml:"disabled"`
-	// MediaHosts: the photo a request names in media_url is fetched and attached as the case's
-	// "before" photo when its host is listed ("example.com", or "*.example.com" for its
-	// subdomains); otherwise, and always, the link is kept in the description.
-	MediaHosts []string `yaml:"media_hosts"`
-	// MediaTimeout bounds one fetch; default 10s.
-	MediaTimeout yamlx.Duration `yaml:"media_timeout"`
-}
-
-// NotifyConfig configures notification delivery; a channel without its section is off.
+// NotifyConfig is the `dispatch.notify` section: the delivery settings of dispatch/notify and
+// one section per channel (a channel without its section is off).
 type NotifyConfig struct {
-	Interval    yamlx.Duration `yaml:"interval"`     // outbox poll; default 2s
-	Backoff     yamlx.Duration `yaml:"backoff"`      // first retry; default 10s, doubling
-	MaxBackoff  yamlx.Duration `yaml:"max_backoff"`  // default 30m
-	MaxAttempts int            `yaml:"max_attempts"` // default 12
-	// Lease reserves a claimed notification for one delivery attempt; a node that dies holding
-	// it releases it when the lease ends (default 2m).
-	Lease   yamlx.Duration  `yaml:"lease"`
-	SMS     *sms.Config     `yaml:"sms"`
-	WeChat  *wechat.Config  `yaml:"wechat"`
-	Webhook *webhook.Config `yaml:"webhook"`
+	notify.Config `yaml:",inline"`
+	SMS           *sms.Config     `yaml:"sms"`
+	WeChat        *wechat.Config  `yaml:"wechat"`
+	Webhook       *webhook.Config `yaml:"webhook"`
 }
 
 // dispatchRuntime holds the parts of dispatch that run in the background.
@@ -124,15 +99,15 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 	if err != nil {
 		return nil, nil, err
 	}
-	nd, err := notify.New(notify.Options{Outbox: a.store, Notifiers: notifiers, Interval: time.Duration(dc.Notify.Interval),
-		Backoff: time.Duration(dc.Notify.Backoff), MaxBackoff: time.Duration(dc.Notify.MaxBackoff),
-		MaxAttempts: dc.Notify.MaxAttempts, Lease: time.Duration(dc.Notify.Lease), Registerer: a.reg, Logger: a.logger, Now: a.now})
+	no := dc.Notify.Options()
+	no.Outbox, no.Notifiers, no.Registerer, no.Logger, no.Now = a.store, notifiers, a.reg, a.logger, a.now
+	nd, err := notify.New(no)
 	if err != nil {
 		return nil, nil, err
 	}
 	rt := &dispatchRuntime{notifier: nd, keys: append([]string(nil), dc.Open311.APIKeys...)}
 	for _, kv := range env {
-		if k, v, ok := cutEnv(kv); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
 			rt.keys = append(rt.keys, v)
 		}
 	}
