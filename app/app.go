@@ -276,10 +276,18 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer scancel()
+	// The shutdown gets 30 s from its start (the first interrupt), not from Run's.
+	var (
+		sctx    context.Context
+		scancel context.CancelFunc = func() {}
+	)
+	defer func() { scancel() }()
 	var g run.Group
-	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) {
+		a.logger.Info("shutting down")
+		sctx, scancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cancel()
+	})
 	// loop adds a background component; one that has nothing to do keeps its place until the
 	// group stops (an actor returning nil early would stop everything).
 	loop := func(name string, fn func(ctx context.Context) error) {
