@@ -26,6 +26,8 @@ func TestDependencyDirection(t *testing.T) {
 		"camera":          {"/rules", "/dispatch", "/gateway$", "/api", "/app", "/coverage"},
 		"plaques":         {"/rules", "/dispatch", "/gateway", "/api", "/app", "/coverage"},
 		"web":             {"/"},
+		"cluster":         {"/rules", "/dispatch", "/gateway", "/api", "/app", "/influx", "/wal", "/coverage", "/devices", "/camera", "/plaques", "/store/sqlite", "/store/postgres"},
+		"internal/fetch":  {"/"},
 	}
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"/...").Output()
 	if err != nil {

@@ -90,16 +90,20 @@ func (f ruleFlusher) Flush(ctx context.Context) error { return f.e.Persist(ctx) 
 
 // runRules drives the rule timers and state saving, watches the rule files and reloads on
 // SIGHUP, until ctx ends (then it saves the rule state once more).
-func (a *App) runRules(ctx context.Context) {
+func (a *App) runRules(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		if err := a.engine.Run(ctx); err != nil {
+		err := a.engine.Run(ctx)
+		if err != nil {
 			a.logger.Warn("rules engine", "err", err)
+			cancel()
 		}
+		done <- err
 	}()
 	if a.cfg.RulesDir != "" {
 		go func() {
@@ -112,5 +116,5 @@ func (a *App) runRules(ctx context.Context) {
 		a.rules.ReloadOnSignal(ctx, hup) // a rejected set is logged and counted
 	}
 	<-ctx.Done()
-	<-done
+	return <-done
 }

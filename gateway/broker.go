@@ -38,10 +38,11 @@ type Journal interface {
 // Subscriber is a non-device MQTT user (a dashboard or bridge) that may subscribe to the topic
 // filters in Allow and may not publish.
 type Subscriber struct {
-	Username string
+	Username string `yaml:"username"`
 	// PasswordHash is a bcrypt hash.
-	PasswordHash string
-	Allow        []string
+	PasswordHash string `yaml:"password_hash"`
+	// Allow are topic filters, e.g. vehicles/+/telemetry.
+	Allow []string `yaml:"allow"`
 }
 
 // Options configure a Broker.
