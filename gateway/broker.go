@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
 // Authenticator checks a device's credentials.
@@ -124,14 +125,9 @@ type Broker struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	failures map[string]authFailures // by remote IP
+	failures *ratelimit.Failures     // failed CONNECTs by remote IP
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
-}
-
-type authFailures struct {
-	n    int
-	last time.Time
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -161,7 +157,7 @@ func NewBroker(o Options) (*Broker, error) {
 	})
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
-		failures: map[string]authFailures{}, ackers: map[*mqtt.Client]*acker{},
+		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
 	"github.com/lanewatch/lanewatch/store"
 )
 
@@ -62,8 +63,8 @@ type Service struct {
 	wmu      sync.Mutex         // serialises registry changes (check, store, apply)
 	mu       sync.RWMutex       // guards byID
 	byID     map[string]*Plaque // never mutated in place: replaced on update
-	byAddr   *limiter
-	byPlaque *limiter
+	byAddr   *ratelimit.Limiter
+	byPlaque *ratelimit.Limiter
 	reports  *prometheus.CounterVec
 }
 
@@ -83,8 +84,8 @@ func New(o Options) (*Service, error) {
 	}
 	rl := o.Config.RateLimit
 	s := &Service{o: o, logger: o.Logger.With("component", "plaques"), byID: map[string]*Plaque{},
-		byAddr:   newLimiter(rl.PerAddress.N, time.Duration(rl.PerAddress.Per)),
-		byPlaque: newLimiter(rl.PerPlaque.N, time.Duration(rl.PerPlaque.Per)),
+		byAddr:   ratelimit.New(rl.PerAddress.N, time.Duration(rl.PerAddress.Per), 0),
+		byPlaque: ratelimit.New(rl.PerPlaque.N, time.Duration(rl.PerPlaque.Per), 0),
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_plaque_reports_total",
 			Help: "Plaque reports, by channel (http, mqtt) and result (opened, duplicate, rate_limited, invalid, error)."}, []string{"channel", "result"}),
 	}
@@ -168,11 +169,11 @@ func (s *Service) Report(ctx context.Context, plaqueID string, r Report) (*lanew
 		return nil, lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", plaqueID)
 	}
 	now := s.o.Now()
-	if ok, wait := s.byAddr.allow(r.ClientAddr, now); !ok {
+	if ok, wait := s.byAddr.Allow(r.ClientAddr, now); !ok {
 		s.reports.WithLabelValues("http", "rate_limited").Inc()
 		return nil, lanewatch.Errorf(lanewatch.ERateLimited, "too many reports from your address; try again in %s", wait.Round(time.Second))
 	}
-	if ok, wait := s.byPlaque.allow(plaqueID, now); !ok {
+	if ok, wait := s.byPlaque.Allow(plaqueID, now); !ok {
 		s.reports.WithLabelValues("http", "rate_limited").Inc()
 		return nil, lanewatch.Errorf(lanewatch.ERateLimited, "too many reports on plaque %s; try again in %s", plaqueID, wait.Round(time.Second))
 	}
