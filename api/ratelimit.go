@@ -11,8 +11,9 @@ import (
 	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
-// RateLimit is at most N requests per window Per from one client address. N < 0 disables the
-// limit; the zero value takes the default of the route it applies to.
+// RateLimit is at most N requests per Per from one client address (a token bucket: N at once,
+// then one every Per/N). N < 0 disables the limit; the zero value takes the default of the
+// route it applies to.
 type RateLimit struct {
 	N   int
 	Per time.Duration

@@ -250,7 +250,7 @@ func postForm(t *testing.T, s *Server, addr string, form url.Values) (int, []ope
 	return w.Code, errs
 }
 
-// TestOpen311RateLimit: POST requests are limited per client address (fixed window on the
+// TestOpen311RateLimit: POST requests are limited per client address (token bucket on the
 // injected clock); a spoofed X-Forwarded-For does not get around it; other addresses and the
 // next window are not affected.
 func TestOpen311RateLimit(t *testing.T) {

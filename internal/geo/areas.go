@@ -21,21 +21,19 @@ type Area struct {
 	NameEN string
 	// Polygons is the area's geometry in [lon, lat]; a Polygon feature is one polygon here.
 	Polygons orb.MultiPolygon
-
-	bound orb.Bound
 }
 
 // Contains reports whether (lat, lon) lies in the area; points on its boundary are in.
 func (a *Area) Contains(lat, lon float64) bool {
-	p := orb.Point{lon, lat}
-	return a.bound.Contains(p) && planar.MultiPolygonContains(a.Polygons, p)
+	return planar.MultiPolygonContains(a.Polygons, orb.Point{lon, lat})
 }
 
 // Areas is a parsed, validated area file: its areas in file order. It is immutable and safe
 // for concurrent use; a nil *Areas holds no areas.
 type Areas struct {
-	list []Area
-	byID map[string]int
+	list   []Area
+	bounds []orb.Bound // of list[i], to skip most areas with four comparisons
+	byID   map[string]int
 }
 
 // Load reads and parses an area file.
@@ -78,6 +76,7 @@ func Parse(file string, data []byte) (*Areas, error) {
 		}
 		a.byID[area.ID] = i
 		a.list = append(a.list, area)
+		a.bounds = append(a.bounds, area.Polygons.Bound())
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -137,7 +136,6 @@ func parseArea(f *geojson.Feature, seen map[string]int) (Area, error) {
 	default:
 		return area, errors.New("geometry must be Polygon or MultiPolygon")
 	}
-	area.bound = area.Polygons.Bound()
 	return area, nil
 }
 
@@ -172,7 +170,7 @@ func (a *Areas) Locate(lat, lon float64) string {
 		return ""
 	}
 	for i := range a.list {
-		if a.list[i].Contains(lat, lon) {
+		if a.in(i, lat, lon) {
 			return a.list[i].ID
 		}
 	}
@@ -186,10 +184,12 @@ func (a *Areas) Contains(id string, lat, lon float64) bool {
 		return false
 	}
 	i, ok := a.byID[id]
-	if !ok {
-		return false
-	}
-	return a.list[i].Contains(lat, lon)
+	return ok && a.in(i, lat, lon)
+}
+
+// in reports whether (lat, lon) lies in area i: its bound first, then its polygons.
+func (a *Areas) in(i int, lat, lon float64) bool {
+	return a.bounds[i].Contains(orb.Point{lon, lat}) && a.list[i].Contains(lat, lon)
 }
 
 // IDs returns the area ids in file order.

@@ -85,6 +85,9 @@ func TestParseAndLocate(t *testing.T) {
 			t.Errorf("%s: Locate = %q, want %q", tt.name, got, tt.want)
 		}
 	}
+	if l := a.List(); !l[1].Contains(0.5, 3.5) || l[1].Contains(0.5, 2.5) {
+		t.Error("Area.Contains is wrong")
+	}
 	if !a.Contains("east", 0.5, 1.5) || a.Contains("east", 0.2, 0.2) || a.Contains("north", 0.2, 0.2) {
 		t.Error("Contains is wrong")
 	}
