@@ -356,6 +356,10 @@ func (n *Network) Segment(id string) (*Segment, bool) {
 // order on a shared border).
 func (n *Network) DistrictOf(lat, lon float64) string { return n.districts.Locate(lat, lon) }
 
+// DistrictAreas returns the parsed districts file, for other packages that locate districts
+// (dispatch.DistrictsOf), so the file is parsed once.
+func (n *Network) DistrictAreas() *geo.Areas { return n.districts }
+
 // InZone reports whether (lat, lon) lies in the named zone (rules.ZoneTester).
 func (n *Network) InZone(name string, lat, lon float64) bool {
 	return n.zones.Contains(name, lat, lon)

@@ -200,6 +200,10 @@ func ParseDistricts(file string, data []byte) (*Districts, error) {
 	return &Districts{areas: a}, nil
 }
 
+// DistrictsOf wraps districts already parsed by internal/geo (for instance the coverage
+// network's, coverage.Network.DistrictAreas), so one districts file is parsed once.
+func DistrictsOf(a *geo.Areas) *Districts { return &Districts{areas: a} }
+
 // Locate returns the id of the district containing loc ("" if none; first in file order on a
 // shared border).
 func (d *Districts) Locate(loc lanewatch.Location) string {
