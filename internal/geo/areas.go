@@ -31,9 +31,9 @@ func (a *Area) Contains(lat, lon float64) bool {
 // Areas is a parsed, validated area file: its areas in file order. It is immutable and safe
 // for concurrent use; a nil *Areas holds no areas.
 type Areas struct {
-	list   []Area
-	bounds []orb.Bound // of list[i], to skip most areas with four comparisons
-	byID   map[string]int
+	list []Area
+	prep []prepared // of list[i]: ring bounds computed once
+	byID map[string]int
 }
 
 // Load reads and parses an area file.
@@ -76,7 +76,7 @@ func Parse(file string, data []byte) (*Areas, error) {
 		}
 		a.byID[area.ID] = i
 		a.list = append(a.list, area)
-		a.bounds = append(a.bounds, area.Polygons.Bound())
+		a.prep = append(a.prep, prepare(area.Polygons))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -183,13 +183,21 @@ func (a *Areas) Contains(id string, lat, lon float64) bool {
 	if a == nil {
 		return false
 	}
+	if len(a.list) <= 8 { // a few zones: comparing names is faster than hashing one
+		for i := range a.list {
+			if a.list[i].ID == id {
+				return a.in(i, lat, lon)
+			}
+		}
+		return false
+	}
 	i, ok := a.byID[id]
 	return ok && a.in(i, lat, lon)
 }
 
-// in reports whether (lat, lon) lies in area i: its bound first, then its polygons.
+// in reports whether (lat, lon) lies in area i (as Area.Contains, on the prepared polygons).
 func (a *Areas) in(i int, lat, lon float64) bool {
-	return a.bounds[i].Contains(orb.Point{lon, lat}) && a.list[i].Contains(lat, lon)
+	return a.prep[i].contains(orb.Point{lon, lat})
 }
 
 // IDs returns the area ids in file order.
