@@ -169,10 +169,14 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	})
 
 	// Cases and rules.
-	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env); err != nil {
+	net, err := a.loadNetwork()
+	if err != nil {
 		return nil, err
 	}
-	if err := a.setupCoverage(ctx, loc); err != nil {
+	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env, net); err != nil {
+		return nil, err
+	}
+	if err := a.setupCoverage(ctx, loc, net); err != nil {
 		return nil, err
 	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/dispatch/notify"
 	"github.com/lanewatch/lanewatch/dispatch/notify/sms"
@@ -47,7 +48,9 @@ type dispatchRuntime struct {
 }
 
 // setupDispatch builds the dispatch service, its notifiers and the API adapters.
-func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string) (*dispatch.Service, *dispatchRuntime, error) {
+// The districts file is parsed once: when coverage's network was loaded from the same file,
+// dispatch locates cases in its districts.
+func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string, net *coverage.Network) (*dispatch.Service, *dispatchRuntime, error) {
 	dc := a.cfg.Dispatch
 	routing := &dispatch.RoutingFile{}
 	if dc.RoutingFile != "" {
@@ -58,7 +61,10 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 		routing = r
 	}
 	var districts *dispatch.Districts
-	if dc.DistrictsFile != "" {
+	switch {
+	case dc.DistrictsFile != "" && net != nil && a.cfg.Resolve(dc.DistrictsFile) == a.cfg.Resolve(a.cfg.Coverage.DistrictsFile):
+		districts = dispatch.DistrictsOf(net.DistrictAreas())
+	case dc.DistrictsFile != "":
 		d, err := dispatch.LoadDistricts(a.cfg.Resolve(dc.DistrictsFile))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
