@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -20,16 +21,42 @@ type Open311Service struct {
 	Code        string
 	Name        string
 	Description string
-	Group       string
-	Keywords    []string
+	// Group is the GeoReport group; empty: by the category's code (Open311Group).
+	Group    string
+	Keywords []string
+}
+
+// Open311Group is the GeoReport group of a category code: its first two digits name the
+// class (01 市容环境, 05 街面秩序), any other code is 其他.
+func Open311Group(code string) string {
+	switch {
+	case strings.HasPrefix(code, "01"):
+		return "市容环境"
+	case strings.HasPrefix(code, "05"):
+		return "街面秩序"
+	}
+	return "其他"
+}
+
+// validAPIKey reports whether key is one of the configured Open311 API keys, comparing in
+// constant time so that a key cannot be guessed byte by byte.
+func (s *Server) validAPIKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	ok := false
+	for _, k := range s.o.Open311Keys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			ok = true
+		}
+	}
+	return ok
 }
 
 // Open311 is what the GeoReport v2 front needs beyond case reads.
 type Open311 interface {
 	// Services are the categories open to citizens.
 	Services() []Open311Service
-	// ValidAPIKey reports whether key may submit requests.
-	ValidAPIKey(key string) bool
 	// Submit opens a citizen case.
 	Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error)
 	// Agency returns the display name of a department id.
@@ -181,8 +208,12 @@ func (s *Server) o311Discovery(c *gin.Context, format string) {
 func (s *Server) o311ServiceList() []o311Service {
 	var out []o311Service
 	for _, sv := range s.o.Open311.Services() {
+		group := sv.Group
+		if group == "" {
+			group = Open311Group(sv.Code)
+		}
 		out = append(out, o311Service{ServiceCode: sv.Code, ServiceName: sv.Name, Description: sv.Description,
-			Metadata: false, Type: "realtime", Keywords: strings.Join(sv.Keywords, ","), Group: sv.Group})
+			Metadata: false, Type: "realtime", Keywords: strings.Join(sv.Keywords, ","), Group: group})
 	}
 	return out
 }
@@ -419,7 +450,7 @@ func (s *Server) o311Post(c *gin.Context) {
 		return
 	}
 	form := c.Request.PostForm
-	if !s.o.Open311.ValidAPIKey(form.Get("api_key")) {
+	if !s.validAPIKey(form.Get("api_key")) {
 		s.o311Fail(c, format, http.StatusForbidden, "api_key: missing or not valid")
 		return
 	}

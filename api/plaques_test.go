@@ -9,11 +9,13 @@ import (
 	"image/jpeg"
 	"io"
 	"io/fs"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
 	"github.com/lanewatch/lanewatch/plaques"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 type recOpener struct{ cases []*lanewatch.Case }
@@ -33,35 +36,45 @@ func (r *recOpener) Open(_ context.Context, c *lanewatch.Case, _ string) (*lanew
 }
 
 type recStore struct {
-	atts   map[string][]lanewatch.Attachment
-	states map[string][]byte
+	atts    map[string][]lanewatch.Attachment
+	plaques map[string]store.Plaque
+	reports map[string]string
 }
 
 func (r *recStore) AddAttachment(_ context.Context, id string, a lanewatch.Attachment) error {
 	r.atts[id] = append(r.atts[id], a)
 	return nil
 }
-func (r *recStore) GetState(_ context.Context, k string) ([]byte, error) {
-	if v, ok := r.states[k]; ok {
-		return v, nil
-	}
-	return nil, lanewatch.ErrNotFound
+func (r *recStore) ListPlaques(context.Context) ([]store.Plaque, error) {
+	out := slices.Collect(maps.Values(r.plaques))
+	slices.SortFunc(out, func(a, b store.Plaque) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
-func (r *recStore) PutState(_ context.Context, k string, v []byte) error {
-	if r.states == nil {
-		r.states = map[string][]byte{}
+func (r *recStore) PutPlaque(_ context.Context, p store.Plaque) error {
+	if r.plaques == nil {
+		r.plaques = map[string]store.Plaque{}
 	}
-	r.states[k] = v
+	r.plaques[p.ID] = p
 	return nil
 }
-func (r *recStore) ListStates(_ context.Context, prefix string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	for k, v := range r.states {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
+func (r *recStore) SeedPlaque(ctx context.Context, p store.Plaque) (bool, error) {
+	if _, ok := r.plaques[p.ID]; ok {
+		return false, nil
 	}
-	return out, nil
+	return true, r.PutPlaque(ctx, p)
+}
+func (r *recStore) GetPlaqueReport(_ context.Context, plaqueID, scanID string) (string, error) {
+	if v, ok := r.reports[plaqueID+"/"+scanID]; ok {
+		return v, nil
+	}
+	return "", lanewatch.ErrNotFound
+}
+func (r *recStore) PutPlaqueReport(_ context.Context, plaqueID, scanID, caseID string, _ time.Time) error {
+	if r.reports == nil {
+		r.reports = map[string]string{}
+	}
+	r.reports[plaqueID+"/"+scanID] = caseID
+	return nil
 }
 
 type injected struct{ n int }

@@ -4,14 +4,16 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
-// RateLimit is at most N requests per window Per from one client address. N < 0 disables the
-// limit; the zero value takes the default of the route it applies to.
+// RateLimit is at most N requests per Per from one client address (a token bucket: N at once,
+// then one every Per/N). N < 0 disables the limit; the zero value takes the default of the
+// route it applies to.
 type RateLimit struct {
 	N   int
 	Per time.Duration
@@ -23,23 +25,13 @@ const (
 	defaultOpen311Per = 10 * time.Minute
 )
 
-// rateLimiter is a fixed-window counter per client address with a bounded key set.
+// rateLimiter is RateLimit per client address on the shared keyed limiter (a token bucket per
+// address, bounded key set) and the server's clock.
 type rateLimiter struct {
-	lim RateLimit
-	now func() time.Time
-
-	mu   sync.Mutex
-	wins map[string]rateWindow
+	lim  RateLimit
+	now  func() time.Time
+	keys *ratelimit.Limiter
 }
-
-type rateWindow struct {
-	start time.Time
-	n     int
-}
-
-// maxRateKeys bounds the addresses tracked; past it, expired windows are evicted and new
-// addresses go untracked until there is room (so a spray of addresses cannot grow memory).
-const maxRateKeys = 100000
 
 func newRateLimiter(lim, def RateLimit, now func() time.Time) *rateLimiter {
 	if lim.N == 0 {
@@ -48,38 +40,13 @@ func newRateLimiter(lim, def RateLimit, now func() time.Time) *rateLimiter {
 	if lim.Per <= 0 {
 		lim.Per = def.Per
 	}
-	return &rateLimiter{lim: lim, now: now, wins: map[string]rateWindow{}}
+	return &rateLimiter{lim: lim, now: now, keys: ratelimit.New(lim.N, lim.Per, 0)}
 }
 
 // allow counts a request from key and reports whether it is within the limit, and if not, how
 // long until it would be.
 func (l *rateLimiter) allow(key string) (bool, time.Duration) {
-	if l.lim.N < 0 {
-		return true, 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.wins[key]
-	if now.Sub(w.start) >= l.lim.Per || now.Before(w.start) {
-		w = rateWindow{start: now}
-	}
-	if w.n >= l.lim.N {
-		return false, w.start.Add(l.lim.Per).Sub(now)
-	}
-	w.n++
-	if _, known := l.wins[key]; !known && len(l.wins) >= maxRateKeys {
-		for k, v := range l.wins {
-			if now.Sub(v.start) >= l.lim.Per {
-				delete(l.wins, k)
-			}
-		}
-		if len(l.wins) >= maxRateKeys {
-			return true, 0
-		}
-	}
-	l.wins[key] = w
-	return true, 0
+	return l.keys.Allow(key, l.now())
 }
 
 // o311RateLimit refuses POSTs over Options.Open311Limit from one client address with 429, a

@@ -85,7 +85,6 @@ type fakeOpen311 struct{ submitted int }
 func (*fakeOpen311) Services() []Open311Service {
 	return []Open311Service{{Code: "0101", Name: "垃圾 litter"}, {Code: "0202", Name: "积水 standing water"}}
 }
-func (*fakeOpen311) ValidAPIKey(k string) bool { return k == "key-1" }
 func (f *fakeOpen311) Submit(_ context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
 	f.submitted++
 	out := *c
@@ -212,7 +211,7 @@ func contains(list []string, s string) bool {
 // TestBodyLimits: JSON bodies over MaxBodyBytes get 413 with the error shape on every JSON
 // endpoint; an Open311 form over the limit gets 413 with a GeoReport error.
 func TestBodyLimits(t *testing.T) {
-	s := newMatrixServer(t, Options{MaxBodyBytes: 512, Open311: &fakeOpen311{}})
+	s := newMatrixServer(t, Options{MaxBodyBytes: 512, Open311: &fakeOpen311{}, Open311Keys: []string{"key-1"}})
 	big := `{"password":"` + strings.Repeat("x", 600) + `"}`
 	for _, p := range []struct{ method, path string }{
 		{"POST", "/api/v1/devices"}, {"PUT", "/api/v1/devices/sw-1"},
@@ -251,13 +250,13 @@ func postForm(t *testing.T, s *Server, addr string, form url.Values) (int, []ope
 	return w.Code, errs
 }
 
-// TestOpen311RateLimit: POST requests are limited per client address (fixed window on the
+// TestOpen311RateLimit: POST requests are limited per client address (token bucket on the
 // injected clock); a spoofed X-Forwarded-For does not get around it; other addresses and the
 // next window are not affected.
 func TestOpen311RateLimit(t *testing.T) {
 	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	o311 := &fakeOpen311{}
-	s := newMatrixServer(t, Options{Open311: o311, Open311Limit: RateLimit{N: 3, Per: time.Minute},
+	s := newMatrixServer(t, Options{Open311: o311, Open311Keys: []string{"key-1"}, Open311Limit: RateLimit{N: 3, Per: time.Minute},
 		Now: func() time.Time { return now }})
 	form := url.Values{"api_key": {"key-1"}, "service_code": {"0101"}, "lat": {"26.08"}, "long": {"119.3"}, "description": {"垃圾"}}
 	var codes []int
@@ -312,7 +311,7 @@ func FuzzOpen311Post(f *testing.F) {
 	f.Add("multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"api_key\"\r\n\r\nkey-1\r\n--x--\r\n"))
 	f.Add("text/plain", []byte("hello"))
 	f.Fuzz(func(t *testing.T, ctype string, body []byte) {
-		s := newMatrixServer(t, Options{MaxBodyBytes: 4096, Open311: &fakeOpen311{}, Open311Limit: RateLimit{N: -1}})
+		s := newMatrixServer(t, Options{MaxBodyBytes: 4096, Open311: &fakeOpen311{}, Open311Keys: []string{"key-1"}, Open311Limit: RateLimit{N: -1}})
 		req := httptest.NewRequest("POST", "/open311/v2/requests.json", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", ctype)
 		w := httptest.NewRecorder()

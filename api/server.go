@@ -59,7 +59,9 @@ type Options struct {
 	Telemetry   Telemetry
 	Workflow    CaseWorkflow // may be nil: no case actions, attachments, rating, assessment
 	Open311     Open311      // may be nil: no /open311/v2 (GeoReport v2 for citizen apps)
-	Rules       Rules        // may be nil: no /api/v1/rules routes
+	// Open311Keys are the API keys accepted on Open311 POST requests; none: every POST is refused.
+	Open311Keys []string
+	Rules       Rules // may be nil: no /api/v1/rules routes
 	// Plaques serves the public plaque routes; nil leaves them out.
 	Plaques Plaques
 	// CameraPush receives vendor camera pushes; Snapshots serves stored images. nil leaves them out.

@@ -10,14 +10,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 	"time"
 
+	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
@@ -26,8 +28,7 @@ import (
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 	"github.com/lanewatch/lanewatch/store"
-	"github.com/lanewatch/lanewatch/store/postgres"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 	"github.com/lanewatch/lanewatch/wal"
 	"github.com/lanewatch/lanewatch/web"
 )
@@ -53,15 +54,15 @@ type App struct {
 	sink     *influx.Sink
 	registry *devices.Registry
 	broker   *gateway.Broker
-	pipeline runner // *gateway.Pipeline, or *drain when pipeline.disabled
+	pipeline interface{ Run(context.Context) error } // *gateway.Pipeline, or *gateway.Drain when pipeline.disabled
 	engine   *rules.Engine
 	rules    *rules.Manager
 	cases    *dispatch.Service
 	disp     *dispatchRuntime
 	coverage *coverage.Tracker // nil without a road network
 	cams     *cameraWiring
-	media    *mediaFetcher // Open311 media_url fetches; nil without media_hosts
-	cluster  *cluster
+	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
+	cluster  *cluster.Node
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -124,16 +125,12 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	// Store.
-	switch cfg.Store.Driver {
-	case "postgres":
-		a.store, err = postgres.Open(ctx, postgres.Options{DSN: cfg.Store.DSN, Logger: a.logger})
-	default:
-		path := cfg.Store.Path
-		if path == "" {
-			path = filepath.Join(dataDir, "lanewatch.db")
-		}
-		a.store, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.Resolve(path), Logger: a.logger})
+	storeCfg := cfg.Store
+	if storeCfg.Path == "" {
+		storeCfg.Path = sqlstore.DefaultPath(dataDir)
 	}
+	storeCfg.Path = cfg.Resolve(storeCfg.Path)
+	a.store, err = sqlstore.Open(ctx, storeCfg, a.logger)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -143,7 +140,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 
 	a.registry = devices.New(devices.Options{Store: a.store, BcryptCost: cfg.MQTT.BcryptCost, Now: a.now, Logger: a.logger,
-		OnChange: a.announceDevice})
+		OnChange: a.cluster.AnnounceDevice})
 	if seed != nil {
 		n, err := a.registry.Seed(ctx, seed)
 		if err != nil {
@@ -154,15 +151,14 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 
 	// Journal and time series.
 	a.journal, err = wal.Open(wal.Options{Dir: filepath.Join(dataDir, "journal"), MaxLagBytes: cfg.Pipeline.MaxLagBytes,
-		Registerer: a.reg, Logger: a.logger.With("component", "journal")})
+		Registerer: a.reg, Logger: a.logger})
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	a.closers = append(a.closers, a.journal.Close)
-	a.sink, err = influx.New(ctx, influx.Options{URL: cfg.Influx.URL, Token: cfg.Influx.Token, Org: cfg.Influx.Org,
-		Bucket: cfg.Influx.Bucket, BatchPoints: cfg.Influx.BatchPoints, Writers: cfg.Influx.Writers, FlushInterval: time.Duration(cfg.Influx.FlushInterval),
-		SpoolDir: filepath.Join(dataDir, "spool"), MaxSpoolBytes: cfg.Influx.MaxSpoolBytes, Registerer: a.reg,
-		Logger: a.logger.With("component", "influx")})
+	so := cfg.Influx.Options()
+	so.SpoolDir, so.Registerer, so.Logger = filepath.Join(dataDir, "spool"), a.reg, a.logger
+	a.sink, err = influx.New(ctx, so)
 	if err != nil {
 		return nil, fmt.Errorf("open influx sink: %w", err)
 	}
@@ -173,37 +169,29 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	})
 
 	// Cases and rules.
-	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env); err != nil {
+	net, err := a.loadNetwork()
+	if err != nil {
 		return nil, err
 	}
-	if err := a.setupCoverage(ctx, loc); err != nil {
+	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env, net); err != nil {
+		return nil, err
+	}
+	if err := a.setupCoverage(ctx, loc, net); err != nil {
 		return nil, err
 	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
-	if err := a.setupRules(ctx, catalog, loc, opener); err != nil {
+	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
 	}
 
 	// Broker and pipeline.
-	var subs []gateway.Subscriber
-	for _, s := range cfg.MQTT.Subscribers {
-		subs = append(subs, gateway.Subscriber{Username: s.Username, PasswordHash: s.PasswordHash, Allow: s.Allow})
+	bo := cfg.MQTT.Options()
+	bo.TLS, bo.Auth, bo.Devices, bo.Journal = tlsConf, a.registry, a.registry, asyncJournal{a.journal}
+	bo.CheckSubscriber = func(hash, password string) bool {
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
-	wsAddr := cfg.MQTT.WSAddr
-	if wsAddr == "off" {
-		wsAddr = ""
-	}
-	a.broker, err = gateway.NewBroker(gateway.Options{
-		TCPAddr: cfg.MQTT.Addr, WSAddr: wsAddr, TLSAddr: cfg.MQTT.TLSAddr, TLS: tlsConf,
-		Auth: a.registry, Devices: a.registry, Journal: asyncJournal{a.journal}, Subscribers: subs,
-		CheckSubscriber: func(hash, password string) bool {
-			return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
-		},
-		MaxClientWritesPending: cfg.MQTT.MaxClientWritesPending, ReceiveMaximum: cfg.MQTT.ReceiveMaximum,
-		MaxInflight: cfg.MQTT.MaxInflight, MaxPacketSize: cfg.MQTT.MaxPacketBytes, MaxClients: cfg.MQTT.MaxClients,
-		AuthFailureDelay: time.Duration(cfg.MQTT.AuthFailureDelay),
-		Registerer:       a.reg, Logger: a.logger, Now: a.now,
-	})
+	bo.Registerer, bo.Logger, bo.Now = a.reg, a.logger, a.now
+	a.broker, err = gateway.NewBroker(bo)
 	if err != nil {
 		return nil, err
 	}
@@ -212,20 +200,27 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	}
 	if cfg.Pipeline.Disabled {
 		a.logger.Warn("pipeline disabled: messages are journalled but not decoded, stored or evaluated")
-		a.pipeline = &drain{log: a.journal, interval: time.Second, logger: a.logger}
-	} else if a.pipeline, err = gateway.NewPipeline(gateway.PipelineOptions{
-		Reader: a.journal, Handler: &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, Flusher: a.flusher(),
-		DeadLetters: a.store, Devices: a.registry, Decoder: &payload.Decoder{},
-		Workers: cfg.Pipeline.Workers, QueueSize: cfg.Pipeline.QueueSize, DeadLetterKeep: cfg.Pipeline.DeadLetterKeep,
-		Registerer: a.reg, Logger: a.logger, Now: a.now,
-	}); err != nil {
-		return nil, err
+		if a.pipeline, err = gateway.NewDrain(gateway.DrainOptions{Reader: a.journal, Logger: a.logger}); err != nil {
+			return nil, err
+		}
+	} else {
+		po := cfg.Pipeline.Options()
+		po.Reader, po.Handler, po.Flusher = a.journal, &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, a.flusher()
+		po.DeadLetters, po.Devices, po.Decoder = a.store, a.registry, &payload.Decoder{}
+		po.Registerer, po.Logger, po.Now = a.reg, a.logger, a.now
+		if a.pipeline, err = gateway.NewPipeline(po); err != nil {
+			return nil, err
+		}
 	}
 
 	// HTTP.
+	open311, err := a.open311(catalog)
+	if err != nil {
+		return nil, err
+	}
 	a.api, err = api.New(api.Options{
-		Workflow: a.workflow(catalog), Open311: a.open311(catalog),
-		Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a},
+		Workflow: a.workflow(catalog), Open311: open311,
+		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster},
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
@@ -271,18 +266,50 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.logger.Info("lanewatch serving", "mqtt", a.cfg.MQTT.Addr, "http", ln.Addr().String())
 
+	// Every component runs as an actor of one group: the first to return (or ctx ending) stops
+	// all, and its error is Run's. The interrupts run in the order added, which is the
+	// shutdown order of ARCHITECTURE.md: the background loops stop, then HTTP stops accepting,
+	// the broker closes (no new publishes), and the pipeline finishes its queues, flushes the
+	// sink and commits the journal. Presence, the sink, the journal and the store close after.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
 	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipe()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := a.pipeline.Run(pipeCtx); err != nil {
-			errc <- err
-		}
+	// The shutdown gets 30 s from its start (the first interrupt), not from Run's.
+	var (
+		sctx    context.Context
+		scancel context.CancelFunc = func() {}
+	)
+	defer func() { scancel() }()
+	var g run.Group
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) {
+		a.logger.Info("shutting down")
+		sctx, scancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cancel()
 	})
-	wg.Go(func() {
+	// loop adds a background component; one that has nothing to do keeps its place until the
+	// group stops (an actor returning nil early would stop everything).
+	loop := func(name string, fn func(ctx context.Context) error) {
+		g.Add(func() error {
+			if err := fn(runCtx); err != nil && runCtx.Err() == nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			<-runCtx.Done()
+			return nil
+		}, func(error) { cancel() })
+	}
+	loop("presence", a.presenceLoop)
+	loop("dispatch", a.runDispatch)
+	loop("rules", a.runRules)
+	loop("coverage", a.runCoverage)
+	loop("cluster", a.runCluster)
+	if a.media != nil {
+		loop("open311 media", a.media.Run)
+	}
+	if a.cfg.DebugAddr != "" {
+		loop("debug server", func(ctx context.Context) error { return serveDebug(ctx, a.cfg.DebugAddr, a.logger) })
+	}
+	g.Add(func() error {
 		serve := func() error { return a.http.Serve(ln) }
 		if a.cfg.HTTP.TLSCert != "" {
 			serve = func() error {
@@ -290,43 +317,32 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}
 		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("serve http: %w", err)
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	}, func(error) {
+		if err := a.http.Shutdown(sctx); err != nil {
+			a.logger.Warn("http shutdown", "err", err)
 		}
 	})
-	wg.Go(func() { a.presenceLoop(runCtx) })
-	wg.Go(func() { a.runDispatch(runCtx) })
-	wg.Go(func() { a.runRules(runCtx) })
-	wg.Go(func() { a.runCoverage(runCtx) })
-	wg.Go(func() { a.runCluster(runCtx) })
-	if a.media != nil {
-		wg.Go(func() { a.media.Run(runCtx) })
-	}
-	if a.cfg.DebugAddr != "" {
-		wg.Go(func() {
-			if err := serveDebug(runCtx, a.cfg.DebugAddr, a.logger); err != nil {
-				errc <- err
-			}
-		})
-	}
+	brokerDone := make(chan struct{})
+	g.Add(func() error { <-brokerDone; return nil }, func(error) {
+		if err := a.broker.Close(); err != nil {
+			a.logger.Warn("broker close", "err", err)
+		}
+		close(brokerDone)
+	})
+	g.Add(func() error {
+		if err := a.pipeline.Run(pipeCtx); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
+		return nil
+	}, func(error) { stopPipe() })
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		a.logger.Error("component failed; shutting down", "err", runErr)
+	runErr := g.Run()
+	if runErr != nil {
+		a.logger.Error("component failed; shut down", "err", runErr)
 	}
-	cancel()
-	a.logger.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	if err := a.http.Shutdown(sctx); err != nil {
-		a.logger.Warn("http shutdown", "err", err)
-	}
-	if err := a.broker.Close(); err != nil {
-		a.logger.Warn("broker close", "err", err)
-	}
-	stopPipe()
-	wg.Wait()
 	if err := a.registry.FlushPresence(sctx); err != nil {
 		a.logger.Warn("flush presence", "err", err)
 	}
@@ -335,13 +351,14 @@ func (a *App) Run(ctx context.Context) error {
 	return runErr
 }
 
-func (a *App) presenceLoop(ctx context.Context) {
+// presenceLoop saves device presence every 5 s until ctx ends.
+func (a *App) presenceLoop(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 			if err := a.registry.FlushPresence(ctx); err != nil && ctx.Err() == nil {
 				a.logger.Warn("flush presence", "err", err)
@@ -364,34 +381,18 @@ func (a *App) closeAll() {
 func apiTokens(cfg *Config, env []string) ([]api.Token, error) {
 	get := func(name string) string {
 		for _, kv := range env {
-			if k, v, ok := cutEnv(kv); ok && k == name {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 				return v
 			}
 		}
 		return ""
 	}
-	var out []api.Token
-	for i, t := range cfg.HTTP.Tokens {
-		tok := t.Token
-		if t.TokenEnv != "" {
-			tok = get(t.TokenEnv)
-			if tok == "" {
-				return nil, fmt.Errorf("http.tokens[%d] (%s): environment variable %s is empty", i, t.Name, t.TokenEnv)
-			}
-		}
-		out = append(out, api.Token{Name: t.Name, Token: tok, Role: t.Role})
+	out, err := cfg.HTTP.ResolveTokens(get)
+	if err != nil {
+		return nil, fmt.Errorf("http.%w", err)
 	}
 	if v := get("LANEWATCH_ADMIN_TOKEN"); v != "" {
 		out = append(out, api.Token{Name: "env-admin", Token: v, Role: "admin"})
 	}
 	return out, nil
-}
-
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return "", "", false
 }

@@ -60,7 +60,7 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 			return fmt.Errorf("load plaques: %w", err)
 		}
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
-			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.announcePlaques}); err != nil {
+			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
 			return err
 		}
 		if _, err := w.plaques.Load(ctx); err != nil {

@@ -9,8 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
+	"github.com/lanewatch/lanewatch/gateway"
+	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // Config is the format of configs/lanewatch.yaml. Relative paths are resolved against the
@@ -21,11 +26,11 @@ type Config struct {
 	// DataDir holds the journal, the InfluxDB spool, the SQLite database and attachments.
 	DataDir string `yaml:"data_dir"`
 
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	HTTP     HTTPConfig     `yaml:"http"`
-	Influx   InfluxConfig   `yaml:"influx"`
-	Store    StoreConfig    `yaml:"store"`
-	Pipeline PipelineConfig `yaml:"pipeline"`
+	MQTT     gateway.Config         `yaml:"mqtt"`
+	HTTP     api.HTTPConfig         `yaml:"http"`
+	Influx   influx.Config          `yaml:"influx"`
+	Store    StoreConfig            `yaml:"store"`
+	Pipeline gateway.PipelineConfig `yaml:"pipeline"`
 	// Dispatch is the case lifecycle section: routing, districts, notifications, Open311.
 	Dispatch DispatchConfig `yaml:"dispatch"`
 	// Coverage is the road network and mechanization section (coverage package).
@@ -44,8 +49,8 @@ type Config struct {
 	PlaquesFile string `yaml:"plaques_file"`
 
 	Log LogConfig `yaml:"log"`
-	// Node is this process's identity among several nodes sharing one PostgreSQL (app/cluster.go).
-	Node NodeConfig `yaml:"node"`
+	// Node is this process's identity among several nodes sharing one PostgreSQL (cluster package).
+	Node cluster.Config `yaml:"node"`
 
 	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
 	// keep it on localhost).
@@ -55,85 +60,14 @@ type Config struct {
 	path string
 }
 
-// MQTTConfig configures the embedded broker.
-type MQTTConfig struct {
-	Addr    string `yaml:"addr"`     // TCP listener; default 127.0.0.1:1883
-	WSAddr  string `yaml:"ws_addr"`  // WebSocket listener; default 127.0.0.1:1884; "off" disables
-	TLSAddr string `yaml:"tls_addr"` // optional TLS listener
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
-	// Per-client limits (mochi); drops are counted in lanewatch_mqtt_dropped_total.
-	MaxClientWritesPending int32  `yaml:"max_client_writes_pending"`
-	ReceiveMaximum         uint16 `yaml:"receive_maximum"`
-	MaxInflight            uint16 `yaml:"max_inflight"`
-	MaxPacketBytes         uint32 `yaml:"max_packet_bytes"`
-	MaxClients             int64  `yaml:"max_clients"`
-	// AuthFailureDelay is the first delay after a failed CONNECT from an address (doubles after).
-	AuthFailureDelay yamlx.Duration `yaml:"auth_failure_delay"`
-	// BcryptCost for device passwords; default 10.
-	BcryptCost int `yaml:"bcrypt_cost"`
-	// Subscribers are non-device MQTT users (dashboards, bridges) allowed to subscribe.
-	Subscribers []SubscriberConfig `yaml:"subscribers"`
-}
+// SubscriberConfig is a read-only MQTT user (the mqtt.subscribers entries).
+type SubscriberConfig = gateway.Subscriber
 
-// SubscriberConfig is a read-only MQTT user.
-type SubscriberConfig struct {
-	Username     string   `yaml:"username"`
-	PasswordHash string   `yaml:"password_hash"` // bcrypt
-	Allow        []string `yaml:"allow"`         // topic filters, e.g. vehicles/+/telemetry
-}
+// TokenConfig is one API bearer token (the http.tokens entries).
+type TokenConfig = api.TokenConfig
 
-// HTTPConfig configures the API and console.
-type HTTPConfig struct {
-	Addr   string        `yaml:"addr"` // default 127.0.0.1:8080
-	Tokens []TokenConfig `yaml:"tokens"`
-	// MaxBodyBytes bounds JSON request bodies; default 1 MiB.
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// TLSCert and TLSKey (PEM files) switch the HTTP listener to HTTPS.
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
-}
-
-// TokenConfig is one API bearer token. Give the token itself or the name of an environment
-// variable holding it.
-type TokenConfig struct {
-	Name     string `yaml:"name"`
-	Token    string `yaml:"token"`
-	TokenEnv string `yaml:"token_env"`
-	// Role: admin | operator | department:ID | contractor:ID | viewer
-	Role string `yaml:"role"`
-}
-
-// InfluxConfig configures the time-series sink.
-type InfluxConfig struct {
-	URL           string         `yaml:"url"` // default http://127.0.0.1:8086
-	Token         string         `yaml:"token"`
-	Org           string         `yaml:"org"`
-	Bucket        string         `yaml:"bucket"`       // default lanewatch/autogen
-	BatchPoints   int            `yaml:"batch_points"` // points per write request; default 5000
-	Writers       int            `yaml:"writers"`      // concurrent write requests; default 2
-	FlushInterval yamlx.Duration `yaml:"flush_interval"`
-	MaxSpoolBytes int64          `yaml:"max_spool_bytes"`
-}
-
-// StoreConfig selects the relational store.
-type StoreConfig struct {
-	Driver string `yaml:"driver"` // sqlite (default) | postgres
-	Path   string `yaml:"path"`   // sqlite file; default DATA_DIR/lanewatch.db
-	DSN    string `yaml:"dsn"`    // postgres connection string
-}
-
-// PipelineConfig tunes the ingest pipeline.
-type PipelineConfig struct {
-	Workers        int   `yaml:"workers"`          // default 4
-	QueueSize      int   `yaml:"queue_size"`       // per worker; default 256
-	MaxLagBytes    int64 `yaml:"max_lag_bytes"`    // journal back-pressure bound; default 256 MiB
-	DeadLetterKeep int   `yaml:"dead_letter_keep"` // default 10000
-	// Disabled switches the pipeline off (benchmarks: "broker only"): publishes are still
-	// journalled and acknowledged, and the journal is drained and committed without decoding,
-	// InfluxDB writes or rules (app/drain.go).
-	Disabled bool `yaml:"disabled"`
-}
+// StoreConfig selects the relational store; store/sqlstore owns the type (driver, path, dsn).
+type StoreConfig = sqlstore.Config
 
 // LogConfig configures logging.
 type LogConfig struct {
@@ -175,17 +109,20 @@ func (c *Config) defaults() {
 	}
 	def(&c.TimeZone, "Asia/Shanghai")
 	def(&c.DataDir, "data")
-	def(&c.MQTT.Addr, "127.0.0.1:1883")
-	def(&c.MQTT.WSAddr, "127.0.0.1:1884")
-	def(&c.HTTP.Addr, "127.0.0.1:8080")
-	def(&c.Influx.URL, "http://127.0.0.1:8086")
-	def(&c.Influx.Bucket, "lanewatch/autogen")
-	def(&c.Store.Driver, "sqlite")
+	c.MQTT.Defaults()
+	c.HTTP.Defaults()
+	c.Influx.Defaults()
+	c.Store.SetDefaults()
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
-	if c.HTTP.MaxBodyBytes == 0 {
-		c.HTTP.MaxBodyBytes = 1 << 20
-	}
+	c.Node.Defaults()
+}
+
+// section is one config section validated by its own package; its errors are prefixed with
+// the section's key path.
+type section struct {
+	key string
+	v   interface{ Validate() error }
 }
 
 // Validate checks the settings that can be checked without I/O.
@@ -193,36 +130,15 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return fmt.Errorf("time_zone: %w", err)
 	}
-	switch c.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		if c.Store.DSN == "" {
-			return fmt.Errorf("store.dsn: required for driver postgres")
+	if err := c.Store.Validate(); err != nil {
+		return err
+	}
+	for _, s := range []section{{"http", &c.HTTP}, {"mqtt", &c.MQTT}, {"influx", &c.Influx}, {"pipeline", &c.Pipeline},
+		{"dispatch", &c.Dispatch.Config}, {"dispatch.open311", &c.Dispatch.Open311}, {"dispatch.notify", &c.Dispatch.Notify.Config},
+		{"node", &c.Node}} {
+		if err := s.v.Validate(); err != nil {
+			return fmt.Errorf("%s.%w", s.key, err)
 		}
-	default:
-		return fmt.Errorf("store.driver: %q is not one of sqlite, postgres", c.Store.Driver)
-	}
-	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
-		return fmt.Errorf("http.tls_cert and http.tls_key go together")
-	}
-	if (c.MQTT.TLSAddr != "") != (c.MQTT.TLSCert != "" && c.MQTT.TLSKey != "") {
-		return fmt.Errorf("mqtt.tls_addr needs tls_cert and tls_key (and they need tls_addr)")
-	}
-	for i, t := range c.HTTP.Tokens {
-		if t.Token == "" && t.TokenEnv == "" {
-			return fmt.Errorf("http.tokens[%d] (%s): token or token_env required", i, t.Name)
-		}
-		if !validRole(t.Role) {
-			return fmt.Errorf("http.tokens[%d] (%s): role %q is not one of admin, operator, department:ID, contractor:ID, viewer", i, t.Name, t.Role)
-		}
-	}
-	for i, h := range c.Dispatch.Open311.MediaHosts {
-		if h == "" || strings.ContainsAny(h, "/?#@ ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
-			return fmt.Errorf("dispatch.open311.media_hosts[%d]: %q is not a host name (\"example.com\" or \"*.example.com\")", i, h)
-		}
-	}
-	if c.Dispatch.Open311.MediaTimeout < 0 {
-		return fmt.Errorf("dispatch.open311.media_timeout: must not be negative")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -235,18 +151,6 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
 	}
 	return nil
-}
-
-func validRole(r string) bool {
-	switch {
-	case r == "admin", r == "operator", r == "viewer":
-		return true
-	case strings.HasPrefix(r, "department:") && len(r) > len("department:"):
-		return true
-	case strings.HasPrefix(r, "contractor:") && len(r) > len("contractor:"):
-		return true
-	}
-	return false
 }
 
 // applyEnv sets scalar settings from LANEWATCH_<PATH> variables, where PATH is the YAML key path
@@ -266,12 +170,19 @@ func walkEnv(v reflect.Value, prefix string, vars map[string]string) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		fv := v.Field(i)
+		if tag == "" && opts == "inline" && f.Anonymous && fv.Kind() == reflect.Struct {
+			// An inlined section's keys are the enclosing section's.
+			if err := walkEnv(fv, prefix, vars); err != nil {
+				return err
+			}
+			continue
+		}
 		if tag == "" || tag == "-" || !f.IsExported() {
 			continue
 		}
 		name := prefix + "_" + strings.ToUpper(tag)
-		fv := v.Field(i)
 		if fv.Kind() == reflect.Struct {
 			if err := walkEnv(fv, name, vars); err != nil {
 				return err

@@ -9,25 +9,30 @@ import (
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/gateway"
-	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
 )
 
-// setupCoverage loads the road network and the recent coverage (nothing when
+// loadNetwork loads the road network with its districts and zones (nil when
 // coverage.roads_file is empty).
-func (a *App) setupCoverage(ctx context.Context, loc *time.Location) error {
+func (a *App) loadNetwork() (*coverage.Network, error) {
 	c := a.cfg.Coverage
 	if c.RoadsFile == "" {
+		return nil, nil
+	}
+	return coverage.LoadFiles(coverage.Files{Roads: a.cfg.Resolve(c.RoadsFile), Districts: a.cfg.Resolve(c.DistrictsFile),
+		Zones: resolveOptional(a.cfg, c.ZonesFile)})
+}
+
+// setupCoverage builds the coverage tracker on net and loads the recent coverage (nothing
+// when net is nil).
+func (a *App) setupCoverage(ctx context.Context, loc *time.Location, net *coverage.Network) error {
+	if net == nil {
 		return nil
 	}
-	net, err := coverage.LoadFiles(coverage.Files{Roads: a.cfg.Resolve(c.RoadsFile), Districts: a.cfg.Resolve(c.DistrictsFile),
-		Zones: resolveOptional(a.cfg, c.ZonesFile)})
-	if err != nil {
-		return err
-	}
+	c := a.cfg.Coverage
 	// The InfluxDB reader of the stretches between points observed on different nodes (or
 	// before and after a restart).
-	hist := influx.NewHistory(a.cfg.Influx.URL, a.cfg.Influx.Token, a.cfg.Influx.Org, a.cfg.Influx.Bucket)
+	hist := a.cfg.Influx.NewHistory()
 	a.closers = append(a.closers, func() error { hist.Close(); return nil })
 	t, err := coverage.New(coverage.Options{Network: net, Config: c, Store: a.store, Points: a.sink, Location: loc,
 		Neighbours: hist, Registerer: a.reg, Logger: a.logger, Now: a.now, JudgeFrom: a.now()})
@@ -131,23 +136,24 @@ func segmentAt(ids []string, i int) string {
 // still below coverage.plan_threshold at their deadline) to the rules engine's `on: coverage`
 // rules (configs/rules/coverage.yaml opens the 9003 case). Without a coverage rule loaded, a
 // shortfall opens nothing.
-func (a *App) runCoverage(ctx context.Context) {
+func (a *App) runCoverage(ctx context.Context) error {
 	if a.coverage == nil {
-		return
+		return nil
 	}
 	// Every node credits the stretches of its vehicles that went on elsewhere.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { a.coverage.RunHandoffs(ctx, max(time.Duration(a.cfg.Coverage.HandoffIdle)/5, time.Second)) })
-	// Reports and shortfalls run on one node of a cluster, over the merged coverage (app/cluster.go).
-	a.whileLeader(ctx, "coverage", func(ctx context.Context) {
-		a.refreshCoverageOnce(ctx)
+	// Reports and shortfalls run on one node of a cluster, over the merged coverage (cluster.Node.WhileLeader).
+	a.cluster.WhileLeader(ctx, "coverage", func(ctx context.Context) {
+		a.cluster.RefreshOnce(ctx, a.coverage)
 		a.coverage.Run(ctx, func(ctx context.Context, sf []coverage.Shortfall) {
 			for _, s := range sf {
 				a.engine.HandleCoverage(ctx, coverageEvent(s))
 			}
 		})
 	})
+	return nil
 }
 
 // coverageEvent is the rules engine's view of a coverage shortfall.

@@ -19,12 +19,15 @@ func TestDependencyDirection(t *testing.T) {
 		"influx":          {"/gateway", "/rules", "/dispatch", "/store", "/api", "/app"},
 		"wal":             {"/"},
 		"store":           {"/gateway", "/rules", "/dispatch", "/api", "/app", "/influx"},
-		"api":             {"/app", "/gateway", "/influx", "/wal", "/store/sqlite", "/store/postgres"},
+		"api":             {"/app", "/gateway", "/influx", "/wal", "/store/sqlstore"},
+		"store/sqlstore":  {"/gateway", "/rules", "/dispatch", "/api", "/app", "/influx", "/plaques", "/camera"},
 		"simulators":      {"/gateway", "/rules", "/dispatch", "/store", "/api", "/influx", "/wal"},
 		"coverage":        {"/rules", "/dispatch", "/gateway", "/api", "/app", "/camera"},
 		"camera":          {"/rules", "/dispatch", "/gateway$", "/api", "/app", "/coverage"},
 		"plaques":         {"/rules", "/dispatch", "/gateway", "/api", "/app", "/coverage"},
 		"web":             {"/"},
+		"cluster":         {"/rules", "/dispatch", "/gateway", "/api", "/app", "/influx", "/wal", "/coverage", "/devices", "/camera", "/plaques", "/store/sqlite", "/store/postgres"},
+		"internal/fetch":  {"/"},
 	}
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"/...").Output()
 	if err != nil {

@@ -2,67 +2,43 @@ package app
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/dispatch/notify"
 	"github.com/lanewatch/lanewatch/dispatch/notify/sms"
 	"github.com/lanewatch/lanewatch/dispatch/notify/webhook"
 	"github.com/lanewatch/lanewatch/dispatch/notify/wechat"
-	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
-// DispatchConfig is the `dispatch` section of lanewatch.yaml (see docs/DISPATCH.md).
+// DispatchConfig is the `dispatch` section of lanewatch.yaml (see docs/DISPATCH.md): the case
+// settings of dispatch, the Open311 front of api and the notification delivery.
 type DispatchConfig struct {
-	// RoutingFile holds departments, routes, auto rules, limits, the working calendar and
-	// assessment weights (configs/routing.yaml); optional.
-	RoutingFile string `yaml:"routing_file"`
-	// DistrictsFile is the district polygons (configs/districts.geojson); a missing file is
-	// logged and cases keep the district they were given.
-	DistrictsFile string `yaml:"districts_file"`
-	// MaxAttachmentBytes bounds one photo upload; default 10 MiB.
-	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	dispatch.Config `yaml:",inline"`
 	// Open311 settings for citizen apps.
-	Open311 Open311Config `yaml:"open311"`
+	Open311 api.Open311Config `yaml:"open311"`
 	// Notify configures the outbox delivery and its channels.
 	Notify NotifyConfig `yaml:"notify"`
 }
 
-// Open311Config configures /open311/v2.
-type Open311Config struct {
-	// APIKeys accepted on POST requests; LANEWATCH_OPEN311_API_KEY adds one.
-	APIKeys []string `yaml:"api_keys"`
-	// Disabled leaves /open311 out.
-	Disabled bool `yaml:"disabled"`
-	// MediaHosts: the photo a request names in media_url is fetched and attached as the case's
-	// "before" photo when its host is listed ("example.com", or "*.example.com" for its
-	// subdomains); otherwise, and always, the link is kept in the description.
-	MediaHosts []string `yaml:"media_hosts"`
-	// MediaTimeout bounds one fetch; default 10s.
-	MediaTimeout yamlx.Duration `yaml:"media_timeout"`
-}
-
-// NotifyConfig configures notification delivery; a channel without its section is off.
+// NotifyConfig is the `dispatch.notify` section: the delivery settings of dispatch/notify and
+// one section per channel (a channel without its section is off).
 type NotifyConfig struct {
-	Interval    yamlx.Duration `yaml:"interval"`     // outbox poll; default 2s
-	Backoff     yamlx.Duration `yaml:"backoff"`      // first retry; default 10s, doubling
-	MaxBackoff  yamlx.Duration `yaml:"max_backoff"`  // default 30m
-	MaxAttempts int            `yaml:"max_attempts"` // default 12
-	// Lease reserves a claimed notification for one delivery attempt; a node that dies holding
-	// it releases it when the lease ends (default 2m).
-	Lease   yamlx.Duration  `yaml:"lease"`
-	SMS     *sms.Config     `yaml:"sms"`
-	WeChat  *wechat.Config  `yaml:"wechat"`
-	Webhook *webhook.Config `yaml:"webhook"`
+	notify.Config `yaml:",inline"`
+	SMS           *sms.Config     `yaml:"sms"`
+	WeChat        *wechat.Config  `yaml:"wechat"`
+	Webhook       *webhook.Config `yaml:"webhook"`
 }
 
 // dispatchRuntime holds the parts of dispatch that run in the background.
@@ -72,7 +48,9 @@ type dispatchRuntime struct {
 }
 
 // setupDispatch builds the dispatch service, its notifiers and the API adapters.
-func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string) (*dispatch.Service, *dispatchRuntime, error) {
+// The districts file is parsed once: when coverage's network was loaded from the same file,
+// dispatch locates cases in its districts.
+func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string, net *coverage.Network) (*dispatch.Service, *dispatchRuntime, error) {
 	dc := a.cfg.Dispatch
 	routing := &dispatch.RoutingFile{}
 	if dc.RoutingFile != "" {
@@ -83,7 +61,10 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 		routing = r
 	}
 	var districts *dispatch.Districts
-	if dc.DistrictsFile != "" {
+	switch {
+	case dc.DistrictsFile != "" && net != nil && a.cfg.Resolve(dc.DistrictsFile) == a.cfg.Resolve(a.cfg.Coverage.DistrictsFile):
+		districts = dispatch.DistrictsOf(net.DistrictAreas())
+	case dc.DistrictsFile != "":
 		d, err := dispatch.LoadDistricts(a.cfg.Resolve(dc.DistrictsFile))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -124,39 +105,49 @@ func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []str
 	if err != nil {
 		return nil, nil, err
 	}
-	nd, err := notify.New(notify.Options{Outbox: a.store, Notifiers: notifiers, Interval: time.Duration(dc.Notify.Interval),
-		Backoff: time.Duration(dc.Notify.Backoff), MaxBackoff: time.Duration(dc.Notify.MaxBackoff),
-		MaxAttempts: dc.Notify.MaxAttempts, Lease: time.Duration(dc.Notify.Lease), Registerer: a.reg, Logger: a.logger, Now: a.now})
+	no := dc.Notify.Options()
+	no.Outbox, no.Notifiers, no.Registerer, no.Logger, no.Now = a.store, notifiers, a.reg, a.logger, a.now
+	nd, err := notify.New(no)
 	if err != nil {
 		return nil, nil, err
 	}
 	rt := &dispatchRuntime{notifier: nd, keys: append([]string(nil), dc.Open311.APIKeys...)}
 	for _, kv := range env {
-		if k, v, ok := cutEnv(kv); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
 			rt.keys = append(rt.keys, v)
 		}
 	}
 	return svc, rt, nil
 }
 
-// runDispatch runs the deadline ticker and the notification delivery until ctx ends.
-func (a *App) runDispatch(ctx context.Context) {
-	done := make(chan struct{})
+// runDispatch runs the deadline ticker and the notification delivery until ctx ends or one
+// of them fails.
+func (a *App) runDispatch(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.disp.notifier.Run(ctx) }()
 	go func() {
-		defer close(done)
-		_ = a.disp.notifier.Run(ctx)
+		// Deadlines and escalation run on one node of a cluster (cluster.Node.WhileLeader).
+		var err error
+		a.cluster.WhileLeader(ctx, "dispatch deadlines", func(ctx context.Context) {
+			if e := a.cases.Run(ctx); e != nil && ctx.Err() == nil {
+				err = e
+				cancel()
+			}
+		})
+		errc <- err
 	}()
-	// Deadlines and escalation run on one node of a cluster (app/cluster.go).
-	a.whileLeader(ctx, "dispatch deadlines", func(ctx context.Context) { _ = a.cases.Run(ctx) })
-	<-done
+	err := <-errc
+	cancel()
+	return errors.Join(err, <-errc)
 }
 
 // workflow adapts dispatch.Service to api.CaseWorkflow and api.Open311.
 type workflow struct {
 	s       *dispatch.Service
-	keys    []string
 	catalog *dispatch.Catalog
-	media   *mediaFetcher // nil: media_url is kept as a link only
+	media   *api.MediaFetcher // nil: media_url is kept as a link only
 }
 
 var (
@@ -203,35 +194,12 @@ func (w *workflow) Services() []api.Open311Service {
 		for _, src := range c.Sources {
 			if src == lanewatch.SourceCitizen {
 				out = append(out, api.Open311Service{Code: c.Code, Name: c.NameZH, Description: c.NameEN,
-					Group: groupOf(c.Code), Keywords: []string{c.NameEN}})
+					Keywords: []string{c.NameEN}})
 				break
 			}
 		}
 	}
 	return out
-}
-
-func groupOf(code string) string {
-	switch code[:2] {
-	case "01":
-		return "市容环境"
-	case "05":
-		return "街面秩序"
-	}
-	return "其他"
-}
-
-func (w *workflow) ValidAPIKey(key string) bool {
-	if key == "" {
-		return false
-	}
-	ok := false
-	for _, k := range w.keys {
-		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
-			ok = true
-		}
-	}
-	return ok
 }
 
 func (w *workflow) Submit(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
@@ -256,23 +224,32 @@ func (w *workflow) Agency(dep string) string {
 
 // workflow returns the API's case workflow.
 func (a *App) workflow(catalog *dispatch.Catalog) api.CaseWorkflow {
-	return &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	return &workflow{s: a.cases, catalog: catalog}
 }
 
 // open311 returns the Open311 front, nil when disabled.
-func (a *App) open311(catalog *dispatch.Catalog) api.Open311 {
+func (a *App) open311(catalog *dispatch.Catalog) (api.Open311, error) {
 	o := a.cfg.Dispatch.Open311
 	if o.Disabled {
-		return nil
+		return nil, nil
 	}
-	w := &workflow{s: a.cases, keys: a.disp.keys, catalog: catalog}
+	w := &workflow{s: a.cases, catalog: catalog}
 	if len(o.MediaHosts) > 0 {
-		timeout := time.Duration(o.MediaTimeout)
-		if timeout <= 0 {
-			timeout = 10 * time.Second
+		m, err := newMediaFetcher(o.MediaHosts, time.Duration(o.MediaTimeout), a.cases.MaxAttachmentBytes(), a.cases, a.logger)
+		if err != nil {
+			return nil, err
 		}
-		a.media = newMediaFetcher(o.MediaHosts, timeout, a.cases.MaxAttachmentBytes(), a.cases, a.logger)
-		w.media = a.media
+		a.media, w.media = m, m
 	}
-	return w
+	return w, nil
+}
+
+// newMediaFetcher is the Open311 media fetcher attaching to cases of svc as their "before"
+// photo.
+func newMediaFetcher(hosts []string, timeout time.Duration, maxSize int64, svc *dispatch.Service, logger *slog.Logger) (*api.MediaFetcher, error) {
+	return api.NewMediaFetcher(api.MediaOptions{Hosts: hosts, Timeout: timeout, MaxBytes: maxSize, Logger: logger,
+		Attach: func(ctx context.Context, caseID string, r io.Reader) error {
+			_, err := svc.Attach(ctx, caseID, dispatch.KindBefore, r, dispatch.Actor{Role: dispatch.RoleSystem})
+			return err
+		}})
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/internal/testenv"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 type dispatchHarness struct {
@@ -41,7 +41,7 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(dir, "db.sqlite")})
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: filepath.Join(dir, "db.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,17 +65,20 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workflow{s: svc, keys: []string{"citizen-app-key"}, catalog: catalog,
-		media: newMediaFetcher([]string{"127.0.0.1"}, 5*time.Second, 64<<10, svc, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))}
+	media, err := newMediaFetcher([]string{"127.0.0.1"}, 5*time.Second, 64<<10, svc, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &workflow{s: svc, catalog: catalog, media: media}
 	mctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); w.media.Run(mctx) }()
+	go func() { defer close(done); _ = w.media.Run(mctx) }()
 	t.Cleanup(func() { stop(); <-done })
 	srv, err := api.New(api.Options{
 		Tokens: []api.Token{{Token: "t-admin", Role: "admin"}, {Token: "t-op", Role: "operator", Name: "desk"},
 			{Token: "t-gudong", Role: "department:gudong-office"}, {Token: "t-dongjie", Role: "department:dongjie-office"},
 			{Token: "t-contractor", Role: "contractor:hy-sanitation"}, {Token: "t-viewer", Role: "viewer"}},
-		Cases: svc, Devices: devices.New(devices.Options{Store: st}), DeadLetters: st, Workflow: w, Open311: w, Now: now,
+		Cases: svc, Devices: devices.New(devices.Options{Store: st}), DeadLetters: st, Workflow: w, Open311: w, Open311Keys: []string{"citizen-app-key"}, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)

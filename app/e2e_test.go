@@ -42,6 +42,24 @@ func startApp(t *testing.T, influx *testenv.InfluxServer, dataDir string) *harne
 // startAppWith is startApp with a hook to adjust the config and the URL scheme of the API.
 func startAppWith(t *testing.T, influx *testenv.InfluxServer, dataDir string, adjust func(*Config), scheme string) *harness {
 	t.Helper()
+	cfg := testConfig(t, influx, dataDir, adjust)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, Options{Logger: testLogger(t), Env: []string{"LANEWATCH_ADMIN_TOKEN=" + adminToken}})
+	if err != nil {
+		cancel()
+		t.Fatalf("new app: %v", err)
+	}
+	return launch(t, ctx, cancel, a, cfg, influx, scheme)
+}
+
+// testLogger logs warnings and errors to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// testConfig is the config of a test app on free ports, adjusted, defaulted and validated.
+func testConfig(t *testing.T, influx *testenv.InfluxServer, dataDir string, adjust func(*Config)) *Config {
+	t.Helper()
 	wd, _ := os.Getwd()
 	cfg := &Config{
 		path:           filepath.Join(wd, "testdata", "lanewatch.yaml"),
@@ -65,14 +83,7 @@ func startAppWith(t *testing.T, influx *testenv.InfluxServer, dataDir string, ad
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, Options{Logger: logger, Env: []string{"LANEWATCH_ADMIN_TOKEN=" + adminToken}})
-	if err != nil {
-		cancel()
-		t.Fatalf("new app: %v", err)
-	}
-	return launch(t, ctx, cancel, a, cfg, influx, scheme)
+	return cfg
 }
 
 // launch runs a built App and waits until it is healthy; the app stops when the test ends.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
@@ -67,7 +66,8 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	return errors.Join(stepErr, h.rules.Handle(ctx, msg, dev))
 }
 
-// caseOpener turns rule firings into cases.
+// caseOpener turns rule firings into cases; rules.RetryingOpener retries it while the store is
+// unavailable.
 type caseOpener struct {
 	cases  *dispatch.Service
 	sink   *influx.Sink
@@ -84,10 +84,7 @@ func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
 	c := &lanewatch.Case{Category: f.Category, Urgency: f.Urgency, Source: lanewatch.SourceRule, Rule: f.Rule,
 		Key: f.Key, DeviceID: f.DeviceID, District: f.District, Contractor: f.Contractor, Location: f.Location, Title: f.Title, Description: f.Description,
 		LastSeenAt: f.At}
-	opened, created, err := openRetrying(ctx, o.logger, func() (*lanewatch.Case, bool, error) {
-		cc := *c
-		return o.cases.Open(ctx, &cc, "system")
-	})
+	opened, created, err := o.cases.Open(ctx, c, "system")
 	if err != nil {
 		return err
 	}
@@ -103,26 +100,4 @@ func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
 		}
 	}
 	return nil
-}
-
-// openRetrying retries opening a case while the store is unavailable (a database restart), so a
-// firing is not lost: the pipeline worker waits, which back-pressures the journal instead of
-// dropping. Domain errors (bad category, conflict) are returned at once.
-func openRetrying(ctx context.Context, logger *slog.Logger, open func() (*lanewatch.Case, bool, error)) (*lanewatch.Case, bool, error) {
-	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		c, created, err := open()
-		if err == nil || lanewatch.ErrorCode(err) != lanewatch.EInternal || ctx.Err() != nil {
-			return c, created, err
-		}
-		if attempt == 1 || attempt%10 == 0 {
-			logger.Warn("open case failed; retrying", "attempt", attempt, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, false, fmt.Errorf("open case: %w (gave up: %w)", err, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
 }

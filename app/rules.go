@@ -46,7 +46,7 @@ func (a *App) setupRules(ctx context.Context, catalog *dispatch.Catalog, loc *ti
 	}
 	a.rules, err = rules.NewManager(rules.ManagerOptions{Engine: a.engine, Paths: paths,
 		Load: rules.LoadOptions{Category: catalog.Has, CategoryName: func(code string) string { c, _ := catalog.Get(code); return c.NameZH },
-			Location: loc, Calendar: cal}, States: a.store, Registerer: a.reg,
+			Location: loc, Calendar: cal}, Versions: ruleVersions{a.store}, Registerer: a.reg,
 		Logger: a.logger, Now: a.now})
 	if err != nil {
 		return err
@@ -74,6 +74,23 @@ func (r ruleStates) WriteStates(ctx context.Context, ws []rules.StateWrite) erro
 	return r.Store.WriteStates(ctx, out)
 }
 
+// ruleVersions is the store as the rule manager's version history (rules does not import the
+// store; the two version types have the same fields).
+type ruleVersions struct{ s store.RuleVersions }
+
+func (r ruleVersions) ListVersions(ctx context.Context) ([]rules.Version, error) {
+	vs, err := r.s.ListRuleVersions(ctx)
+	out := make([]rules.Version, len(vs))
+	for i, v := range vs {
+		out[i] = rules.Version(v)
+	}
+	return out, err
+}
+
+func (r ruleVersions) PutVersion(ctx context.Context, v rules.Version, keep int) error {
+	return r.s.PutRuleVersion(ctx, store.RuleVersion(v), keep)
+}
+
 // ruleFlusher saves the rule state changed by the messages processed so far; the pipeline
 // calls it before each journal commit, so a crash (even SIGKILL) loses no rule state of a
 // committed message: timers, cooldowns and last-seen times come back, and what was not
@@ -84,16 +101,20 @@ func (f ruleFlusher) Flush(ctx context.Context) error { return f.e.Persist(ctx) 
 
 // runRules drives the rule timers and state saving, watches the rule files and reloads on
 // SIGHUP, until ctx ends (then it saves the rule state once more).
-func (a *App) runRules(ctx context.Context) {
+func (a *App) runRules(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		if err := a.engine.Run(ctx); err != nil {
+		err := a.engine.Run(ctx)
+		if err != nil {
 			a.logger.Warn("rules engine", "err", err)
+			cancel()
 		}
+		done <- err
 	}()
 	if a.cfg.RulesDir != "" {
 		go func() {
@@ -106,5 +127,5 @@ func (a *App) runRules(ctx context.Context) {
 		a.rules.ReloadOnSignal(ctx, hup) // a rejected set is logged and counted
 	}
 	<-ctx.Done()
-	<-done
+	return <-done
 }

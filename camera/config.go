@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch/gateway/payload"
+	"github.com/lanewatch/lanewatch/internal/fetch"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
@@ -109,7 +110,7 @@ func (c *Config) Validate() error {
 		bad("snapshots.max_bytes: %d is not in 0..%d", c.Snapshots.MaxBytes, payload.DefaultMaxImage)
 	}
 	for i, h := range c.Snapshots.Fetch.AllowHosts {
-		if h == "" || strings.ContainsAny(h, "/?#@ ") {
+		if fetch.ValidatePattern(h) != nil {
 			bad("snapshots.fetch.allow_hosts[%d]: %q is not a host name", i, h)
 		}
 	}

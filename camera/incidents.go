@@ -10,17 +10,16 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/lanewatch/lanewatch/store"
 )
 
-// StateStore is the key-value persistence the tracker needs (store.States satisfies it).
-type StateStore interface {
-	PutState(ctx context.Context, key string, value []byte) error
-	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
-	DeleteState(ctx context.Context, key string) error
+// IncidentStore is the persistence the tracker needs (store.Incidents satisfies it).
+type IncidentStore interface {
+	ListIncidents(ctx context.Context) ([]store.Incident, error)
+	PutIncident(ctx context.Context, inc store.Incident) error
+	DeleteIncident(ctx context.Context, id string) error
 }
-
-// incidentPrefix is the States key prefix of persisted incidents.
-const incidentPrefix = "camera/incident/"
 
 // Grouping is how detections of one camera type group into incidents.
 type Grouping struct {
@@ -71,7 +70,7 @@ const (
 
 // TrackerOptions configure a Tracker.
 type TrackerOptions struct {
-	Store StateStore
+	Store IncidentStore
 	// Default grouping, and overrides per camera type (abandoned_vehicle: days; illegal_parking:
 	// minutes).
 	Default Grouping
@@ -121,28 +120,65 @@ func (t *Tracker) grouping(typ string) Grouping {
 
 // Load restores persisted incidents, dropping those whose window ended before now.
 func (t *Tracker) Load(ctx context.Context, now time.Time) (int, error) {
-	m, err := t.o.Store.ListStates(ctx, incidentPrefix)
+	stored, err := t.o.Store.ListIncidents(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("load camera incidents: %w", err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
-	for k, v := range m {
-		var inc Incident
-		if err := json.Unmarshal(v, &inc); err != nil || inc.ID == "" {
-			t.logger.Warn("drop unreadable camera incident", "key", k, "err", err)
-			_ = t.o.Store.DeleteState(ctx, k)
+	for _, r := range stored {
+		inc, err := fromStored(r)
+		if err != nil {
+			t.logger.Warn("drop unreadable camera incident", "incident", r.ID, "err", err)
+			_ = t.o.Store.DeleteIncident(ctx, r.ID)
 			continue
 		}
 		if now.Sub(inc.LastSeen) > t.grouping(inc.Type).Window {
-			_ = t.o.Store.DeleteState(ctx, k)
+			_ = t.o.Store.DeleteIncident(ctx, r.ID)
 			continue
 		}
-		t.open[inc.CameraID] = append(t.open[inc.CameraID], &inc)
+		t.open[inc.CameraID] = append(t.open[inc.CameraID], inc)
 		n++
 	}
 	return n, nil
+}
+
+// toStored is the stored form of i.
+func toStored(i *Incident) (store.Incident, error) {
+	r := store.Incident{ID: i.ID, CameraID: i.CameraID, Type: i.Type, Category: i.Category, RegionID: i.RegionID,
+		BBox: i.BBox, HasBBox: i.HasBBox, FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, Detections: i.Detections,
+		BestConfidence: i.BestConfidence, Recent: slices.Clone(i.Recent), CaseIDs: slices.Clone(i.CaseIDs)}
+	var err error
+	if i.First != nil {
+		if r.FirstSnapshot, err = json.Marshal(i.First); err != nil {
+			return r, fmt.Errorf("encode snapshot: %w", err)
+		}
+	}
+	if i.Latest != nil {
+		if r.LatestSnapshot, err = json.Marshal(i.Latest); err != nil {
+			return r, fmt.Errorf("encode snapshot: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func fromStored(r store.Incident) (*Incident, error) {
+	i := &Incident{ID: r.ID, CameraID: r.CameraID, Type: r.Type, Category: r.Category, RegionID: r.RegionID,
+		BBox: r.BBox, HasBBox: r.HasBBox, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, Detections: r.Detections,
+		BestConfidence: r.BestConfidence, Recent: r.Recent, CaseIDs: r.CaseIDs}
+	for _, s := range []struct {
+		b   []byte
+		dst **Snapshot
+	}{{r.FirstSnapshot, &i.First}, {r.LatestSnapshot, &i.Latest}} {
+		if s.b == nil {
+			continue
+		}
+		if err := json.Unmarshal(s.b, s.dst); err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+	}
+	return i, nil
 }
 
 // Observe adds a detection to its incident (opening one when none matches) and returns a copy
@@ -166,7 +202,7 @@ func (t *Tracker) Observe(ctx context.Context, ev *Event, snap *Snapshot) (*Inci
 		return false
 	})
 	for _, i := range expired {
-		if err := t.o.Store.DeleteState(ctx, incidentPrefix+i.ID); err != nil {
+		if err := t.o.Store.DeleteIncident(ctx, i.ID); err != nil {
 			t.logger.Warn("delete camera incident", "incident", i.ID, "err", err)
 		}
 	}
@@ -201,7 +237,7 @@ func (t *Tracker) Observe(ctx context.Context, ev *Event, snap *Snapshot) (*Inci
 		if len(list) > maxIncidentsPerCamera {
 			old := list[0]
 			list = list[1:]
-			_ = t.o.Store.DeleteState(ctx, incidentPrefix+old.ID)
+			_ = t.o.Store.DeleteIncident(ctx, old.ID)
 			t.logger.Warn("camera has too many open incidents; dropped the oldest", "camera", ev.CameraID, "incident", old.ID)
 		}
 	}
@@ -240,11 +276,11 @@ func (t *Tracker) Observe(ctx context.Context, ev *Event, snap *Snapshot) (*Inci
 }
 
 func (t *Tracker) persist(ctx context.Context, i *Incident) error {
-	b, err := json.Marshal(i)
+	r, err := toStored(i)
 	if err != nil {
 		return fmt.Errorf("encode camera incident: %w", err)
 	}
-	if err := t.o.Store.PutState(ctx, incidentPrefix+i.ID, b); err != nil {
+	if err := t.o.Store.PutIncident(ctx, r); err != nil {
 		return fmt.Errorf("save camera incident %s: %w", i.ID, err)
 	}
 	return nil

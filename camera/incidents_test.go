@@ -10,43 +10,40 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 type memStates struct {
 	mu sync.Mutex
-	m  map[string][]byte
+	m  map[string]store.Incident
 }
 
-func (s *memStates) PutState(_ context.Context, k string, v []byte) error {
+func (s *memStates) PutIncident(_ context.Context, inc store.Incident) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m == nil {
-		s.m = map[string][]byte{}
+		s.m = map[string]store.Incident{}
 	}
-	s.m[k] = append([]byte(nil), v...)
+	s.m[inc.ID] = inc
 	return nil
 }
 
-func (s *memStates) ListStates(_ context.Context, prefix string) (map[string][]byte, error) {
+func (s *memStates) ListIncidents(context.Context) ([]store.Incident, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string][]byte{}
-	for k, v := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
-	}
+	out := slices.Collect(maps.Values(s.m))
+	slices.SortFunc(out, func(a, b store.Incident) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-func (s *memStates) DeleteState(_ context.Context, k string) error {
+func (s *memStates) DeleteIncident(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, k)
+	delete(s.m, id)
 	return nil
 }
 
-var _ StateStore = (*memStates)(nil)
+var _ IncidentStore = (*memStates)(nil)
 
 var t0 = time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
 

@@ -12,11 +12,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/fetch"
 )
 
 // Image content types accepted for snapshots and photos.
@@ -39,11 +39,12 @@ func SniffImage(head []byte) string {
 // FetchOptions configure fetching snapshot_url images. Fetching is off unless Enabled.
 type FetchOptions struct {
 	Enabled bool
-	// AllowHosts lists the host names (or host:port) that may be fetched; empty allows none.
+	// AllowHosts lists the host patterns that may be fetched ("nvr.example", "*.example",
+	// optionally with ":port"; internal/fetch); empty allows none.
 	AllowHosts []string
 	// Timeout of one fetch; default 5s.
 	Timeout time.Duration
-	// Client overrides the HTTP client (tests).
+	// Client overrides the HTTP client's transport (tests); redirects are never followed.
 	Client *http.Client
 }
 
@@ -62,7 +63,8 @@ type SnapshotsOptions struct {
 
 // Snapshots stores images by SHA-256 under a directory. Safe for concurrent use.
 type Snapshots struct {
-	o SnapshotsOptions
+	o       SnapshotsOptions
+	fetcher *fetch.Fetcher
 }
 
 // NewSnapshots creates the directory and returns the store.
@@ -79,9 +81,14 @@ func NewSnapshots(o SnapshotsOptions) (*Snapshots, error) {
 	if o.Fetch.Timeout <= 0 {
 		o.Fetch.Timeout = 5 * time.Second
 	}
-	if o.Fetch.Client == nil {
-		o.Fetch.Client = &http.Client{Timeout: o.Fetch.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	fo := fetch.Options{Hosts: o.Fetch.AllowHosts, Timeout: o.Fetch.Timeout, MaxBytes: o.MaxBytes,
+		ContentTypes: []string{TypeJPEG, TypePNG}}
+	if o.Fetch.Client != nil {
+		fo.Transport = o.Fetch.Client.Transport
+	}
+	fetcher, err := fetch.New(fo)
+	if err != nil {
+		return nil, fmt.Errorf("camera: snapshots fetch: %w", err)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -89,7 +96,7 @@ func NewSnapshots(o SnapshotsOptions) (*Snapshots, error) {
 	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("snapshots dir: %w", err)
 	}
-	return &Snapshots{o: o}, nil
+	return &Snapshots{o: o, fetcher: fetcher}, nil
 }
 
 // MaxBytes is the size limit of one image.
@@ -170,36 +177,32 @@ func (s *Snapshots) Fetch(ctx context.Context, rawURL string) (*Snapshot, error)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, lanewatch.Errorf(lanewatch.EInvalid, "snapshot_url: want an absolute http or https URL")
 	}
-	if !s.o.Fetch.Enabled || !s.allowed(u) {
+	if !s.o.Fetch.Enabled || !s.fetcher.Allowed(u) {
 		return link, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.o.Fetch.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	resp, err := s.fetcher.Get(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("fetch snapshot: %w", err)
-	}
-	resp, err := s.o.Fetch.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch snapshot: %w", err)
+		return nil, s.fetchError(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch snapshot: status %d", resp.StatusCode)
+	sn, err := s.PutReader(ctx, resp.Body)
+	if err != nil {
+		return nil, s.fetchError(err)
 	}
-	if resp.ContentLength > s.o.MaxBytes {
-		return nil, lanewatch.Errorf(lanewatch.ETooLarge, "image: larger than %d bytes", s.o.MaxBytes)
-	}
-	return s.PutReader(ctx, resp.Body)
+	return sn, nil
 }
 
-func (s *Snapshots) allowed(u *url.URL) bool {
-	host := strings.ToLower(u.Host)
-	name := strings.ToLower(u.Hostname())
-	return slices.ContainsFunc(s.o.Fetch.AllowHosts, func(h string) bool {
-		h = strings.ToLower(h)
-		return h == host || h == name
-	})
+// fetchError maps the fetcher's refusals to the errors of an uploaded image.
+func (s *Snapshots) fetchError(err error) error {
+	switch {
+	case errors.Is(err, fetch.ErrTooLarge):
+		return lanewatch.Errorf(lanewatch.ETooLarge, "image: larger than %d bytes", s.o.MaxBytes)
+	case errors.Is(err, fetch.ErrContentType):
+		return lanewatch.Errorf(lanewatch.EInvalid, "image: not a JPEG or PNG")
+	}
+	return fmt.Errorf("fetch snapshot: %w", err)
 }
 
 // Open opens a stored image by its file name (sha256 hex + .jpg or .png).

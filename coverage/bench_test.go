@@ -88,3 +88,18 @@ func TestMemoryPerSegment(t *testing.T) {
 	}
 	_ = lanewatch.KindTelemetry
 }
+
+// BenchmarkZonesAndDistricts measures the point-in-area lookups of the example network: the
+// rules' inZone (Network.InZone) and DistrictOf.
+func BenchmarkZonesAndDistricts(b *testing.B) {
+	n, err := LoadFiles(Files{Roads: "../configs/roads.geojson", Districts: "../configs/districts.geojson", Zones: "../configs/zones.geojson"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		lat, lon := 26.072+float64(i%100)*0.00026, 119.286+float64(i%97)*0.0003
+		_ = n.InZone("central", lat, lon)
+		_ = n.DistrictOf(lat, lon)
+	}
+}

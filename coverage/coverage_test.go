@@ -444,3 +444,10 @@ func TestShortfallsNotJudgedBeforeWatching(t *testing.T) {
 		t.Fatalf("the next day's deadline: %+v, want one shortfall", sf)
 	}
 }
+
+func TestDistrictAreas(t *testing.T) {
+	n := mustNetwork(t, road("a", [2]float64{10, 0}, [2]float64{510, 0}))
+	if ids := n.DistrictAreas().IDs(); len(ids) != len(n.Districts) || ids[0] != n.Districts[0].ID {
+		t.Fatalf("district areas %v, districts %+v", ids, n.Districts)
+	}
+}

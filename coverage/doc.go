@@ -4,7 +4,8 @@
 // from it (DOMAIN.md section 6).
 //
 // It loads configs/roads.geojson, configs/districts.geojson and configs/zones.geojson with
-// strict validation, matches points in a local metric projection against an R-tree of the
+// strict validation (districts and zones through internal/geo, the one parser of area files
+// that dispatch routing uses too), matches points in a local metric projection against an R-tree of the
 // network's edges (tidwall/rtree), keeps coverage in memory, persists it through the store's
 // Coverage contract (merged idempotently, so journal replays are harmless) and writes
 // segment_coverage and mechanization_rate points with influx.AppendPoint. When a vehicle's

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lanewatch/lanewatch/internal/geo"
 )
 
 // Road classes (DOMAIN.md section 6).
@@ -60,19 +62,12 @@ type Segment struct {
 // AreaM2 is the cleanable area of the segment: length × width.
 func (s *Segment) AreaM2() float64 { return s.LengthM * s.WidthM }
 
-// District is one district (镇街) polygon.
-type District struct {
-	ID     string
-	NameZH string
-	NameEN string
-	Rings  [][][2]float64 // outer ring first, [lon, lat]
-}
+// District is one district (镇街) polygon of the districts file.
+type District = geo.Area
 
-// Zone is a named area (e.g. "central") segments and points can belong to.
-type Zone struct {
-	Name  string
-	Rings [][][2]float64
-}
+// Zone is a named area (e.g. "central") segments and points can belong to; its ID is the zone
+// name.
+type Zone = geo.Area
 
 // Network is a loaded, validated road network with its districts and zones and a spatial
 // index of its edges. It is immutable after loading and safe for concurrent use.
@@ -81,9 +76,11 @@ type Network struct {
 	Districts []District
 	Zones     []Zone
 
-	proj  Projection
-	byID  map[string]int
-	index *edgeIndex
+	districts *geo.Areas
+	zones     *geo.Areas
+	proj      Projection
+	byID      map[string]int
+	index     *edgeIndex
 }
 
 // Files names the files of a network; Zones may be empty.
@@ -153,12 +150,6 @@ type roadProps struct {
 	OneWay       bool     `json:"oneway,omitempty"`
 }
 
-type areaProps struct {
-	ID     string `json:"id"`
-	NameZH string `json:"name_zh"`
-	NameEN string `json:"name_en"`
-}
-
 var idRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$`)
 
 func strictUnmarshal(b []byte, v any) error {
@@ -202,17 +193,15 @@ func Parse(roads, districts, zones []byte) (*Network, error) {
 		return nil, errors.New("districts: no districts file")
 	}
 	var err error
-	if n.Districts, err = parseAreas("districts", districts); err != nil {
+	if n.districts, err = geo.Parse("districts", districts); err != nil {
 		return nil, err
 	}
+	n.Districts = n.districts.List()
 	if len(zones) > 0 {
-		zs, err := parseAreas("zones", zones)
-		if err != nil {
+		if n.zones, err = geo.Parse("zones", zones); err != nil {
 			return nil, err
 		}
-		for _, z := range zs {
-			n.Zones = append(n.Zones, Zone{Name: z.ID, Rings: z.Rings})
-		}
+		n.Zones = n.zones.List()
 	}
 	districtIDs := map[string]bool{}
 	for _, d := range n.Districts {
@@ -220,7 +209,7 @@ func Parse(roads, districts, zones []byte) (*Network, error) {
 	}
 	zoneNames := map[string]bool{}
 	for _, z := range n.Zones {
-		zoneNames[z.Name] = true
+		zoneNames[z.ID] = true
 	}
 	feats, err := decodeCollection(roads)
 	if err != nil {
@@ -329,76 +318,6 @@ func parseHHMM(s string) (int, error) {
 	return hh*60 + mm, nil
 }
 
-func parseAreas(kind string, b []byte) ([]District, error) {
-	feats, err := decodeCollection(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", kind, err)
-	}
-	if len(feats) == 0 {
-		return nil, fmt.Errorf("%s: no features", kind)
-	}
-	seen := map[string]int{}
-	var out []District
-	var errs []error
-	for i, f := range feats {
-		var p areaProps
-		if err := strictUnmarshal(f.Properties, &p); err != nil {
-			errs = append(errs, fmt.Errorf("%s: feature %d: properties: %w", kind, i, err))
-			continue
-		}
-		fail := func(format string, a ...any) {
-			errs = append(errs, fmt.Errorf("%s: feature %d (id %q): %s", kind, i, p.ID, fmt.Sprintf(format, a...)))
-		}
-		if !idRe.MatchString(p.ID) {
-			fail("id: want 1-64 characters of letters, digits, '_', '-', '.'")
-			continue
-		}
-		if j, dup := seen[p.ID]; dup {
-			fail("duplicate id (also feature %d)", j)
-			continue
-		}
-		seen[p.ID] = i
-		if f.Geometry == nil || f.Geometry.Type != "Polygon" {
-			fail("geometry: want a Polygon")
-			continue
-		}
-		var rings [][][2]float64
-		if err := json.Unmarshal(f.Geometry.Coordinates, &rings); err != nil {
-			fail("coordinates: want [[[lon, lat], ...]]: %v", err)
-			continue
-		}
-		if len(rings) == 0 || len(rings[0]) < 4 {
-			fail("polygon needs an outer ring of at least 4 positions")
-			continue
-		}
-		bad := false
-		for _, r := range rings {
-			for _, c := range r {
-				if err := checkLonLat(c); err != nil {
-					fail("%v", err)
-					bad = true
-					break
-				}
-			}
-			if !bad && r[0] != r[len(r)-1] {
-				fail("ring is not closed")
-				bad = true
-			}
-			if bad {
-				break
-			}
-		}
-		if bad {
-			continue
-		}
-		out = append(out, District{ID: p.ID, NameZH: p.NameZH, NameEN: p.NameEN, Rings: rings})
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
-}
-
 // build projects the segments, computes lengths and indexes the edges.
 func (n *Network) build() {
 	minLat, maxLat, minLon, maxLon := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
@@ -433,24 +352,17 @@ func (n *Network) Segment(id string) (*Segment, bool) {
 	return &n.Segments[i], true
 }
 
-// DistrictOf returns the id of the district containing (lat, lon), or "".
-func (n *Network) DistrictOf(lat, lon float64) string {
-	for _, d := range n.Districts {
-		if inPolygon(d.Rings, lon, lat) {
-			return d.ID
-		}
-	}
-	return ""
-}
+// DistrictOf returns the id of the district containing (lat, lon), or "" (the first in file
+// order on a shared border).
+func (n *Network) DistrictOf(lat, lon float64) string { return n.districts.Locate(lat, lon) }
+
+// DistrictAreas returns the parsed districts file, for other packages that locate districts
+// (dispatch.DistrictsOf), so the file is parsed once.
+func (n *Network) DistrictAreas() *geo.Areas { return n.districts }
 
 // InZone reports whether (lat, lon) lies in the named zone (rules.ZoneTester).
 func (n *Network) InZone(name string, lat, lon float64) bool {
-	for _, z := range n.Zones {
-		if z.Name == name && inPolygon(z.Rings, lon, lat) {
-			return true
-		}
-	}
-	return false
+	return n.zones.Contains(name, lat, lon)
 }
 
 // DistrictIDs returns the district ids, sorted.
@@ -461,18 +373,4 @@ func (n *Network) DistrictIDs() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// inPolygon is the even-odd test over all rings (holes subtract).
-func inPolygon(rings [][][2]float64, x, y float64) bool {
-	in := false
-	for _, r := range rings {
-		for i, j := 0, len(r)-1; i < len(r); j, i = i, i+1 {
-			xi, yi, xj, yj := r[i][0], r[i][1], r[j][0], r[j][1]
-			if (yi > y) != (yj > y) && x < (xj-xi)*(y-yi)/(yj-yi)+xi {
-				in = !in
-			}
-		}
-	}
-	return in
 }

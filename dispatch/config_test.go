@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/geo"
 )
 
 func TestShippedConfigs(t *testing.T) {
@@ -70,4 +71,24 @@ func FuzzParseDistricts(f *testing.F) {
 		}
 		_ = d.Locate(lanewatch.Location{Lat: 0.5, Lon: 0.5})
 	})
+}
+
+func TestDistrictsOf(t *testing.T) {
+	a, err := geo.Load("testdata/districts.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadDistricts("testdata/districts.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := DistrictsOf(a)
+	for _, loc := range []lanewatch.Location{{Lat: 26.09, Lon: 119.29}, {Lat: 26.08, Lon: 119.31}, {Lat: 0, Lon: 0}} {
+		if got, want := shared.Locate(loc), d.Locate(loc); got != want {
+			t.Errorf("%v: %q, want %q", loc, got, want)
+		}
+	}
+	if len(shared.IDs()) != len(d.IDs()) {
+		t.Errorf("ids %v, want %v", shared.IDs(), d.IDs())
+	}
 }

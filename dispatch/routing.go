@@ -3,16 +3,11 @@ package dispatch
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
-	"github.com/paulmach/orb/planar"
-
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/geo"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
@@ -182,92 +177,32 @@ func (f *RoutingFile) Validate() error {
 	return nil
 }
 
-// District is one district polygon.
-type District struct {
-	ID      string
-	Name    string
-	Polygon orb.Polygon
-	Multi   orb.MultiPolygon
-}
-
-// Districts finds the district containing a point.
-type Districts struct{ list []District }
+// Districts finds the district containing a point: the district polygons of
+// configs/districts.geojson, parsed by internal/geo (the one parser of area files).
+type Districts struct{ areas *geo.Areas }
 
 // LoadDistricts reads a GeoJSON FeatureCollection of Polygon/MultiPolygon features whose
 // property `id` names the district.
 func LoadDistricts(path string) (*Districts, error) {
-	data, err := os.ReadFile(path)
+	a, err := geo.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("read districts: %w", err)
+		return nil, err
 	}
-	return ParseDistricts(path, data)
+	return &Districts{areas: a}, nil
 }
 
 // ParseDistricts decodes a districts GeoJSON document (file names it in errors).
 func ParseDistricts(file string, data []byte) (*Districts, error) {
-	fc, err := geojson.UnmarshalFeatureCollection(data)
+	a, err := geo.Parse(file, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, err
 	}
-	d := &Districts{}
-	seen := map[string]bool{}
-	for i, f := range fc.Features {
-		id, _ := f.Properties["id"].(string)
-		if id == "" {
-			return nil, fmt.Errorf("%s: features[%d]: property id (a string) is required", file, i)
-		}
-		if seen[id] {
-			return nil, fmt.Errorf("%s: features[%d]: district %q defined twice", file, i, id)
-		}
-		seen[id] = true
-		name, _ := f.Properties["name_zh"].(string)
-		dist := District{ID: id, Name: name}
-		switch g := f.Geometry.(type) {
-		case orb.Polygon:
-			if err := checkPolygon(g); err != nil {
-				return nil, fmt.Errorf("%s: features[%d] (%s): %w", file, i, id, err)
-			}
-			dist.Polygon = g
-		case orb.MultiPolygon:
-			if len(g) == 0 {
-				return nil, fmt.Errorf("%s: features[%d] (%s): MultiPolygon has no polygons", file, i, id)
-			}
-			for j, poly := range g {
-				if err := checkPolygon(poly); err != nil {
-					return nil, fmt.Errorf("%s: features[%d] (%s): polygon %d: %w", file, i, id, j, err)
-				}
-			}
-			dist.Multi = g
-		default:
-			return nil, fmt.Errorf("%s: features[%d] (%s): geometry must be Polygon or MultiPolygon", file, i, id)
-		}
-		d.list = append(d.list, dist)
-	}
-	return d, nil
+	return &Districts{areas: a}, nil
 }
 
-// checkPolygon rejects what planar containment cannot use: a polygon without an outer ring,
-// a ring of fewer than four positions (GeoJSON's minimum for a closed ring), an unclosed ring,
-// or a coordinate that is not a finite number.
-func checkPolygon(p orb.Polygon) error {
-	if len(p) == 0 {
-		return fmt.Errorf("polygon has no rings")
-	}
-	for r, ring := range p {
-		if len(ring) < 4 {
-			return fmt.Errorf("ring %d has %d positions, want at least 4", r, len(ring))
-		}
-		for k, pt := range ring {
-			if math.IsNaN(pt[0]) || math.IsNaN(pt[1]) || math.IsInf(pt[0], 0) || math.IsInf(pt[1], 0) {
-				return fmt.Errorf("ring %d position %d is not a finite coordinate", r, k)
-			}
-		}
-		if ring[0] != ring[len(ring)-1] {
-			return fmt.Errorf("ring %d is not closed (first and last positions differ)", r)
-		}
-	}
-	return nil
-}
+// DistrictsOf wraps districts already parsed by internal/geo (for instance the coverage
+// network's, coverage.Network.DistrictAreas), so one districts file is parsed once.
+func DistrictsOf(a *geo.Areas) *Districts { return &Districts{areas: a} }
 
 // Locate returns the id of the district containing loc ("" if none; first in file order on a
 // shared border).
@@ -275,16 +210,7 @@ func (d *Districts) Locate(loc lanewatch.Location) string {
 	if d == nil {
 		return ""
 	}
-	p := orb.Point{loc.Lon, loc.Lat}
-	for _, dist := range d.list {
-		if dist.Polygon != nil && planar.PolygonContains(dist.Polygon, p) {
-			return dist.ID
-		}
-		if dist.Multi != nil && planar.MultiPolygonContains(dist.Multi, p) {
-			return dist.ID
-		}
-	}
-	return ""
+	return d.areas.Locate(loc.Lat, loc.Lon)
 }
 
 // IDs returns the district ids in file order.
@@ -292,11 +218,7 @@ func (d *Districts) IDs() []string {
 	if d == nil {
 		return nil
 	}
-	out := make([]string, len(d.list))
-	for i, x := range d.list {
-		out[i] = x.ID
-	}
-	return out
+	return d.areas.IDs()
 }
 
 // Router picks the department of a case.
@@ -373,13 +295,7 @@ func (r *Router) auto(c *lanewatch.Case) (AutoRule, bool) {
 }
 
 // distanceM is the great-circle distance between two points in metres.
-func distanceM(a, b lanewatch.Location) float64 {
-	const r = 6371008.8
-	la1, la2 := a.Lat*math.Pi/180, b.Lat*math.Pi/180
-	dla, dlo := la2-la1, (b.Lon-a.Lon)*math.Pi/180
-	h := math.Sin(dla/2)*math.Sin(dla/2) + math.Cos(la1)*math.Cos(la2)*math.Sin(dlo/2)*math.Sin(dlo/2)
-	return 2 * r * math.Asin(math.Sqrt(h))
-}
+func distanceM(a, b lanewatch.Location) float64 { return geo.Distance(a.Lat, a.Lon, b.Lat, b.Lon) }
 
 // marshalVars encodes notification variables.
 func marshalVars(v map[string]string) []byte {

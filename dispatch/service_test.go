@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lanewatch/lanewatch"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // clock is a settable test clock.
@@ -31,15 +31,15 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 type fixture struct {
 	svc *Service
-	st  *sqlite.Store
+	st  *sqlstore.Store
 	clk *clock
 	dir string
 	reg *prometheus.Registry
 }
 
-func openStore(t testing.TB, dir string) *sqlite.Store {
+func openStore(t testing.TB, dir string) *sqlstore.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(dir, "db.sqlite")})
+	st, err := sqlstore.OpenSQLite(context.Background(), sqlstore.SQLiteOptions{Path: filepath.Join(dir, "db.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}

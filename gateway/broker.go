@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
 // Authenticator checks a device's credentials.
@@ -38,10 +39,11 @@ type Journal interface {
 // Subscriber is a non-device MQTT user (a dashboard or bridge) that may subscribe to the topic
 // filters in Allow and may not publish.
 type Subscriber struct {
-	Username string
+	Username string `yaml:"username"`
 	// PasswordHash is a bcrypt hash.
-	PasswordHash string
-	Allow        []string
+	PasswordHash string `yaml:"password_hash"`
+	// Allow are topic filters, e.g. vehicles/+/telemetry.
+	Allow []string `yaml:"allow"`
 }
 
 // Options configure a Broker.
@@ -123,14 +125,9 @@ type Broker struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	failures map[string]authFailures // by remote IP
+	failures *ratelimit.Failures     // failed CONNECTs by remote IP
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
-}
-
-type authFailures struct {
-	n    int
-	last time.Time
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -160,7 +157,7 @@ func NewBroker(o Options) (*Broker, error) {
 	})
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
-		failures: map[string]authFailures{}, ackers: map[*mqtt.Client]*acker{},
+		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s

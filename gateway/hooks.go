@@ -52,30 +52,13 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		b.logger.Error("authenticate device", "device", user, "err", err)
 	}
 	ip := remoteIP(cl)
-	now := b.opts.Now()
-	b.mu.Lock()
-	f := b.failures[ip]
 	if ok {
-		delete(b.failures, ip)
-		b.mu.Unlock()
+		b.failures.Reset(ip)
 		return true
 	}
-	if now.Sub(f.last) > b.opts.AuthFailureWindow {
-		f.n = 0
-	}
-	f.n++
-	f.last = now
-	b.failures[ip] = f
-	if len(b.failures) > 100000 { // bound memory under a spray of addresses
-		for k, v := range b.failures {
-			if now.Sub(v.last) > b.opts.AuthFailureWindow {
-				delete(b.failures, k)
-			}
-		}
-	}
-	b.mu.Unlock()
+	n := b.failures.Fail(ip, b.opts.Now())
 	b.m.authFailures.Inc()
-	delay := b.opts.AuthFailureDelay << min(f.n-1, 5)
+	delay := b.opts.AuthFailureDelay << min(n-1, 5)
 	delay = min(delay, 5*time.Second)
 	b.opts.Sleep(b.ctx, delay)
 	return false

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
 	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
@@ -24,11 +25,20 @@ var ErrClosed = errors.New("influx sink closed")
 // default 25 MB request body limit.
 const maxBatchBytes = 4 << 20
 
-// Backoff of the spool drainer and of spool appends that fail.
+// Backoff of the spool drainer and of spool appends that fail: exponential from minBackoff,
+// doubling up to maxBackoff, each wait randomised by ±backoffJitter so that nodes and writers
+// failing together do not retry in step.
 const (
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 5 * time.Second
+	minBackoff    = 100 * time.Millisecond
+	maxBackoff    = 5 * time.Second
+	backoffJitter = 0.2
 )
+
+// newBackOff returns the retry schedule of minBackoff, maxBackoff and backoffJitter.
+func newBackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: minBackoff, RandomizationFactor: backoffJitter,
+		Multiplier: 2, MaxInterval: maxBackoff}
+}
 
 // Options configures a Sink. Zero values take the defaults named on each field.
 type Options struct {
@@ -57,7 +67,8 @@ type Options struct {
 	MaxSpoolBytes int64
 	// Registerer receives the sink's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// Logger (default slog.Default()).
+	// Logger (default slog.Default()). The sink adds component=influx itself: pass a logger
+	// without a component attribute, or records carry it twice.
 	Logger *slog.Logger
 }
 
@@ -452,7 +463,7 @@ func (s *Sink) handle(b *batch) {
 			return
 		}
 	}
-	backoff := minBackoff
+	retry := newBackOff()
 	for {
 		err := s.spool.append(s.ctx, data)
 		if err == nil {
@@ -469,10 +480,7 @@ func (s *Sink) handle(b *batch) {
 			return
 		}
 		s.log.Error("spool append failed, retrying", "err", err, "points", points)
-		if !sleep(s.ctx, backoff) {
-			continue // the next append sees the cancelled context and gives up
-		}
-		backoff = min(2*backoff, maxBackoff)
+		_ = sleep(s.ctx, retry.NextBackOff()) // cancelled: the next append sees it and gives up
 	}
 }
 
@@ -548,7 +556,7 @@ func (s *Sink) drainSegment(seg *segment) bool {
 		}
 		return sleep(s.ctx, maxBackoff)
 	}
-	backoff := minBackoff
+	retry := newBackOff()
 	failing := false
 	for off := 0; off < len(data); {
 		end, n := chunk(data, off, s.opts.BatchPoints, maxBatchBytes)
@@ -559,7 +567,8 @@ func (s *Sink) drainSegment(seg *segment) bool {
 				s.log.Info("influxdb answers again; draining spool", "spool_bytes", s.spool.size())
 				failing = false
 			}
-			off, backoff = end, minBackoff
+			off = end
+			retry.Reset()
 		case permanent(err):
 			s.rejectLines(data[off:end], n, err)
 			off = end
@@ -571,10 +580,9 @@ func (s *Sink) drainSegment(seg *segment) bool {
 				s.log.Warn("influxdb unavailable; spool kept for retry", "err", err, "spool_bytes", s.spool.size())
 				failing = true
 			}
-			if !sleep(s.ctx, backoff) {
+			if !sleep(s.ctx, retry.NextBackOff()) {
 				return false
 			}
-			backoff = min(2*backoff, maxBackoff)
 		}
 	}
 	if err := s.spool.remove(seg); err != nil {

@@ -28,7 +28,7 @@ type RateLimit struct {
 	PerPlaque  Limit `yaml:"per_plaque"`  // default 20 per 1h
 }
 
-// Limit is N events per window.
+// Limit is N events per Per (a token bucket per key: N at once, then one every Per/N).
 type Limit struct {
 	N   int            `yaml:"n"`
 	Per yamlx.Duration `yaml:"per"`

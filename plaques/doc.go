@@ -1,5 +1,5 @@
 // Package plaques owns the responsibility plaques (智能责任牌, 门前三包) of DOMAIN.md section 8:
-// the registry (seeded from configs/plaques.yaml, persisted in the state table, changed through
+// the registry (seeded from configs/plaques.yaml, persisted in the store's plaques table, changed through
 // the admin API: Load, List, Create, Update, Delete), the public view of a plaque (responsible party, duties,
 // address, district; the contact masked), and reports — from the public HTTP endpoint or from
 // MQTT scans with action "report" — that open a case routed to the plaque's responsible party

@@ -2,70 +2,75 @@ package plaques
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
 )
 
-// registryPrefix is the States key prefix of the registry: one key per plaque id.
-const registryPrefix = "plaques/registry/"
-
-// record is the stored form of one plaque. A deleted plaque keeps a tombstone so that the YAML
-// seed does not bring it back: the API owns a plaque once it is stored.
-type record struct {
-	Plaque  *Plaque `json:"plaque,omitempty"`
-	Deleted bool    `json:"deleted,omitempty"`
-}
-
 // Load makes the stored registry authoritative: every plaque of the YAML seed whose id is not
-// stored yet (neither live nor deleted) is stored, then the registry is read back from the
-// store. Until Load is called the Service serves the YAML seed only. It returns how many seed
-// plaques were stored.
+// stored yet (neither live nor deleted: a deleted plaque keeps a tombstone, so the seed does not
+// bring it back, the API owns a plaque once it is stored) is stored, then the registry is read
+// back from the store. Until Load is called the Service serves the YAML seed only. It returns
+// how many seed plaques were stored.
 func (s *Service) Load(ctx context.Context) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	stored, err := s.o.Store.ListStates(ctx, registryPrefix)
+	stored, err := s.o.Store.ListPlaques(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("load plaque registry: %w", err)
 	}
-	seeded := 0
+	have := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		have[r.ID] = true
+	}
+	seeded, tried := 0, false
 	for _, p := range s.o.Config.Plaques {
-		key := registryPrefix + p.ID
-		if _, ok := stored[key]; ok {
+		if have[p.ID] {
 			continue
 		}
-		v, err := json.Marshal(record{Plaque: &p})
+		// Insert-if-absent: another node seeding at the same time does not overwrite.
+		created, err := s.o.Store.SeedPlaque(ctx, toStored(&p, s.o.Now()))
 		if err != nil {
 			return seeded, fmt.Errorf("seed plaque %q: %w", p.ID, err)
 		}
-		if err := s.o.Store.PutState(ctx, key, v); err != nil {
-			return seeded, fmt.Errorf("seed plaque %q: %w", p.ID, err)
+		tried = true
+		if created {
+			seeded++
 		}
-		stored[key] = v
-		seeded++
+	}
+	if tried {
+		if stored, err = s.o.Store.ListPlaques(ctx); err != nil {
+			return seeded, fmt.Errorf("load plaque registry: %w", err)
+		}
 	}
 	byID := make(map[string]*Plaque, len(stored))
-	for key, v := range stored {
-		var r record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return seeded, fmt.Errorf("load plaque %s: %w", key, err)
-		}
-		if r.Deleted || r.Plaque == nil {
+	for _, r := range stored {
+		if r.Deleted {
 			continue
 		}
-		if r.Plaque.ID != strings.TrimPrefix(key, registryPrefix) {
-			return seeded, fmt.Errorf("load plaque %s: stored id %q does not match its key", key, r.Plaque.ID)
-		}
-		byID[r.Plaque.ID] = r.Plaque
+		byID[r.ID] = fromStored(r)
 	}
 	s.mu.Lock()
 	s.byID = byID
 	s.mu.Unlock()
 	s.logger.Info("plaque registry loaded", "plaques", len(byID), "seeded", seeded)
 	return seeded, nil
+}
+
+// toStored is the stored form of p.
+func toStored(p *Plaque, now time.Time) store.Plaque {
+	return store.Plaque{ID: p.ID, Address: p.Address, District: p.District, Lat: p.Lat, Lon: p.Lon,
+		PartyName: p.Party.Name, PartyContact: p.Party.Contact, PartyDepartment: p.Party.Department,
+		PartyDuties: slices.Clone(p.Party.Duties), UpdatedAt: now}
+}
+
+func fromStored(r store.Plaque) *Plaque {
+	return &Plaque{ID: r.ID, Address: r.Address, District: r.District, Lat: r.Lat, Lon: r.Lon,
+		Party: Party{Name: r.PartyName, Contact: r.PartyContact, Department: r.PartyDepartment, Duties: r.PartyDuties}}
 }
 
 // lookup returns the plaque with the id; the caller must not modify it.
@@ -125,7 +130,7 @@ func (s *Service) Create(ctx context.Context, p Plaque) (*Plaque, error) {
 	if _, ok := s.lookup(p.ID); ok {
 		return nil, lanewatch.Errorf(lanewatch.EConflict, "plaque %q already exists", p.ID)
 	}
-	if err := s.save(ctx, p.ID, record{Plaque: &p}); err != nil {
+	if err := s.save(ctx, toStored(&p, s.o.Now())); err != nil {
 		return nil, err
 	}
 	s.set(p.ID, &p)
@@ -150,7 +155,7 @@ func (s *Service) Update(ctx context.Context, id string, p Plaque) (*Plaque, err
 	if _, ok := s.lookup(id); !ok {
 		return nil, lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", id)
 	}
-	if err := s.save(ctx, id, record{Plaque: &p}); err != nil {
+	if err := s.save(ctx, toStored(&p, s.o.Now())); err != nil {
 		return nil, err
 	}
 	s.set(id, &p)
@@ -167,7 +172,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if _, ok := s.lookup(id); !ok {
 		return lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", id)
 	}
-	if err := s.save(ctx, id, record{Deleted: true}); err != nil {
+	if err := s.save(ctx, store.Plaque{ID: id, Deleted: true, UpdatedAt: s.o.Now()}); err != nil {
 		return err
 	}
 	s.set(id, nil)
@@ -175,16 +180,12 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (s *Service) save(ctx context.Context, id string, r record) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("store plaque %q: %w", id, err)
-	}
-	if err := s.o.Store.PutState(ctx, registryPrefix+id, v); err != nil {
-		return fmt.Errorf("store plaque %q: %w", id, err)
+func (s *Service) save(ctx context.Context, p store.Plaque) error {
+	if err := s.o.Store.PutPlaque(ctx, p); err != nil {
+		return fmt.Errorf("store plaque %q: %w", p.ID, err)
 	}
 	if s.o.OnChange != nil {
-		s.o.OnChange(ctx, id)
+		s.o.OnChange(ctx, p.ID)
 	}
 	return nil
 }

@@ -9,13 +9,13 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // openRegistry opens the SQLite store at path and a Service over the YAML seed, loaded.
-func openRegistry(t *testing.T, ctx context.Context, path string) (*Service, *sqlite.Store) {
+func openRegistry(t *testing.T, ctx context.Context, path string) (*Service, *sqlstore.Store) {
 	t.Helper()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 // Opener opens cases (dispatch.Service satisfies it).
@@ -28,9 +30,11 @@ type Opener interface {
 // already turned into cases and the registry (store.Store satisfies it).
 type Store interface {
 	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
-	GetState(ctx context.Context, key string) ([]byte, error)
-	PutState(ctx context.Context, key string, value []byte) error
-	ListStates(ctx context.Context, prefix string) (map[string][]byte, error)
+	ListPlaques(ctx context.Context) ([]store.Plaque, error)
+	PutPlaque(ctx context.Context, p store.Plaque) error
+	SeedPlaque(ctx context.Context, p store.Plaque) (bool, error)
+	GetPlaqueReport(ctx context.Context, plaqueID, scanID string) (string, error)
+	PutPlaqueReport(ctx context.Context, plaqueID, scanID, caseID string, at time.Time) error
 }
 
 // Photos stores report photos (camera.Snapshots satisfies it).
@@ -59,8 +63,8 @@ type Service struct {
 	wmu      sync.Mutex         // serialises registry changes (check, store, apply)
 	mu       sync.RWMutex       // guards byID
 	byID     map[string]*Plaque // never mutated in place: replaced on update
-	byAddr   *limiter
-	byPlaque *limiter
+	byAddr   *ratelimit.Limiter
+	byPlaque *ratelimit.Limiter
 	reports  *prometheus.CounterVec
 }
 
@@ -80,8 +84,8 @@ func New(o Options) (*Service, error) {
 	}
 	rl := o.Config.RateLimit
 	s := &Service{o: o, logger: o.Logger.With("component", "plaques"), byID: map[string]*Plaque{},
-		byAddr:   newLimiter(rl.PerAddress.N, time.Duration(rl.PerAddress.Per)),
-		byPlaque: newLimiter(rl.PerPlaque.N, time.Duration(rl.PerPlaque.Per)),
+		byAddr:   ratelimit.New(rl.PerAddress.N, time.Duration(rl.PerAddress.Per), 0),
+		byPlaque: ratelimit.New(rl.PerPlaque.N, time.Duration(rl.PerPlaque.Per), 0),
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_plaque_reports_total",
 			Help: "Plaque reports, by channel (http, mqtt) and result (opened, duplicate, rate_limited, invalid, error)."}, []string{"channel", "result"}),
 	}
@@ -165,11 +169,11 @@ func (s *Service) Report(ctx context.Context, plaqueID string, r Report) (*lanew
 		return nil, lanewatch.Errorf(lanewatch.ENotFound, "no plaque %q", plaqueID)
 	}
 	now := s.o.Now()
-	if ok, wait := s.byAddr.allow(r.ClientAddr, now); !ok {
+	if ok, wait := s.byAddr.Allow(r.ClientAddr, now); !ok {
 		s.reports.WithLabelValues("http", "rate_limited").Inc()
 		return nil, lanewatch.Errorf(lanewatch.ERateLimited, "too many reports from your address; try again in %s", wait.Round(time.Second))
 	}
-	if ok, wait := s.byPlaque.allow(plaqueID, now); !ok {
+	if ok, wait := s.byPlaque.Allow(plaqueID, now); !ok {
 		s.reports.WithLabelValues("http", "rate_limited").Inc()
 		return nil, lanewatch.Errorf(lanewatch.ERateLimited, "too many reports on plaque %s; try again in %s", plaqueID, wait.Round(time.Second))
 	}
@@ -258,8 +262,7 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 		s.reports.WithLabelValues("mqtt", "invalid").Inc()
 		return nil
 	}
-	key := "plaques/scan/" + plaqueID + "/" + scan.ScanID
-	if _, err := s.o.Store.GetState(ctx, key); err == nil {
+	if _, err := s.o.Store.GetPlaqueReport(ctx, plaqueID, scan.ScanID); err == nil {
 		s.reports.WithLabelValues("mqtt", "duplicate").Inc()
 		return nil
 	} else if lanewatch.ErrorCode(err) != lanewatch.ENotFound {
@@ -279,7 +282,7 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 		s.logger.Warn("plaque report scan refused", "plaque", plaqueID, "scan", scan.ScanID, "err", err)
 		return nil
 	}
-	if err := s.o.Store.PutState(ctx, key, []byte(c.ID)); err != nil {
+	if err := s.o.Store.PutPlaqueReport(ctx, plaqueID, scan.ScanID, c.ID, s.o.Now()); err != nil {
 		return fmt.Errorf("record plaque scan %s: %w", scan.ScanID, err)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/store"
 )
 
 // FakeOpener records opened cases.
@@ -30,32 +33,40 @@ func (f *fakeOpener) Open(_ context.Context, c *lanewatch.Case, _ string) (*lane
 }
 
 type fakeStore struct {
-	atts   map[string][]lanewatch.Attachment
-	states map[string][]byte
+	atts    map[string][]lanewatch.Attachment
+	plaques map[string]store.Plaque
+	reports map[string]string // plaque id + "/" + scan id -> case id
 }
 
 func (f *fakeStore) AddAttachment(_ context.Context, id string, a lanewatch.Attachment) error {
 	f.atts[id] = append(f.atts[id], a)
 	return nil
 }
-func (f *fakeStore) GetState(_ context.Context, k string) ([]byte, error) {
-	if v, ok := f.states[k]; ok {
-		return v, nil
-	}
-	return nil, lanewatch.ErrNotFound
+func (f *fakeStore) ListPlaques(context.Context) ([]store.Plaque, error) {
+	out := slices.Collect(maps.Values(f.plaques))
+	slices.SortFunc(out, func(a, b store.Plaque) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
-func (f *fakeStore) PutState(_ context.Context, k string, v []byte) error {
-	f.states[k] = v
+func (f *fakeStore) PutPlaque(_ context.Context, p store.Plaque) error {
+	f.plaques[p.ID] = p
 	return nil
 }
-func (f *fakeStore) ListStates(_ context.Context, prefix string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	for k, v := range f.states {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
-		}
+func (f *fakeStore) SeedPlaque(_ context.Context, p store.Plaque) (bool, error) {
+	if _, ok := f.plaques[p.ID]; ok {
+		return false, nil
 	}
-	return out, nil
+	f.plaques[p.ID] = p
+	return true, nil
+}
+func (f *fakeStore) GetPlaqueReport(_ context.Context, plaqueID, scanID string) (string, error) {
+	if v, ok := f.reports[plaqueID+"/"+scanID]; ok {
+		return v, nil
+	}
+	return "", lanewatch.ErrNotFound
+}
+func (f *fakeStore) PutPlaqueReport(_ context.Context, plaqueID, scanID, caseID string, _ time.Time) error {
+	f.reports[plaqueID+"/"+scanID] = caseID
+	return nil
 }
 
 var (
@@ -77,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{open: &fakeOpener{}, store: &fakeStore{atts: map[string][]lanewatch.Attachment{}, states: map[string][]byte{}},
+	e := &env{open: &fakeOpener{}, store: &fakeStore{atts: map[string][]lanewatch.Attachment{}, plaques: map[string]store.Plaque{}, reports: map[string]string{}},
 		dir: t.TempDir(), now: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}
 	photos, err := camera.NewSnapshots(camera.SnapshotsOptions{Dir: e.dir, MaxBytes: 64 << 10})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +69,32 @@ func (s *memStates) DeleteState(_ context.Context, k string) error {
 	delete(s.m, k)
 	return nil
 }
+
+// memVersions is a VersionStore in memory.
+type memVersions struct {
+	mu sync.Mutex
+	vs []Version // by id
+}
+
+func (s *memVersions) ListVersions(context.Context) ([]Version, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.vs), nil
+}
+
+func (s *memVersions) PutVersion(_ context.Context, v Version, keep int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vs = slices.DeleteFunc(s.vs, func(o Version) bool { return o.ID == v.ID })
+	s.vs = append(s.vs, v)
+	slices.SortFunc(s.vs, func(a, b Version) int { return strings.Compare(a.ID, b.ID) })
+	if keep > 0 && len(s.vs) > keep {
+		s.vs = s.vs[len(s.vs)-keep:]
+	}
+	return nil
+}
+
+var _ VersionStore = (*memVersions)(nil)
 
 var t0 = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC) // a Monday
 
@@ -414,8 +441,7 @@ func TestManagerInvalidReloadKeepsOldSet(t *testing.T) {
 	op := &fakeOpener{}
 	reg := prometheus.NewPedanticRegistry()
 	e, _ := NewEngine(EngineOptions{Opener: op, Registerer: reg})
-	st := &memStates{m: map[string][]byte{}}
-	m, err := NewManager(ManagerOptions{Engine: e, Paths: []string{dir}, States: st, Registerer: reg, Load: LoadOptions{Location: time.UTC}})
+	m, err := NewManager(ManagerOptions{Engine: e, Paths: []string{dir}, Versions: &memVersions{}, Registerer: reg, Load: LoadOptions{Location: time.UTC}})
 	if err != nil {
 		t.Fatal(err)
 	}

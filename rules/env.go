@@ -2,13 +2,13 @@ package rules
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/geo"
 )
 
 // Env is the expression environment of a rule (SPEC 5.2). It is passed by value: expr runs
@@ -153,15 +153,7 @@ func exprOptions(loc *time.Location) []expr.Option {
 }
 
 // Distance returns the great-circle distance in metres between two WGS-84 points.
-func Distance(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371008.8
-	toRad := math.Pi / 180
-	dLat := (lat2 - lat1) * toRad
-	dLon := (lon2 - lon1) * toRad
-	a := math.Sin(dLat/2)*math.Sin(dLat/2) +
-		math.Cos(lat1*toRad)*math.Cos(lat2*toRad)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
-}
+func Distance(lat1, lon1, lat2, lon2 float64) float64 { return geo.Distance(lat1, lon1, lat2, lon2) }
 
 // inZonePatcher rewrites inZone(name) to inZone($env, name) so the helper can see the message's
 // position without a closure per evaluation.

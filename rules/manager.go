@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,8 +21,14 @@ import (
 	"github.com/lanewatch/lanewatch/calendar"
 )
 
-// VersionPrefix is the store key prefix of rule-set versions: VersionPrefix + zero-padded id.
-const VersionPrefix = "rules/versions/"
+// VersionStore keeps the rule-set history (the app adapts store.RuleVersions to it; rules
+// does not import the store).
+type VersionStore interface {
+	// ListVersions returns every stored version with its files, ordered by id.
+	ListVersions(ctx context.Context) ([]Version, error)
+	// PutVersion stores v and then deletes all but the keep versions with the highest ids.
+	PutVersion(ctx context.Context, v Version, keep int) error
+}
 
 // ManagerOptions configure a Manager.
 type ManagerOptions struct {
@@ -31,8 +36,8 @@ type ManagerOptions struct {
 	// Paths are the rule files and directories (rule-test files are skipped).
 	Paths []string
 	Load  LoadOptions
-	// States keeps the version history; nil keeps it in memory only.
-	States StateStore
+	// Versions keeps the version history; nil keeps it in memory only.
+	Versions VersionStore
 	// KeepVersions bounds the history; default 100.
 	KeepVersions int
 	Registerer   prometheus.Registerer
@@ -191,7 +196,7 @@ func contentHash(files map[string]string) string {
 }
 
 func (m *Manager) record(ctx context.Context, v *Version) error {
-	if m.o.States == nil {
+	if m.o.Versions == nil {
 		n := 1
 		if len(m.history) > 0 {
 			n = versionNumber(m.history[len(m.history)-1].ID) + 1
@@ -203,31 +208,17 @@ func (m *Manager) record(ctx context.Context, v *Version) error {
 		}
 		return nil
 	}
-	all, err := m.o.States.ListStates(ctx, VersionPrefix)
+	all, err := m.o.Versions.ListVersions(ctx)
 	if err != nil {
 		return fmt.Errorf("list versions: %w", err)
 	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	n := 1
-	if len(keys) > 0 {
-		n = versionNumber(strings.TrimPrefix(keys[len(keys)-1], VersionPrefix)) + 1
+	if len(all) > 0 {
+		n = versionNumber(all[len(all)-1].ID) + 1
 	}
 	v.ID = versionID(n)
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode version: %w", err)
-	}
-	if err := m.o.States.PutState(ctx, VersionPrefix+v.ID, b); err != nil {
+	if err := m.o.Versions.PutVersion(ctx, *v, m.o.KeepVersions); err != nil {
 		return fmt.Errorf("store version: %w", err)
-	}
-	for i := 0; i < len(keys)+1-m.o.KeepVersions; i++ {
-		if err := m.o.States.DeleteState(ctx, keys[i]); err != nil {
-			return fmt.Errorf("prune version: %w", err)
-		}
 	}
 	return nil
 }
@@ -255,24 +246,15 @@ func (m *Manager) Versions(ctx context.Context) ([]Version, error) {
 }
 
 func (m *Manager) allVersions(ctx context.Context) ([]Version, error) {
-	if m.o.States == nil {
+	if m.o.Versions == nil {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return append([]Version(nil), m.history...), nil
 	}
-	all, err := m.o.States.ListStates(ctx, VersionPrefix)
+	out, err := m.o.Versions.ListVersions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list rule versions: %w", err)
 	}
-	var out []Version
-	for _, b := range all {
-		var v Version
-		if err := json.Unmarshal(b, &v); err != nil {
-			continue
-		}
-		out = append(out, v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 

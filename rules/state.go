@@ -13,7 +13,7 @@ import (
 	"github.com/lanewatch/lanewatch"
 )
 
-// StateStore is the key-value store rule state and rule-set versions are persisted in
+// StateStore is the key-value store rule state is persisted in
 // (store.States satisfies it). GetState returns an error with code lanewatch.ENotFound for
 // an absent key.
 type StateStore interface {

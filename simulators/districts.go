@@ -1,6 +1,10 @@
 package simulators
 
-import "math"
+import (
+	"math"
+
+	"github.com/lanewatch/lanewatch/internal/geo"
+)
 
 // Point is a WGS-84 position in degrees.
 type Point struct {
@@ -59,32 +63,16 @@ func DistrictBox(district string) (Box, bool) {
 	return b, true
 }
 
-const earthRadiusKm = 6371.0088
-
-// distanceKm is the great-circle distance between a and b (haversine).
-func distanceKm(a, b Point) float64 {
-	la1, la2 := rad(a.Lat), rad(b.Lat)
-	dLat, dLon := la2-la1, rad(b.Lon-a.Lon)
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(la1)*math.Cos(la2)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(h)))
-}
+// distanceKm is the great-circle distance between a and b.
+func distanceKm(a, b Point) float64 { return geo.Distance(a.Lat, a.Lon, b.Lat, b.Lon) / 1000 }
 
 // bearing is the initial compass bearing from a to b in degrees, 0..360 (0 = north).
-func bearing(a, b Point) float64 {
-	la1, la2 := rad(a.Lat), rad(b.Lat)
-	dLon := rad(b.Lon - a.Lon)
-	y := math.Sin(dLon) * math.Cos(la2)
-	x := math.Cos(la1)*math.Sin(la2) - math.Sin(la1)*math.Cos(la2)*math.Cos(dLon)
-	d := math.Mod(math.Atan2(y, x)*180/math.Pi+360, 360)
-	return d
-}
+func bearing(a, b Point) float64 { return geo.Bearing(a.Lat, a.Lon, b.Lat, b.Lon) }
 
 // lerp is the point a fraction f of the way from a to b (fine for the short legs simulated).
 func lerp(a, b Point, f float64) Point {
 	return Point{Lat: a.Lat + (b.Lat-a.Lat)*f, Lon: a.Lon + (b.Lon-a.Lon)*f}
 }
-
-func rad(d float64) float64 { return d * math.Pi / 180 }
 
 // round rounds x to n decimal places.
 func round(x float64, n int) float64 {

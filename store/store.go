@@ -18,6 +18,9 @@ type Store interface {
 	Outbox
 	Coverage
 	Nodes
+	Plaques
+	RuleVersions
+	Incidents
 	// Ping checks the database connection (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -35,7 +35,8 @@ type Options struct {
 	SyncInterval time.Duration
 	// Registerer receives the log's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// Logger receives warnings (such as a truncated tail); nil discards.
+	// Logger receives warnings (such as a truncated tail); nil discards. The journal adds
+	// component=wal itself: pass a logger without a component attribute.
 	Logger *slog.Logger
 }
 

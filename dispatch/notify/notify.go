@@ -51,6 +51,10 @@ type Options struct {
 	Lease time.Duration
 	// Backoff after the first failure, doubled per attempt up to MaxBackoff; defaults 10s, 30m.
 	Backoff, MaxBackoff time.Duration
+	// Jitter is the share of each wait taken off at random, so notifications that failed
+	// together do not all come back at once; the wait stays within (1-Jitter)×..1× the doubled
+	// backoff, never longer. Default 0.1; negative means none (exact doubling).
+	Jitter float64
 	// MaxAttempts before giving up; default 12.
 	MaxAttempts int
 	// Timeout of one attempt; default 15s.
@@ -92,6 +96,14 @@ func New(o Options) (*Dispatcher, error) {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Minute
+	}
+	switch {
+	case o.Jitter == 0:
+		o.Jitter = 0.1
+	case o.Jitter < 0:
+		o.Jitter = 0
+	case o.Jitter > 1:
+		return nil, fmt.Errorf("notify: Jitter %v is more than 1", o.Jitter)
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 12
@@ -182,7 +194,7 @@ func (d *Dispatcher) attempt(ctx context.Context, n *store.Notification, timeout
 		status, result = store.NotificationFailed, ResultFailed
 		if retry && n.Attempts+1 < d.o.MaxAttempts {
 			status, result = store.NotificationPending, ResultRetry
-			next = now.Add(d.backoff(n.Attempts))
+			next = now.Add(retryAfter(d.o.Backoff, d.o.MaxBackoff, d.o.Jitter, n.Attempts))
 		}
 		if d.lastErr[n.Channel] != msg {
 			d.lastErr[n.Channel] = msg
@@ -196,13 +208,4 @@ func (d *Dispatcher) attempt(ctx context.Context, n *store.Notification, timeout
 		return fmt.Errorf("record notification %q: %w", n.Key, err)
 	}
 	return nil
-}
-
-// backoff returns the wait after the attempt-th failed attempt (0-based).
-func (d *Dispatcher) backoff(attempt int) time.Duration {
-	b := d.o.Backoff
-	for i := 0; i < attempt && b < d.o.MaxBackoff; i++ {
-		b *= 2
-	}
-	return min(b, d.o.MaxBackoff)
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/lanewatch/lanewatch/dispatch/notify/webhook"
 	"github.com/lanewatch/lanewatch/dispatch/notify/wechat"
 	"github.com/lanewatch/lanewatch/store"
-	"github.com/lanewatch/lanewatch/store/sqlite"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 type clock struct {
@@ -108,7 +108,7 @@ func TestDeliveryAcrossChannelsFailuresAndRestart(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "db.sqlite")
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestDeliveryAcrossChannelsFailuresAndRestart(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err = sqlite.Open(ctx, sqlite.Options{Path: path})
+	st, err = sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestDeliveryAcrossChannelsFailuresAndRestart(t *testing.T) {
 
 func TestGiveUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "db.sqlite")})
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: filepath.Join(t.TempDir(), "db.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,8 @@ func TestRunRetriesOnVirtualTime(t *testing.T) {
 			}
 			return false, nil
 		})
-		d, err := New(Options{Outbox: ob, Notifiers: map[string]Notifier{"sms": n}, Interval: time.Second, Backoff: 10 * time.Second})
+		d, err := New(Options{Outbox: ob, Notifiers: map[string]Notifier{"sms": n}, Interval: time.Second, Backoff: 10 * time.Second,
+			Jitter: -1}) // exact doubling: the attempts are asserted to the second
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"Coverage", testCoverage},
 		{"Nodes", testNodes},
+		{"Plaques", testPlaques},
+		{"RuleVersions", testRuleVersions},
+		{"Incidents", testIncidents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,399 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
+)
+
+const caseCols = `id, status, category, urgency, source, rule, key, device_id, district, department,
+	contractor, lat, lon, title, description, confidence, reporter_name, reporter_phone,
+	created_at, updated_at, dispatch_by, sign_by, handle_by, overdue, duplicate_of, occurrences,
+	last_seen_at, rework_count`
+
+// insertCaseSQL inserts one case; the dialect's openCase adds its conflict handling and
+// RETURNING clause. Its arguments are caseArgs.
+const insertCaseSQL = `INSERT INTO cases (status, category, urgency, source, rule,
+	key, device_id, district, department, contractor, lat, lon, title, description,
+	confidence, reporter_name, reporter_phone, created_at, updated_at, dispatch_by, sign_by,
+	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time) []any {
+	var repName, repPhone sql.NullString
+	if rep := c.Reporter; rep != nil {
+		repName = sql.NullString{String: rep.Name, Valid: true}
+		repPhone = sql.NullString{String: rep.Phone, Valid: true}
+	}
+	return []any{string(c.Status), c.Category, c.Urgency, c.Source, c.Rule, c.Key, c.DeviceID,
+		c.District, c.Department, c.Contractor, c.Location.Lat, c.Location.Lon, c.Title,
+		c.Description, c.Confidence, repName, repPhone, d.t(c.CreatedAt), d.t(c.UpdatedAt),
+		d.tp(c.Deadlines.DispatchBy), d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy),
+		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount}
+}
+
+func scanCase(row scanner) (*lanewatch.Case, error) {
+	var (
+		c                 lanewatch.Case
+		id                int64
+		status            string
+		repName, repPhone sql.NullString
+	)
+	if err := row.Scan(&id, &status, &c.Category, &c.Urgency, &c.Source, &c.Rule, &c.Key,
+		&c.DeviceID, &c.District, &c.Department, &c.Contractor, &c.Location.Lat, &c.Location.Lon,
+		&c.Title, &c.Description, &c.Confidence, &repName, &repPhone, scanT(&c.CreatedAt), scanT(&c.UpdatedAt),
+		scanTP(&c.Deadlines.DispatchBy), scanTP(&c.Deadlines.SignBy), scanTP(&c.Deadlines.HandleBy),
+		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount); err != nil {
+		return nil, err
+	}
+	c.ID = strconv.FormatInt(id, 10)
+	c.Status = lanewatch.CaseStatus(status)
+	if repName.Valid {
+		c.Reporter = &lanewatch.Reporter{Name: repName.String, Phone: repPhone.String}
+	}
+	return &c, nil
+}
+
+// CreateCase inserts c with its timeline and writes the assigned ID back into c; a zero
+// Occurrences is stored as 1 and a zero LastSeenAt as CreatedAt. For a rule case whose
+// (Rule, Key) already has an open case, it increments that case's Occurrences, sets its
+// LastSeenAt to c.LastSeenAt and returns it with created = false, leaving c untouched.
+// When created is true, the returned case is c.
+func (s *Store) CreateCase(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, bool, error) {
+	occurrences, lastSeen := max(c.Occurrences, 1), c.LastSeenAt
+	if lastSeen.IsZero() {
+		lastSeen = c.CreatedAt
+	}
+	var (
+		existing *lanewatch.Case
+		id       int64
+	)
+	err := s.inTx(ctx, func(tx conn) error {
+		var (
+			inserted bool
+			err      error
+		)
+		id, inserted, err = s.d.openCase(ctx, s.d, tx, c, occurrences, lastSeen)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			existing, err = getCase(ctx, tx, id)
+			return err
+		}
+		return s.insertTimeline(ctx, tx, id, 1, c.Timeline)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create case: %w", err)
+	}
+	if existing != nil {
+		return existing, false, nil
+	}
+	c.ID = strconv.FormatInt(id, 10)
+	c.Occurrences, c.LastSeenAt = occurrences, lastSeen
+	return c, true, nil
+}
+
+// insertTimeline appends entries as seq, seq+1, ... with one statement per 100 entries.
+func (s *Store) insertTimeline(ctx context.Context, tx conn, caseID int64, seq int, entries []lanewatch.TimelineEntry) error {
+	const chunk = 100
+	for len(entries) > 0 {
+		n := min(len(entries), chunk)
+		args := make([]any, 0, 8*n)
+		for i, e := range entries[:n] {
+			args = append(args, caseID, seq+i, e.Action, e.Actor, s.d.t(e.At), string(e.From), string(e.To), e.Note)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO case_timeline
+			(case_id, seq, action, actor, at, from_status, to_status, note) VALUES `+rows(n, 8), args...); err != nil {
+			return fmt.Errorf("append timeline: %w", err)
+		}
+		entries, seq = entries[n:], seq+n
+	}
+	return nil
+}
+
+func notFoundCase(id string) error {
+	return lanewatch.Errorf(lanewatch.ENotFound, "case %q not found", id)
+}
+
+// GetCase returns a case with its timeline (in order), attachments (in the order added) and
+// rating. Timeline and Attachments are never nil.
+func (s *Store) GetCase(ctx context.Context, id string) (*lanewatch.Case, error) {
+	n, ok := parseID(id)
+	if !ok {
+		return nil, notFoundCase(id)
+	}
+	c, err := getCase(ctx, s.r(), n)
+	if err != nil {
+		return nil, fmt.Errorf("get case %q: %w", id, err)
+	}
+	return c, nil
+}
+
+func scanTimelineEntry(row scanner) (lanewatch.TimelineEntry, error) {
+	var (
+		e        lanewatch.TimelineEntry
+		from, to string
+	)
+	err := row.Scan(&e.Action, &e.Actor, scanT(&e.At), &from, &to, &e.Note)
+	e.From, e.To = lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
+	return e, err
+}
+
+func getCase(ctx context.Context, q conn, id int64) (*lanewatch.Case, error) {
+	c, err := scanCase(q.queryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, notFoundCase(strconv.FormatInt(id, 10))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Timeline, err = collect(q.query(ctx, `SELECT action, actor, at, from_status, to_status, note
+		FROM case_timeline WHERE case_id = ? ORDER BY seq`, id), scanTimelineEntry)
+	if err != nil {
+		return nil, err
+	}
+	c.Attachments, err = collect(q.query(ctx, `SELECT id, kind, url, content_type, size, sha256, created_at
+		FROM case_attachments WHERE case_id = ? ORDER BY seq`, id), func(row scanner) (lanewatch.Attachment, error) {
+		var a lanewatch.Attachment
+		err := row.Scan(&a.ID, &a.Kind, &a.URL, &a.ContentType, &a.Size, &a.SHA256, scanT(&a.CreatedAt))
+		return a, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var r lanewatch.Rating
+	err = q.queryRow(ctx, `SELECT score, comment, at FROM case_ratings WHERE case_id = ?`, id).
+		Scan(&r.Score, &r.Comment, scanT(&r.At))
+	switch {
+	case err == nil:
+		c.Rating = &r
+	case !isNoRows(err):
+		return nil, err
+	}
+	return c, nil
+}
+
+// ListCases returns cases matching f, newest (highest id) first, without timelines,
+// attachments or ratings, and the cursor of the next page ("" at the end).
+func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error) {
+	limit := store.ClampLimit(f.Limit)
+	cursor, err := parseCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if cursor > 0 {
+		where, args = append(where, "id < ?"), append(args, cursor)
+	}
+	if len(f.Status) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Status))+")")
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	for _, eq := range []struct{ col, v string }{
+		{"category", f.Category}, {"district", f.District}, {"department", f.Department},
+		{"contractor", f.Contractor}, {"source", f.Source}, {"rule", f.Rule},
+	} {
+		if eq.v != "" {
+			where, args = append(where, eq.col+" = ?"), append(args, eq.v)
+		}
+	}
+	if f.Overdue != nil {
+		where, args = append(where, "overdue = ?"), append(args, *f.Overdue)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, s.d.t(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, s.d.t(f.Until))
+	}
+	query := `SELECT ` + caseCols + ` FROM cases`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+
+	out, err := collect(s.r().query(ctx, query, args...), scanCase)
+	if err != nil {
+		return nil, "", fmt.Errorf("list cases: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	if f.WithHistory && len(out) > 0 {
+		if err := s.fillHistory(ctx, out); err != nil {
+			return nil, "", fmt.Errorf("list cases: %w", err)
+		}
+	}
+	return out, next, nil
+}
+
+// fillHistory reads the timelines and ratings of cases with one query each.
+func (s *Store) fillHistory(ctx context.Context, cases []*lanewatch.Case) error {
+	byID, ids := store.HistoryIndex(cases)
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	in := placeholders(len(args))
+	err := each(s.r().query(ctx, `SELECT case_id, action, actor, at, from_status, to_status, note
+		FROM case_timeline WHERE case_id IN (`+in+`) ORDER BY case_id, seq`, args...), func(row scanner) error {
+		var (
+			id       int64
+			e        lanewatch.TimelineEntry
+			from, to string
+		)
+		if err := row.Scan(&id, &e.Action, &e.Actor, scanT(&e.At), &from, &to, &e.Note); err != nil {
+			return err
+		}
+		e.From, e.To = lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
+		byID[id].Timeline = append(byID[id].Timeline, e)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = each(s.r().query(ctx, `SELECT case_id, score, comment, at FROM case_ratings
+		WHERE case_id IN (`+in+`)`, args...), func(row scanner) error {
+		var (
+			id int64
+			r  lanewatch.Rating
+		)
+		if err := row.Scan(&id, &r.Score, &r.Comment, scanT(&r.At)); err != nil {
+			return err
+		}
+		byID[id].Rating = &r
+		return nil
+	})
+	return err
+}
+
+// UpdateCase stores c's mutable fields and appends entries to its timeline in one transaction,
+// provided the stored status still equals from; EConflict otherwise, ENotFound if absent. The
+// conditional UPDATE locks the row, so concurrent updates from one status serialize and all but
+// the first fail.
+func (s *Store) UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error {
+	id, ok := parseID(c.ID)
+	if !ok {
+		return notFoundCase(c.ID)
+	}
+	d := s.d
+	err := s.inTx(ctx, func(tx conn) error {
+		n, err := affected(tx.exec(ctx, `UPDATE cases SET status = ?, department = ?, district = ?,
+			dispatch_by = ?, sign_by = ?, handle_by = ?, overdue = ?, urgency = ?, title = ?,
+			description = ?, duplicate_of = ?, rework_count = ?, contractor = ?, updated_at = ?
+			WHERE id = ? AND status = ?`,
+			string(c.Status), c.Department, c.District, d.tp(c.Deadlines.DispatchBy),
+			d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy), c.Overdue,
+			c.Urgency, c.Title, c.Description, c.DuplicateOf, c.ReworkCount, c.Contractor,
+			d.t(c.UpdatedAt), id, string(from)))
+		if d.constraint(err) == uniqueViolation {
+			return lanewatch.Errorf(lanewatch.EConflict,
+				"case %s: another case for rule %q and key %q is open", c.ID, c.Rule, c.Key)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			var status string
+			err := tx.queryRow(ctx, `SELECT status FROM cases WHERE id = ?`, id).Scan(&status)
+			if isNoRows(err) {
+				return notFoundCase(c.ID)
+			}
+			if err != nil {
+				return err
+			}
+			return lanewatch.Errorf(lanewatch.EConflict, "case %s is %s, not %s", c.ID, status, from)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		var last int
+		if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM case_timeline
+			WHERE case_id = ?`, id).Scan(&last); err != nil {
+			return err
+		}
+		return s.insertTimeline(ctx, tx, id, last+1, entries)
+	})
+	if err != nil {
+		return fmt.Errorf("update case %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// AddAttachment records an attachment of a case; ENotFound if the case is absent, EConflict if
+// the case already has an attachment with a.ID.
+func (s *Store) AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error {
+	id, ok := parseID(caseID)
+	if !ok {
+		return notFoundCase(caseID)
+	}
+	n, err := affected(s.w().exec(ctx, `INSERT INTO case_attachments
+		(case_id, id, kind, url, content_type, size, sha256, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, id) DO NOTHING`,
+		id, a.ID, a.Kind, a.URL, a.ContentType, a.Size, a.SHA256, s.d.t(a.CreatedAt)))
+	switch {
+	case s.d.constraint(err) == foreignKeyViolation:
+		return notFoundCase(caseID)
+	case err != nil:
+		return fmt.Errorf("add attachment to case %q: %w", caseID, err)
+	case n == 0:
+		return lanewatch.Errorf(lanewatch.EConflict, "case %s already has attachment %q", caseID, a.ID)
+	}
+	return nil
+}
+
+// SetRating stores the rating of a case; EConflict if it already has one, ENotFound if the case
+// is absent.
+func (s *Store) SetRating(ctx context.Context, caseID string, r lanewatch.Rating) error {
+	id, ok := parseID(caseID)
+	if !ok {
+		return notFoundCase(caseID)
+	}
+	n, err := affected(s.w().exec(ctx, `INSERT INTO case_ratings (case_id, score, comment, at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING`, id, r.Score, r.Comment, s.d.t(r.At)))
+	switch {
+	case s.d.constraint(err) == foreignKeyViolation:
+		return notFoundCase(caseID)
+	case err != nil:
+		return fmt.Errorf("rate case %q: %w", caseID, err)
+	case n == 0:
+		return lanewatch.Errorf(lanewatch.EConflict, "case %s is already rated", caseID)
+	}
+	return nil
+}
+
+// CountCases returns the number of cases per status; statuses without cases are absent.
+func (s *Store) CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error) {
+	out := make(map[lanewatch.CaseStatus]int)
+	err := each(s.r().query(ctx, `SELECT status, COUNT(*) FROM cases GROUP BY status`), func(row scanner) error {
+		var (
+			st string
+			n  int
+		)
+		err := row.Scan(&st, &n)
+		out[lanewatch.CaseStatus(st)] = n
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count cases: %w", err)
+	}
+	return out, nil
+}
