@@ -447,15 +447,11 @@ func (s *Sink) handle(b *batch) {
 			if end == len(data) {
 				n = points // trust the caller's count for the whole (or last) piece
 			}
-			err := s.send(s.ctx, data[:end], n)
-			if err != nil && !permanent(err) {
+			if err := s.sendOrReject(s.ctx, data[:end], n); err != nil {
 				if s.ctx.Err() == nil {
 					s.log.Warn("influxdb write failed, spooling batch", "err", err, "points", points)
 				}
 				break
-			}
-			if err != nil {
-				s.rejectLines(data[:end], n, err)
 			}
 			data, points = data[end:], max(points-n, 0)
 		}
@@ -498,6 +494,29 @@ func (s *Sink) send(ctx context.Context, data []byte, points int) error {
 	s.m.pointsWritten.Add(float64(points))
 	s.m.batchesWritten.Inc()
 	return nil
+}
+
+// sendOrReject writes data (points of line protocol). When InfluxDB refuses it for good (a
+// line it cannot parse, a type conflict, a body too large), it halves the batch until the
+// refused lines are found: those are set aside (rejectLines) and every other line is written,
+// so one bad line costs only itself whichever batch it shares. Writing a point again is
+// harmless (same series and timestamp overwrite). It returns only errors worth retrying.
+func (s *Sink) sendOrReject(ctx context.Context, data []byte, points int) error {
+	err := s.send(ctx, data, points)
+	if err == nil || !permanent(err) {
+		return err
+	}
+	lines := bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) + 1
+	if lines <= 1 {
+		s.rejectLines(data, points, err)
+		return nil
+	}
+	half := lines / 2
+	mid, _ := chunk(data, 0, half, len(data))
+	if err := s.sendOrReject(ctx, data[:mid], half); err != nil {
+		return err
+	}
+	return s.sendOrReject(ctx, data[mid:], lines-half)
 }
 
 // permanent reports whether a write error can never succeed on retry (bad line protocol,
@@ -560,7 +579,7 @@ func (s *Sink) drainSegment(seg *segment) bool {
 	failing := false
 	for off := 0; off < len(data); {
 		end, n := chunk(data, off, s.opts.BatchPoints, maxBatchBytes)
-		err := s.send(s.ctx, data[off:end], n)
+		err := s.sendOrReject(s.ctx, data[off:end], n)
 		switch {
 		case err == nil:
 			if failing {
@@ -569,9 +588,6 @@ func (s *Sink) drainSegment(seg *segment) bool {
 			}
 			off = end
 			retry.Reset()
-		case permanent(err):
-			s.rejectLines(data[off:end], n, err)
-			off = end
 		default:
 			if s.ctx.Err() != nil {
 				return false

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,6 +315,57 @@ func TestSinkRejectsBadBatch(t *testing.T) {
 	}
 	if got := metric(t, reg, "lanewatch_influx_points_rejected_total"); got != 2 {
 		t.Errorf("rejected points = %v", got)
+	}
+}
+
+// TestSinkRejectsOnlyBadLines sends one batch with two unparseable lines among good ones,
+// directly and through the spool: only the two bad lines are counted and kept as rejected,
+// every good point is stored. (Before, the whole batch was counted and kept as rejected.)
+func TestSinkRejectsOnlyBadLines(t *testing.T) {
+	srv := testenv.Influx(t)
+	for _, spooled := range []bool{false, true} {
+		dir := t.TempDir()
+		s, reg := newSink(t, srv, dir, nil)
+		ctx := ctxT(t, 60*time.Second)
+		dev := fmt.Sprintf("SW-bad-%v", spooled)
+		var buf []byte
+		buf = encode(buf, dev, 0, 7)
+		buf = append(buf, "bad line one\n"...)
+		buf = encode(buf, dev, 7, 5)
+		buf = append(buf, "vehicle_telemetry,device=x lat=\"unterminated\n"...)
+		buf = encode(buf, dev, 12, 3)
+		if spooled {
+			srv.Stop()
+		}
+		if err := s.Write(ctx, buf, 17); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if spooled {
+			srv.Start()
+			waitFor(t, 60*time.Second, "spool to drain", func() bool { return s.SpoolBytes() == 0 })
+		}
+		q := fmt.Sprintf(`SELECT count("lat") FROM %s WHERE "device" = '%s'`, MeasurementTelemetry, dev)
+		if got := srv.Query(t, q); !strings.Contains(got, `,15]`) {
+			t.Errorf("spooled=%v: stored points: %s, want 15", spooled, got)
+		}
+		if got := metric(t, reg, "lanewatch_influx_points_rejected_total"); got != 2 {
+			t.Errorf("spooled=%v: rejected points = %v, want 2", spooled, got)
+		}
+		rej, _ := filepath.Glob(filepath.Join(dir, "rejected", "*"))
+		var kept []byte
+		for _, f := range rej {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept = append(kept, b...)
+		}
+		if want := "bad line one\nvehicle_telemetry,device=x lat=\"unterminated\n"; string(kept) != want {
+			t.Errorf("spooled=%v: rejected files hold %q, want %q", spooled, kept, want)
+		}
 	}
 }
 
