@@ -307,6 +307,14 @@ func TestEndToEnd(t *testing.T) {
 	waitFor(t, 20*time.Second, "7 telemetry points in InfluxDB", func() bool {
 		return fluxCount(t, influx, "vehicle_telemetry", "lat", "sw-001") == 7
 	})
+	// The telemetry history API reads them back from an InfluxDB with its defaults (Flux off).
+	var hist struct {
+		Items []map[string]any `json:"items"`
+	}
+	path := "/api/v1/devices/sw-001/telemetry?from=" + base.Add(-time.Minute).UTC().Format(time.RFC3339) + "&to=" + base.Add(time.Hour).UTC().Format(time.RFC3339)
+	if code := h.getJSON(path, &hist); code != 200 || len(hist.Items) != 7 || hist.Items[0]["device"] != "sw-001" {
+		t.Fatalf("GET %s = %d with %d items, want 200 with 7: %v", path, code, len(hist.Items), hist.Items)
+	}
 	if n := fluxCount(t, influx, "vehicle_telemetry", "lat", "sw-002"); n != 0 {
 		t.Fatalf("sw-002 has %d points; the ACL should have refused sw-001 publishing them", n)
 	}
