@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,7 +111,11 @@ func TestSinkCreatesDatabase(t *testing.T) {
 // TestReadyReportsWriteFailure: a server that answers /ping but has no database and refuses to
 // create one is not ready, and the reason says why; Ping alone said it was fine.
 func TestReadyReportsWriteFailure(t *testing.T) {
+	var writes atomic.Int32
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v2/write" {
+			writes.Add(1)
+		}
 		w.Header().Set("X-Influxdb-Version", "1.8.10")
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
@@ -145,5 +150,9 @@ func TestReadyReportsWriteFailure(t *testing.T) {
 	err = s.Ready(ctx)
 	if err == nil || !strings.Contains(err.Error(), "database not found") || !strings.Contains(err.Error(), "not authorized") {
 		t.Fatalf("Ready = %v, want the write failure and the refusal", err)
+	}
+	n := writes.Load()
+	if err2 := s.Ready(ctx); err2 == nil || err2.Error() != err.Error() || writes.Load() != n {
+		t.Errorf("second Ready within 5 s = %v with %d more writes, want the cached result and none", err2, writes.Load()-n)
 	}
 }

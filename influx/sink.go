@@ -337,7 +337,8 @@ func (s *Sink) Close(ctx context.Context) error {
 	return err
 }
 
-// Ping checks that InfluxDB answers (for readiness probes).
+// Ping checks that InfluxDB answers. It says nothing about the database: readiness probes use
+// Ready.
 func (s *Sink) Ping(ctx context.Context) error {
 	ok, err := s.client.Ping(ctx)
 	if err != nil {
