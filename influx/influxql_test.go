@@ -2,6 +2,7 @@ package influx
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -154,5 +155,45 @@ func TestReadyReportsWriteFailure(t *testing.T) {
 	n := writes.Load()
 	if err2 := s.Ready(ctx); err2 == nil || err2.Error() != err.Error() || writes.Load() != n {
 		t.Errorf("second Ready within 5 s = %v with %d more writes, want the cached result and none", err2, writes.Load()-n)
+	}
+}
+
+// TestSinkCreatesBucketV2: against InfluxDB 2.x the missing bucket is created through
+// /api/v2/buckets in the configured org.
+func TestSinkCreatesBucketV2(t *testing.T) {
+	created := make(chan string, 1)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Influxdb-Version", "v2.7.10")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/ping":
+			w.WriteHeader(http.StatusNoContent)
+		case r.URL.Path == "/api/v2/buckets" && r.Method == http.MethodGet:
+			_, _ = w.Write([]byte(`{"buckets":[]}`))
+		case r.URL.Path == "/api/v2/orgs":
+			_, _ = w.Write([]byte(`{"orgs":[{"id":"0123456789abcdef","name":"city"}]}`))
+		case r.URL.Path == "/api/v2/buckets" && r.Method == http.MethodPost:
+			b, _ := io.ReadAll(r.Body)
+			created <- string(b)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"id":"fedcba9876543210","name":"lanewatch","orgID":"0123456789abcdef"}`))
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer fake.Close()
+	s, err := New(context.Background(), Options{URL: fake.URL, Token: "t", Org: "city", Bucket: "lanewatch", SpoolDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	select {
+	case body := <-created:
+		if !strings.Contains(body, `"name":"lanewatch"`) || !strings.Contains(body, `"orgID":"0123456789abcdef"`) {
+			t.Errorf("create bucket body = %s", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("bucket not created")
 	}
 }
