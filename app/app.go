@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
 			"store":  a.store.Ping,
-			"influx": a.sink.Ping,
+			"influx": a.sink.Ready, // a real write and read, cached 5 s
 			"broker": func(context.Context) error { return a.broker.Ready() },
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -174,49 +173,29 @@ func (h *harness) getJSON(path string, v any) int {
 	return resp.StatusCode
 }
 
-// fluxCount counts points of a measurement (field lat or event_id) for a device with Flux.
+// fluxCount counts points of a measurement (field lat or event_id) for a device, with
+// InfluxQL (the test server runs with InfluxDB's defaults: Flux off).
 func fluxCount(t *testing.T, s *testenv.InfluxServer, measurement, field, device string) int {
 	t.Helper()
-	q := fmt.Sprintf(`from(bucket: %q) |> range(start: 0) |> filter(fn: (r) => r._measurement == %q and r._field == %q and r.device == %q) |> count()`,
-		s.Bucket, measurement, field, device)
-	body, _ := json.Marshal(map[string]any{"query": q, "type": "flux"})
-	req, _ := http.NewRequest("POST", s.URL+"/api/v2/query", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/csv")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("flux query: %v", err)
+	q := fmt.Sprintf(`SELECT count(%q) FROM %q WHERE "device" = '%s'`, field, measurement, device)
+	var resp struct {
+		Results []struct {
+			Series []struct {
+				Values [][]json.Number `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("flux query: %s: %s", resp.Status, raw)
+	if err := json.Unmarshal([]byte(s.Query(t, q)), &resp); err != nil {
+		t.Fatalf("count query: %v", err)
 	}
-	r := csv.NewReader(strings.NewReader(string(raw)))
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil {
-		t.Fatalf("flux csv: %v\n%s", err, raw)
-	}
-	total, col := 0, -1
-	for _, row := range rows {
-		if len(row) == 0 || (len(row) == 1 && row[0] == "") {
-			col = -1
-			continue
-		}
-		if col < 0 {
-			for i, name := range row {
-				if name == "_value" {
-					col = i
-				}
+	total := 0
+	for _, r := range resp.Results {
+		for _, ser := range r.Series {
+			for _, row := range ser.Values {
+				n, _ := row[1].Int64()
+				total += int(n)
 			}
-			continue
 		}
-		n, err := strconv.Atoi(row[col])
-		if err != nil {
-			t.Fatalf("flux count %q: %v", row[col], err)
-		}
-		total += n
 	}
 	return total
 }
@@ -328,6 +307,14 @@ func TestEndToEnd(t *testing.T) {
 	waitFor(t, 20*time.Second, "7 telemetry points in InfluxDB", func() bool {
 		return fluxCount(t, influx, "vehicle_telemetry", "lat", "sw-001") == 7
 	})
+	// The telemetry history API reads them back from an InfluxDB with its defaults (Flux off).
+	var hist struct {
+		Items []map[string]any `json:"items"`
+	}
+	path := "/api/v1/devices/sw-001/telemetry?from=" + base.Add(-time.Minute).UTC().Format(time.RFC3339) + "&to=" + base.Add(time.Hour).UTC().Format(time.RFC3339)
+	if code := h.getJSON(path, &hist); code != 200 || len(hist.Items) != 7 || hist.Items[0]["device"] != "sw-001" {
+		t.Fatalf("GET %s = %d with %d items, want 200 with 7: %v", path, code, len(hist.Items), hist.Items)
+	}
 	if n := fluxCount(t, influx, "vehicle_telemetry", "lat", "sw-002"); n != 0 {
 		t.Fatalf("sw-002 has %d points; the ACL should have refused sw-001 publishing them", n)
 	}

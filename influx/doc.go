@@ -13,7 +13,16 @@
 //     blocks when it is full; nothing is dropped) and its size is the metric
 //     lanewatch_influx_spool_bytes. Batches InfluxDB refuses for good (400, 413, 422) are moved
 //     to SpoolDir/rejected/ and counted, so they never block the spool;
-//   - reading back: Ping for readiness and QueryTelemetry (Flux) for the device history API.
+//   - provisioning: at start, and again when a write finds it missing, the database is created
+//     (1.x: CREATE DATABASE over /query, and the retention policy when the bucket names one
+//     that is absent; 2.x: the bucket through /api/v2/buckets when the token may; 3.x creates
+//     databases on the first write). A refusal is logged once per reason and is not fatal;
+//   - readiness: Ready writes a lanewatch_probe point and reads with InfluxQL (cached 5 s);
+//   - reading back: QueryTelemetry (device history API) and History (backtest replay, coverage
+//     handoffs) query with InfluxQL over the v1 /query API, never Flux: InfluxDB 1.8 serves
+//     InfluxQL with its default configuration (Flux is off by default), 2.x through its v1
+//     compatibility API (DBRP mapping) and 3.x natively. Identifiers are double-quoted and
+//     string literals single-quoted with \, ", ' and \n escaped, so no id can inject.
 //
 // Sink.Flush is exact: when it returns nil, every line written before the call is in InfluxDB,
 // in the fsynced spool or in rejected/. The pipeline checkpoints its durable log on it.
@@ -42,6 +51,7 @@
 //	                                                           after the action)
 //	segment_coverage    written with AppendPoint by the coverage package (see there)
 //	mechanization_rate  written with AppendPoint by the coverage package (see there)
+//	lanewatch_probe     (none)                                 ok (bool): one point per readiness probe
 //
 // Device tags: device = device id, type = sweeper|washer|sprinkler|camera|plaque, district and
 // contractor from the device registry. Empty tags are left out. A float field that is NaN or

@@ -2,10 +2,12 @@ package influx
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
-
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/lanewatch/lanewatch"
 )
@@ -18,29 +20,32 @@ type HistoryPoint struct {
 	Fields      map[string]any
 }
 
-// History reads stored points back for replay (rules backtest). It is independent of a Sink:
-// it opens no spool and writes nothing.
+// History reads stored points back for replay (rules backtest) and coverage handoffs. It is
+// independent of a Sink: it opens no spool and writes nothing. It reads with InfluxQL over
+// the v1 /query API, which InfluxDB 1.x serves with its default configuration (Flux off),
+// 2.x through its DBRP mapping and 3.x.
 type History struct {
-	client influxdb2.Client
-	org    string
-	bucket string
+	hc *http.Client
+	v1 *v1
 }
 
-// NewHistory returns a reader of the given server and bucket.
+// NewHistory returns a reader of the given server and bucket ("db/rp" for 1.x, a bucket or
+// database name for 2.x and 3.x). org is not needed by the v1 API.
 func NewHistory(url, token, org, bucket string) *History {
+	_ = org
 	if bucket == "" {
 		bucket = "lanewatch/autogen"
 	}
-	return &History{client: influxdb2.NewClientWithOptions(url, token, influxdb2.DefaultOptions().SetLogLevel(0)),
-		org: org, bucket: bucket}
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	return &History{hc: hc, v1: newV1(url, token, bucket, hc)}
 }
 
-// Close releases the client.
-func (h *History) Close() { h.client.Close() }
+// Close releases the client's idle connections.
+func (h *History) Close() { h.hc.CloseIdleConnections() }
 
 // Replay streams the points of the measurements with from <= time < to to fn in time order
-// (one Flux query, pivoted to one row per point, read as it arrives). It stops at fn's first
-// error and returns it.
+// (one InfluxQL query per measurement, read as it arrives and merged by time). It stops at
+// fn's first error and returns it.
 func (h *History) Replay(ctx context.Context, from, to time.Time, measurements []string, fn func(HistoryPoint) error) error {
 	if !to.After(from) {
 		return fmt.Errorf("influx history: empty time range %s..%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
@@ -48,61 +53,99 @@ func (h *History) Replay(ctx context.Context, from, to time.Time, measurements [
 	if len(measurements) == 0 {
 		measurements = []string{MeasurementTelemetry, MeasurementCamera, MeasurementPlaqueScan}
 	}
-	filter := ""
-	for i, m := range measurements {
-		if i > 0 {
-			filter += " or "
-		}
-		filter += "r._measurement == " + fluxString(m)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type stream struct {
+		m    string
+		ft   map[string]string
+		rs   *rows
+		next *HistoryPoint
 	}
-	q := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => %s)
-  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-  |> group()
-  |> sort(columns: ["_time"])`,
-		fluxString(h.bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), filter)
-	res, err := h.client.QueryAPI(h.org).Query(ctx, q)
-	if err != nil {
-		return fmt.Errorf("influx history: %w", err)
-	}
-	defer res.Close()
-	tagNames := map[string]bool{"device": true, "type": true, "district": true, "contractor": true, "action": true, "category": true}
-	for res.Next() {
-		rec := res.Record()
-		p := HistoryPoint{Measurement: rec.Measurement(), Time: rec.Time(), Tags: map[string]string{}, Fields: map[string]any{}}
-		for k, v := range rec.Values() {
-			switch k {
-			case "result", "table", "_start", "_stop", "_measurement", "_time":
-				continue
-			}
-			if v == nil {
-				continue
-			}
-			if s, ok := v.(string); ok && tagNames[k] {
-				p.Tags[k] = s
-				continue
-			}
-			p.Fields[k] = v
+	var streams []*stream
+	defer func() {
+		for _, s := range streams {
+			s.rs.Close()
 		}
-		if err := fn(p); err != nil {
+	}()
+	advance := func(s *stream) error {
+		s.next = nil
+		ser, row, err := s.rs.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("influx history: %s: %w", s.m, err)
+		}
+		p := HistoryPoint{Measurement: s.m, Tags: map[string]string{}, Fields: map[string]any{}}
+		for i, col := range ser.Columns {
+			if i >= len(row) || row[i] == nil {
+				continue
+			}
+			if col == "time" {
+				p.Time = rowTime(row[i])
+				continue
+			}
+			if typ, isField := s.ft[col]; isField {
+				p.Fields[col] = value(row[i], typ)
+				continue
+			}
+			if str, ok := row[i].(string); ok {
+				if str != "" {
+					p.Tags[col] = str
+				}
+				continue
+			}
+			p.Fields[col] = value(row[i], "")
+		}
+		s.next = &p
+		return nil
+	}
+	for _, m := range measurements {
+		ft, err := h.v1.fieldTypes(ctx, m, true)
+		if err != nil {
+			return fmt.Errorf("influx history: %s: %w", m, err)
+		}
+		if len(ft) == 0 {
+			continue // nothing ever written
+		}
+		q := fmt.Sprintf(`SELECT * FROM %s WHERE time >= %s AND time < %s ORDER BY time ASC`, quoteIdent(m), timeLit(from), timeLit(to))
+		rs, err := h.v1.open(ctx, q)
+		if err != nil {
+			return fmt.Errorf("influx history: %s: %w", m, err)
+		}
+		s := &stream{m: m, ft: ft, rs: rs}
+		streams = append(streams, s)
+		if err := advance(s); err != nil {
 			return err
 		}
 	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("influx history: %w", err)
+	for {
+		var first *stream
+		for _, s := range streams {
+			if s.next != nil && (first == nil || s.next.Time.Before(first.next.Time)) {
+				first = s
+			}
+		}
+		if first == nil {
+			return nil
+		}
+		if err := fn(*first.next); err != nil {
+			return err
+		}
+		if err := advance(first); err != nil {
+			return err
+		}
 	}
-	return nil
 }
 
 // Before returns the device's last telemetry point with at-within <= time < at (coverage
 // handoffs between nodes: coverage.Neighbours).
 func (h *History) Before(ctx context.Context, deviceID string, at time.Time, within time.Duration) (lanewatch.Telemetry, bool, error) {
 	from := at.Add(-within)
-	pts, err := h.neighbours(ctx, deviceID, from, at, "tail")
-	for i := len(pts) - 1; i >= 0; i-- {
-		if ts := pts[i].TS; ts.Before(at) && !ts.Before(from) {
-			return pts[i], true, err
+	pts, err := h.neighbours(ctx, deviceID, fmt.Sprintf("time >= %s AND time < %s ORDER BY time DESC", timeLit(from), timeLit(at)))
+	for _, p := range pts {
+		if ts := p.TS; ts.Before(at) && !ts.Before(from) {
+			return p, true, err
 		}
 	}
 	return lanewatch.Telemetry{}, false, err
@@ -111,7 +154,7 @@ func (h *History) Before(ctx context.Context, deviceID string, at time.Time, wit
 // After returns the device's first telemetry point with at < time <= at+within.
 func (h *History) After(ctx context.Context, deviceID string, at time.Time, within time.Duration) (lanewatch.Telemetry, bool, error) {
 	to := at.Add(within)
-	pts, err := h.neighbours(ctx, deviceID, at, to.Add(time.Nanosecond), "limit")
+	pts, err := h.neighbours(ctx, deviceID, fmt.Sprintf("time > %s AND time <= %s ORDER BY time ASC", timeLit(at), timeLit(to)))
 	for _, p := range pts {
 		if p.TS.After(at) && !p.TS.After(to) {
 			return p, true, err
@@ -120,49 +163,49 @@ func (h *History) After(ctx context.Context, deviceID string, at time.Time, with
 	return lanewatch.Telemetry{}, false, err
 }
 
-// neighbours reads the first ("limit") or last ("tail") two telemetry points of a device in
-// the range from..to, pivoted to one row each, in time order. Two, because InfluxDB 1.8's
-// range includes its stop: the callers drop a point on the excluded bound.
-func (h *History) neighbours(ctx context.Context, deviceID string, from, to time.Time, pick string) ([]lanewatch.Telemetry, error) {
-	q := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %s and r.device == %s)
-  |> filter(fn: (r) => r._field == "lat" or r._field == "lon" or r._field == "speed_kmh" or r._field == "heading" or r._field == "brush_on" or r._field == "water_on")
-  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-  |> group()
-  |> sort(columns: ["_time"])
-  |> %s(n: 2)`,
-		fluxString(h.bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano),
-		fluxString(MeasurementTelemetry), fluxString(deviceID), pick)
-	res, err := h.client.QueryAPI(h.org).Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("influx history: %s neighbour: %w", deviceID, err)
-	}
-	defer res.Close()
+// neighbours reads up to two telemetry points of a device with the fields coverage needs,
+// in the order of the time condition and ordering cond.
+func (h *History) neighbours(ctx context.Context, deviceID, cond string) ([]lanewatch.Telemetry, error) {
+	q := fmt.Sprintf(`SELECT "lat", "lon", "speed_kmh", "heading", "brush_on", "water_on" FROM %s WHERE "device" = %s AND %s LIMIT 2`,
+		quoteIdent(MeasurementTelemetry), quoteString(deviceID), cond)
 	var out []lanewatch.Telemetry
-	for res.Next() {
-		rec := res.Record()
-		lat, okLat := rec.ValueByKey("lat").(float64)
-		lon, okLon := rec.ValueByKey("lon").(float64)
-		if !okLat || !okLon {
-			continue
+	err := h.v1.all(ctx, q, func(ser *v1Series, row []any) error {
+		col := map[string]any{}
+		for i, c := range ser.Columns {
+			if i < len(row) && row[i] != nil {
+				col[c] = row[i]
+			}
 		}
-		p := lanewatch.Telemetry{TS: rec.Time(), Lat: lat, Lon: lon}
-		if v, ok := rec.ValueByKey("speed_kmh").(float64); ok {
+		num := func(k string) (float64, bool) {
+			n, ok := col[k].(json.Number)
+			if !ok {
+				return 0, false
+			}
+			f, err := n.Float64()
+			return f, err == nil
+		}
+		lat, okLat := num("lat")
+		lon, okLon := num("lon")
+		if !okLat || !okLon {
+			return nil
+		}
+		p := lanewatch.Telemetry{TS: rowTime(col["time"]), Lat: lat, Lon: lon}
+		if v, ok := num("speed_kmh"); ok {
 			p.SpeedKmh, p.Has = v, p.Has|lanewatch.FieldSpeed
 		}
-		if v, ok := rec.ValueByKey("heading").(float64); ok {
+		if v, ok := num("heading"); ok {
 			p.Heading, p.Has = v, p.Has|lanewatch.FieldHeading
 		}
-		if v, ok := rec.ValueByKey("brush_on").(bool); ok {
+		if v, ok := col["brush_on"].(bool); ok {
 			p.BrushOn, p.Has = v, p.Has|lanewatch.FieldBrush
 		}
-		if v, ok := rec.ValueByKey("water_on").(bool); ok {
+		if v, ok := col["water_on"].(bool); ok {
 			p.WaterOn, p.Has = v, p.Has|lanewatch.FieldWater
 		}
 		out = append(out, p)
-	}
-	if err := res.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("influx history: %s neighbour: %w", deviceID, err)
 	}
 	return out, nil

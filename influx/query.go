@@ -2,15 +2,15 @@ package influx
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
 // QueryTelemetry returns the vehicle_telemetry points of deviceID with from <= time < to,
 // oldest first, at most limit (default 1000). Each point is a map holding "time"
-// (time.Time), the tags (device, type, district, contractor) and the fields present.
+// (time.Time), the tags (device, type, district, contractor) and the fields present. It reads
+// with InfluxQL over the v1 /query API (InfluxDB 1.x defaults, 2.x with a DBRP mapping, 3.x).
 func (s *Sink) QueryTelemetry(ctx context.Context, deviceID string, from, to time.Time, limit int) ([]map[string]any, error) {
 	if limit <= 0 {
 		limit = 1000
@@ -18,48 +18,42 @@ func (s *Sink) QueryTelemetry(ctx context.Context, deviceID string, from, to tim
 	if !to.After(from) {
 		return nil, fmt.Errorf("influx query telemetry: empty time range %s..%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	q := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %s and r.device == %s)
-  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-  |> group()
-  |> sort(columns: ["_time"])
-  |> limit(n: %d)`,
-		fluxString(s.opts.Bucket),
-		from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano),
-		fluxString(MeasurementTelemetry), fluxString(deviceID), limit)
-	res, err := s.queryAPI.Query(ctx, q)
+	ft, err := s.v1.fieldTypes(ctx, MeasurementTelemetry, false)
 	if err != nil {
 		return nil, fmt.Errorf("influx query telemetry %q: %w", deviceID, err)
 	}
-	defer res.Close()
+	q := fmt.Sprintf(`SELECT * FROM %s WHERE "device" = %s AND time >= %s AND time < %s ORDER BY time ASC LIMIT %d`,
+		quoteIdent(MeasurementTelemetry), quoteString(deviceID), timeLit(from), timeLit(to), limit)
 	var out []map[string]any
-	for res.Next() {
-		rec := res.Record()
-		row := make(map[string]any, len(rec.Values()))
-		for k, v := range rec.Values() {
-			switch k {
-			case "result", "table", "_start", "_stop", "_measurement":
-				continue
-			case "_time":
-				row["time"] = v
+	refreshed := false
+	err = s.v1.all(ctx, q, func(ser *v1Series, row []any) error {
+		m := make(map[string]any, len(row))
+		for i, col := range ser.Columns {
+			if i >= len(row) || row[i] == nil {
 				continue
 			}
-			if v != nil {
-				row[k] = v
+			if col == "time" {
+				m["time"] = rowTime(row[i])
+				continue
 			}
+			typ, isField := ft[col]
+			if _, num := row[i].(json.Number); num && !isField && !refreshed {
+				refreshed = true // a field written after the types were read
+				if nft, err := s.v1.fieldTypes(ctx, MeasurementTelemetry, true); err == nil {
+					ft = nft
+					typ = ft[col]
+				}
+			}
+			if str, ok := row[i].(string); ok && str == "" && !isField {
+				continue // a tag the point does not have
+			}
+			m[col] = value(row[i], typ)
 		}
-		out = append(out, row)
-	}
-	if err := res.Err(); err != nil {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("influx query telemetry %q: %w", deviceID, err)
 	}
 	return out, nil
-}
-
-// fluxString quotes s as a Flux string literal (escaping '\', '"' and the "${" of
-// interpolation).
-func fluxString(s string) string {
-	q := strconv.Quote(s)
-	return strings.ReplaceAll(q, "${", `\${`)
 }

@@ -120,8 +120,14 @@ type Sink struct {
 	m        *metrics
 	client   influxdb2.Client
 	writeAPI api.WriteAPIBlocking
-	queryAPI api.QueryAPI
+	hc       *http.Client
+	v1       *v1 // InfluxQL reads and 1.x database creation
 	spool    *spool
+
+	ensureKick chan struct{} // a write found the database missing
+	readyMu    sync.Mutex    // one readiness probe at a time; guards readyAt, readyErr
+	readyAt    time.Time
+	readyErr   error
 
 	ctx    context.Context // the sink's lifetime; cancelled by Close
 	cancel context.CancelFunc
@@ -139,6 +145,8 @@ type Sink struct {
 	stopping bool  // writers exit once the queue is empty
 	stopped  bool  // goroutines have exited
 	err      error // a batch that could be neither written nor spooled (only when Close times out)
+	// ensureErr is why the database could not be created (nil: it exists or was created).
+	ensureErr error
 }
 
 type batch struct {
@@ -166,8 +174,9 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = opts.Writers + 2
+	hc := &http.Client{Transport: tr}
 	copts := influxdb2.DefaultOptions().
-		SetHTTPClient(&http.Client{Transport: tr}).
+		SetHTTPClient(hc).
 		SetLogLevel(0)
 	client := influxdb2.NewClientWithOptions(opts.URL, opts.Token, copts)
 	s := &Sink{
@@ -176,9 +185,12 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 		m:        m,
 		client:   client,
 		writeAPI: client.WriteAPIBlocking(opts.Org, opts.Bucket),
-		queryAPI: client.QueryAPI(opts.Org),
+		hc:       hc,
+		v1:       newV1(opts.URL, opts.Token, opts.Bucket, hc),
 		spool:    sp,
 		finished: make(map[uint64]bool),
+
+		ensureKick: make(chan struct{}, 1),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.cur = s.newBatchLocked()
@@ -186,10 +198,11 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 	if n := sp.size(); n > 0 {
 		s.log.Info("draining spool left by an earlier run", "bytes", n, "dir", opts.SpoolDir)
 	}
-	s.wg.Add(opts.Writers + 2)
+	s.wg.Add(opts.Writers + 3)
 	for range opts.Writers {
 		go s.writer()
 	}
+	go s.provisioner()
 	go s.drainer()
 	go s.ticker()
 	return s, nil
@@ -324,7 +337,8 @@ func (s *Sink) Close(ctx context.Context) error {
 	return err
 }
 
-// Ping checks that InfluxDB answers (for readiness probes).
+// Ping checks that InfluxDB answers. It says nothing about the database: readiness probes use
+// Ready.
 func (s *Sink) Ping(ctx context.Context) error {
 	ok, err := s.client.Ping(ctx)
 	if err != nil {
@@ -489,6 +503,9 @@ func (s *Sink) send(ctx context.Context, data []byte, points int) error {
 	s.m.writeSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.m.writeErrors.Inc()
+		if notFound(err) {
+			s.kickEnsure()
+		}
 		return err
 	}
 	s.m.pointsWritten.Add(float64(points))

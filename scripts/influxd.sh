@@ -3,16 +3,17 @@
 #   scripts/influxd.sh start|stop|status
 # Binary: .tools/bin/influxd (scripts/ensure-tools.sh installs it). Data, config, log and pid
 # file: ${LANEWATCH_RUN_DIR:-.run}/influxdb. HTTP port: INFLUX_PORT (default 8086); the RPC
-# (backup) port is INFLUX_PORT+2 (default 8088). Flux is enabled; database `lanewatch` is
-# created (bucket "lanewatch/autogen" for the v2 API). Idempotent: starting a running server,
-# or stopping a stopped one, says so and exits 0.
+# (backup) port is INFLUX_RPC_PORT (default INFLUX_PORT+2, 8088). InfluxDB's default config
+# (Flux off: lanewatch reads with InfluxQL); database `lanewatch` is created (bucket
+# "lanewatch/autogen" for the v2 API; lanewatch would create it too). Idempotent: starting a
+# running server, or stopping a stopped one, says so and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN_DIR=${LANEWATCH_RUN_DIR:-$ROOT/.run}
 DIR=$RUN_DIR/influxdb
 PORT=${INFLUX_PORT:-8086}
-RPC_PORT=$((PORT + 2))
+RPC_PORT=${INFLUX_RPC_PORT:-$((PORT + 2))}
 BIN=$ROOT/.tools/bin/influxd
 PIDFILE=$DIR/influxd.pid
 LOG=$DIR/influxd.log
@@ -75,7 +76,6 @@ bind-address = "127.0.0.1:$RPC_PORT"
   bind-address = "127.0.0.1:$PORT"
   auth-enabled = false
   log-enabled = false
-  flux-enabled = true
 
 [logging]
   level = "warn"
@@ -88,7 +88,7 @@ CONF
   nohup "$BIN" run -config "$CONF" >>"$LOG" 2>&1 &
   pid=$!
   echo "$pid" > "$PIDFILE"
-  for _ in $(seq 1 300); do # Flux makes start-up take a few seconds
+  for _ in $(seq 1 300); do
     if ping_ok; then
       create_db
       say "ready (pid $pid) on $URL, database lanewatch, bucket lanewatch/autogen"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make run`: start a local InfluxDB 1.8 (installed into .tools/bin), lanewatch with configs/
 # and a simulated fleet; print the console URL and admin token; stop everything on Ctrl-C.
-#   MQTT_ADDR  MQTT TCP listen address (default 127.0.0.1:1883; use another port when a
-#              Mosquitto already runs there, e.g. MQTT_ADDR=127.0.0.1:11883)
-#   HTTP_ADDR  console/API address (default 127.0.0.1:8080)
-#   INFLUX_PORT  local InfluxDB port (default 8086)
+# Unset addresses default to 127.0.0.1:1883 (MQTT), :1884 (WebSocket), :8080 (HTTP) and 8086
+# (InfluxDB, RPC 8088); a default port that is taken (a Mosquitto on 1883...) is replaced by a
+# free one, and the addresses in use are printed. Set explicitly, an address is used as is:
+#   MQTT_ADDR  MQTT TCP listen address      WS_ADDR  MQTT WebSocket address
+#   HTTP_ADDR  console/API address          INFLUX_PORT, INFLUX_RPC_PORT  local InfluxDB ports
 #   SIM_VEHICLES, SIM_CAMERAS, SIM_PLAQUES  simulated devices (default: all in configs/devices.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,22 +13,45 @@ ROOT=$PWD
 export LANEWATCH_RUN_DIR=${LANEWATCH_RUN_DIR:-$ROOT/.run}
 mkdir -p "$LANEWATCH_RUN_DIR"
 
-MQTT_ADDR=${MQTT_ADDR:-127.0.0.1:1883}
-HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
-export INFLUX_PORT=${INFLUX_PORT:-8086}
-WS_PORT=$(( ${MQTT_ADDR##*:} + 1 ))
-WS_ADDR=${WS_ADDR:-${MQTT_ADDR%:*}:$WS_PORT}
-
 port_busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-if port_busy "$MQTT_ADDR"; then
-  echo "run: $MQTT_ADDR is already in use (a Mosquitto?). Choose another, e.g.:" >&2
-  echo "     MQTT_ADDR=127.0.0.1:11883 make run" >&2
-  exit 1
+picked=" "
+# pick NAME HOST PORT: sets REPLY to HOST:PORT when nothing listens there, else to a free port
+# on HOST (and says so); ports already picked by this script are skipped.
+pick() {
+  local name=$1 host=$2 port=$3 p
+  if ! port_busy "$host:$port" && [[ $picked != *" $port "* ]]; then
+    picked+="$port "; REPLY=$host:$port; return
+  fi
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if ! port_busy "$host:$p" && [[ $picked != *" $p "* ]]; then
+      echo "run: $host:$port ($name) is in use; using $host:$p instead" >&2
+      picked+="$p "; REPLY=$host:$p; return
+    fi
+  done
+  echo "run: no free port found for $name on $host" >&2; exit 1
+}
+# An address given by the caller is used as is: it must be free.
+must_be_free() {
+  if port_busy "$2"; then echo "run: $1=$2 is already in use; choose another or leave $1 unset to get a free port" >&2; exit 1; fi
+  picked+="${2##*:} "
+}
+
+if [ -n "${MQTT_ADDR:-}" ]; then must_be_free MQTT_ADDR "$MQTT_ADDR"; else pick MQTT 127.0.0.1 1883; MQTT_ADDR=$REPLY; fi
+if [ -n "${WS_ADDR:-}" ]; then must_be_free WS_ADDR "$WS_ADDR"; else pick "MQTT WebSocket" "${MQTT_ADDR%:*}" $(( ${MQTT_ADDR##*:} + 1 )); WS_ADDR=$REPLY; fi
+if [ -n "${HTTP_ADDR:-}" ]; then must_be_free HTTP_ADDR "$HTTP_ADDR"; else pick HTTP 127.0.0.1 8080; HTTP_ADDR=$REPLY; fi
+influx_ping() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/ping" 2>/dev/null; }
+if [ -z "${INFLUX_PORT:-}" ]; then
+  # 8086 busy with an InfluxDB (ours from an earlier run, or the machine's): use it, as before.
+  if port_busy 127.0.0.1:8086 && influx_ping 8086; then INFLUX_PORT=8086; picked+="8086 "
+  else pick InfluxDB 127.0.0.1 8086; INFLUX_PORT=${REPLY##*:}; fi
 fi
-if port_busy "$HTTP_ADDR"; then
-  echo "run: $HTTP_ADDR is already in use. Choose another, e.g. HTTP_ADDR=127.0.0.1:18080 make run" >&2
-  exit 1
+export INFLUX_PORT
+if [ -z "${INFLUX_RPC_PORT:-}" ]; then
+  if influx_ping "$INFLUX_PORT"; then INFLUX_RPC_PORT=$((INFLUX_PORT + 2))
+  else pick "InfluxDB RPC" 127.0.0.1 $((INFLUX_PORT + 2)); INFLUX_RPC_PORT=${REPLY##*:}; fi
 fi
+export INFLUX_RPC_PORT
 
 if [ ! -x .tools/bin/influxd ]; then
   echo "run: installing influxd 1.8.10 into .tools/bin (first run only, a few minutes)..."

@@ -20,8 +20,10 @@ import (
 	"time"
 )
 
-// InfluxServer is a real InfluxDB 1.8 server started for one test, with the database
-// `lanewatch` created. It serves the v2 write API and Flux queries.
+// InfluxServer is a real InfluxDB 1.8 server started for one test with InfluxDB's default
+// configuration where it matters (Flux disabled, as on a stock server), normally with the
+// database `lanewatch` created (InfluxOptions). It serves the v2 write API and InfluxQL over
+// /query; Flux only with InfluxOptions.Flux.
 type InfluxServer struct {
 	// URL is the HTTP base URL, e.g. http://127.0.0.1:41234.
 	URL string
@@ -47,10 +49,24 @@ type InfluxServer struct {
 
 const influxDatabase = "lanewatch"
 
+// InfluxOptions changes how InfluxWith starts the server; the zero value is what Influx does.
+type InfluxOptions struct {
+	// Flux enables Flux queries (flux-enabled = true); InfluxDB 1.8's default is off.
+	Flux bool
+	// NoDatabase leaves the database `lanewatch` uncreated, like a fresh server.
+	NoDatabase bool
+}
+
 // Influx starts influxd for the test and stops it in t.Cleanup. The binary is
 // $LANEWATCH_INFLUXD, else <repo root>/.tools/bin/influxd, else influxd on PATH; without one
 // the test fails (install it with scripts/ensure-tools.sh).
 func Influx(t testing.TB) *InfluxServer {
+	t.Helper()
+	return InfluxWith(t, InfluxOptions{})
+}
+
+// InfluxWith is Influx with options.
+func InfluxWith(t testing.TB, o InfluxOptions) *InfluxServer {
 	t.Helper()
 	bin, err := findInfluxd()
 	if err != nil {
@@ -85,7 +101,7 @@ bind-address = "127.0.0.1:%d"
   bind-address = "127.0.0.1:%d"
   auth-enabled = false
   log-enabled = false
-  flux-enabled = true
+  flux-enabled = %t
   flux-log-enabled = false
 
 [logging]
@@ -100,12 +116,15 @@ bind-address = "127.0.0.1:%d"
 
 [subscriber]
   enabled = false
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort, o.Flux)
 	if err := os.WriteFile(s.config, []byte(conf), 0o644); err != nil {
 		t.Fatalf("testenv: write influxd config: %v", err)
 	}
 	t.Cleanup(s.Stop)
 	s.Start()
+	if o.NoDatabase {
+		return s
+	}
 	if _, err := s.query("POST", "CREATE DATABASE "+influxDatabase); err != nil {
 		t.Fatalf("testenv: create influx database: %v", err)
 	}
