@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,37 +16,39 @@ import (
 	"github.com/lanewatch/lanewatch/rules"
 )
 
-const rulesUsage = `usage:
-  lanewatch rules check [--categories FILE] DIR_OR_FILE...
-  lanewatch rules test [--categories FILE] FILE...
-  lanewatch rules backtest --config FILE --from T --to T [--rules DIR] [--tick D]
-`
-
-func rulesCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
-		return 2
-	}
-	switch args[0] {
-	case "check":
-		return rulesCheck(args[1:], stdout, stderr)
-	case "test":
-		return rulesTest(args[1:], stdout, stderr)
-	case "backtest":
-		return rulesBacktest(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "lanewatch rules: unknown subcommand %q\n%s", args[0], rulesUsage)
-	return 2
+// ruleFlags are the flags of rules check and rules test.
+type ruleFlags struct {
+	config     string
+	categories string
 }
 
-// loadOptions parses --categories; without it, a categories.yaml next to the first rules
-// directory (configs/rules -> configs/categories.yaml) is used when present.
-func loadOptions(args []string, stderr io.Writer) (rules.LoadOptions, []string, int) {
+// backtestFlags are the flags of rules backtest.
+type backtestFlags struct {
+	config, from, to, rules string
+	tick                    time.Duration
+}
+
+// loadOptions are the rules' load options: the catalog of --categories, else of --config's
+// categories_file (with its time_zone); without either, a categories.yaml next to the first
+// rules directory (configs/rules -> configs/categories.yaml) is used when present.
+func loadOptions(rf ruleFlags, args []string, stderr io.Writer) (rules.LoadOptions, []string, int) {
 	var opts rules.LoadOptions
-	catFile := ""
-	if len(args) >= 2 && args[0] == "--categories" {
-		catFile, args = args[1], args[2:]
-	} else if len(args) > 0 {
+	catFile := rf.categories
+	if rf.config != "" {
+		cfg, err := app.LoadConfig(rf.config, os.Environ())
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return opts, nil, 1
+		}
+		if opts.Location, err = time.LoadLocation(cfg.TimeZone); err != nil {
+			fmt.Fprintf(stderr, "%s: time_zone: %v\n", rf.config, err)
+			return opts, nil, 1
+		}
+		if catFile == "" && cfg.CategoriesFile != "" {
+			catFile = cfg.Resolve(cfg.CategoriesFile)
+		}
+	}
+	if catFile == "" && len(args) > 0 {
 		p := args[0]
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			p = filepath.Dir(p)
@@ -68,8 +69,8 @@ func loadOptions(args []string, stderr io.Writer) (rules.LoadOptions, []string, 
 	return opts, args, 0
 }
 
-func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	opts, args, rc := loadOptions(args, stderr)
+func rulesCheck(rf ruleFlags, args []string, stdout, stderr io.Writer) int {
+	opts, args, rc := loadOptions(rf, args, stderr)
 	if rc != 0 {
 		return rc
 	}
@@ -88,8 +89,8 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func rulesTest(args []string, stdout, stderr io.Writer) int {
-	opts, args, rc := loadOptions(args, stderr)
+func rulesTest(rf ruleFlags, args []string, stdout, stderr io.Writer) int {
+	opts, args, rc := loadOptions(rf, args, stderr)
 	if rc != 0 {
 		return rc
 	}
@@ -106,17 +107,8 @@ func rulesTest(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func rulesBacktest(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rules backtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "lanewatch config file (InfluxDB, categories, loaded rules_dir, devices)")
-	fromS := fs.String("from", "", "start of the range, RFC 3339")
-	toS := fs.String("to", "", "end of the range, RFC 3339")
-	candDir := fs.String("rules", "", "candidate rules directory or file (default: the loaded rules_dir)")
-	tick := fs.Duration("tick", 10*time.Second, "timer resolution of the replay")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
+func rulesBacktest(f backtestFlags, stdout, stderr io.Writer) int {
+	cfgPath, fromS, toS, candDir, tick := &f.config, &f.from, &f.to, &f.rules, &f.tick
 	if *cfgPath == "" || *fromS == "" || *toS == "" {
 		fmt.Fprint(stderr, "lanewatch rules backtest: --config, --from and --to are required\n")
 		return 2
