@@ -108,6 +108,7 @@ func rulesTest(rf ruleFlags, args []string, stdout, stderr io.Writer) int {
 }
 
 func rulesBacktest(f backtestFlags, stdout, stderr io.Writer) int {
+	// The body below reads the flags through these names, as when it parsed them itself.
 	cfgPath, fromS, toS, candDir, tick := &f.config, &f.from, &f.to, &f.rules, &f.tick
 	if *cfgPath == "" || *fromS == "" || *toS == "" {
 		fmt.Fprint(stderr, "lanewatch rules backtest: --config, --from and --to are required\n")
