@@ -158,6 +158,11 @@ func TestServeStartupErrors(t *testing.T) {
 			env:  []string{"LANEWATCH_MQTT_TLS_ADDR=" + testenv.FreeAddr(t), "LANEWATCH_MQTT_TLS_CERT=missing-cert.pem", "LANEWATCH_MQTT_TLS_KEY=missing-key.pem"},
 			want: []string{"mqtt.tls_cert", "missing-cert.pem"},
 		},
+		{
+			name: "missing HTTP TLS file",
+			env:  []string{"LANEWATCH_HTTP_TLS_CERT=missing-http.pem", "LANEWATCH_HTTP_TLS_KEY=missing-http-key.pem"},
+			want: []string{"http.tls_cert", "missing-http.pem"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
