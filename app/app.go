@@ -70,15 +70,17 @@ type App struct {
 	closers []func() error
 }
 
-// New opens every component. On error, whatever was opened is closed again.
-func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
+// New opens every component. On error, whatever was opened is closed again (listeners, files,
+// the data directory's lock) and the error names the file, key or resource that is wrong.
+func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a = &App{cfg: cfg, logger: o.Logger, reg: prometheus.NewRegistry(), now: o.Now}
+	// a is not the named result: `return nil, err` must not clear what the cleanup closes.
+	a := &App{cfg: cfg, logger: o.Logger, reg: prometheus.NewRegistry(), now: o.Now}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -119,9 +121,17 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 	if cfg.MQTT.TLSAddr != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.Resolve(cfg.MQTT.TLSCert), cfg.Resolve(cfg.MQTT.TLSKey))
 		if err != nil {
-			return nil, fmt.Errorf("mqtt tls: %w", err)
+			return nil, fmt.Errorf("mqtt.tls_cert/mqtt.tls_key: %w", err)
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var httpTLS *tls.Config
+	if cfg.HTTP.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Resolve(cfg.HTTP.TLSCert), cfg.Resolve(cfg.HTTP.TLSKey))
+		if err != nil {
+			return nil, fmt.Errorf("http.tls_cert/http.tls_key: %w", err)
+		}
+		httpTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
 	// Store.
@@ -234,7 +244,7 @@ func New(ctx context.Context, cfg *Config, o Options) (a *App, err error) {
 		return nil, err
 	}
 	a.http = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, TLSConfig: httpTLS}
 	return a, nil
 }
 
@@ -261,6 +271,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.httpLn = ln
 	if err := a.broker.Start(); err != nil {
 		ln.Close()
+		if cerr := a.broker.Close(); cerr != nil {
+			a.logger.Warn("broker close", "err", cerr)
+		}
 		a.closeAll()
 		return err
 	}
@@ -311,10 +324,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	g.Add(func() error {
 		serve := func() error { return a.http.Serve(ln) }
-		if a.cfg.HTTP.TLSCert != "" {
-			serve = func() error {
-				return a.http.ServeTLS(ln, a.cfg.Resolve(a.cfg.HTTP.TLSCert), a.cfg.Resolve(a.cfg.HTTP.TLSKey))
-			}
+		if a.http.TLSConfig != nil {
+			// The certificate was loaded by New, so a missing file fails at start-up.
+			serve = func() error { return a.http.ServeTLS(ln, "", "") }
 		}
 		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,30 +18,8 @@ import (
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/rules"
+	"github.com/spf13/pflag"
 )
-
-const rulesUsage = `usage:
-  lanewatch rules check [--config FILE] [--categories FILE] DIR_OR_FILE...
-  lanewatch rules test [--config FILE] [--categories FILE] FILE...
-  lanewatch rules backtest --config FILE --from T --to T [--rules DIR] [--tick D]
-`
-
-func rulesCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, rulesUsage)
-		return 2
-	}
-	switch args[0] {
-	case "check":
-		return rulesCheck(args[1:], stdout, stderr, time.Now)
-	case "test":
-		return rulesTest(args[1:], stdout, stderr, time.Now)
-	case "backtest":
-		return rulesBacktest(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "lanewatch rules: unknown subcommand %q\n%s", args[0], rulesUsage)
-	return 2
-}
 
 // defaultConfig is the config `rules check` and `rules test` read the categories, time zone and
 // working calendar from when --config is not given.
@@ -55,17 +32,16 @@ type ruleFlags struct {
 	categories string
 }
 
-func parseRuleFlags(name string, args []string, stderr io.Writer) (ruleFlags, []string, int) {
-	set := flag.NewFlagSet("rules "+name, flag.ContinueOnError)
-	set.SetOutput(stderr)
-	var rf ruleFlags
-	set.StringVar(&rf.config, "config", defaultConfig, "lanewatch config: categories_file, time_zone and the routing file's working calendar")
-	set.StringVar(&rf.categories, "categories", "", "category catalog (overrides the config's categories_file)")
-	if err := set.Parse(args); err != nil {
-		return rf, nil, 2
-	}
-	set.Visit(func(f *flag.Flag) { rf.configSet = rf.configSet || f.Name == "config" })
-	return rf, set.Args(), 0
+// addRuleFlags declares the flags of rules check and rules test on fs.
+func addRuleFlags(fs *pflag.FlagSet, rf *ruleFlags) {
+	fs.StringVar(&rf.config, "config", defaultConfig, "lanewatch config: categories_file, time_zone and the routing file's working calendar")
+	fs.StringVar(&rf.categories, "categories", "", "category catalog (overrides the config's categories_file; default categories.yaml beside the rules directory when there is no config)")
+}
+
+// backtestFlags are the flags of rules backtest.
+type backtestFlags struct {
+	config, from, to, rules string
+	tick                    time.Duration
 }
 
 // loadOptions are the rules' load options from the config (categories with their names, time
@@ -139,11 +115,7 @@ func warnCalendar(opts rules.LoadOptions, now func() time.Time, stderr io.Writer
 	}
 }
 
-func rulesCheck(args []string, stdout, stderr io.Writer, now func() time.Time) int {
-	rf, args, rc := parseRuleFlags("check", args, stderr)
-	if rc != 0 {
-		return rc
-	}
+func rulesCheck(rf ruleFlags, args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, "lanewatch rules check: no files or directories given\n")
 		return 2
@@ -171,11 +143,7 @@ func rulesCheck(args []string, stdout, stderr io.Writer, now func() time.Time) i
 	return 0
 }
 
-func rulesTest(args []string, stdout, stderr io.Writer, now func() time.Time) int {
-	rf, args, rc := parseRuleFlags("test", args, stderr)
-	if rc != 0 {
-		return rc
-	}
+func rulesTest(rf ruleFlags, args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, "lanewatch rules test: no test files given\n")
 		return 2
@@ -195,17 +163,9 @@ func rulesTest(args []string, stdout, stderr io.Writer, now func() time.Time) in
 	return 0
 }
 
-func rulesBacktest(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rules backtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "lanewatch config file (InfluxDB, categories, loaded rules_dir, devices)")
-	fromS := fs.String("from", "", "start of the range, RFC 3339")
-	toS := fs.String("to", "", "end of the range, RFC 3339")
-	candDir := fs.String("rules", "", "candidate rules directory or file (default: the loaded rules_dir)")
-	tick := fs.Duration("tick", 10*time.Second, "timer resolution of the replay")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
+func rulesBacktest(f backtestFlags, stdout, stderr io.Writer) int {
+	// The body below reads the flags through these names, as when it parsed them itself.
+	cfgPath, fromS, toS, candDir, tick := &f.config, &f.from, &f.to, &f.rules, &f.tick
 	if *cfgPath == "" || *fromS == "" || *toS == "" {
 		fmt.Fprint(stderr, "lanewatch rules backtest: --config, --from and --to are required\n")
 		return 2

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // fixedNow is a day the shipped calendar covers with 30 days to spare.
@@ -17,14 +20,14 @@ func fixedNow() time.Time { return time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC) }
 func TestRulesCheckWarnsCalendar(t *testing.T) {
 	var out, errb bytes.Buffer
 	late := func() time.Time { return time.Date(2026, 12, 15, 2, 0, 0, 0, time.UTC) }
-	if rc := rulesCheck([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, late); rc != 0 {
+	if rc := rulesCheckArgs([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, late); rc != 0 {
 		t.Fatalf("rc=%d %s", rc, errb.String())
 	}
 	if want := "warning: working calendar has no holidays for 2027 (from 2027-01-01, in 17 days)"; !strings.HasPrefix(errb.String(), want) {
 		t.Errorf("stderr = %q, want %q…", errb.String(), want)
 	}
 	errb.Reset()
-	if rc := rulesCheck([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, fixedNow); rc != 0 || errb.Len() != 0 {
+	if rc := rulesCheckArgs([]string{"--config", "../../configs/lanewatch.yaml", "../../configs/rules"}, &out, &errb, fixedNow); rc != 0 || errb.Len() != 0 {
 		t.Errorf("rc=%d stderr=%q", rc, errb.String())
 	}
 }
@@ -101,7 +104,7 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 	}
 	run := func(t *testing.T, rdir string, args ...string) (int, []string) {
 		var out, errb bytes.Buffer
-		rc := rulesCheck(append(args, rdir), &out, &errb, fixedNow)
+		rc := rulesCheckArgs(append(args, rdir), &out, &errb, fixedNow)
 		var lines []string
 		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
 			if l != "" {
@@ -150,8 +153,21 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, errb bytes.Buffer
-		if rc := rulesCheck([]string{solo}, &out, &errb, fixedNow); rc != 1 || !strings.Contains(errb.String(), "no category catalog") {
+		if rc := rulesCheckArgs([]string{solo}, &out, &errb, fixedNow); rc != 1 || !strings.Contains(errb.String(), "no category catalog") {
 			t.Fatalf("rc=%d stdout=%q stderr=%q", rc, out.String(), errb.String())
 		}
 	})
+}
+
+// rulesCheckArgs runs rules check on command-line arguments (flags and paths), parsed as the
+// command line parses them.
+func rulesCheckArgs(args []string, stdout, stderr io.Writer, now func() time.Time) int {
+	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
+	var rf ruleFlags
+	addRuleFlags(fs, &rf)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rf.configSet = fs.Changed("config")
+	return rulesCheck(rf, fs.Args(), stdout, stderr, now)
 }

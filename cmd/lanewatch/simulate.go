@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,56 +16,43 @@ import (
 	"github.com/lanewatch/lanewatch/simulators"
 )
 
+// simFlags are the flags of `lanewatch simulate`.
+type simFlags struct {
+	broker, config             string
+	vehicles, cameras, plaques int
+	rate, duration             time.Duration
+	seed                       uint64
+	qos                        uint
+	snapshots                  bool
+	runID                      string
+	citizenRate                time.Duration
+	httpURL, open311Key        string
+}
+
 // simulate runs `lanewatch simulate`: it drives simulated devices with the credentials of the
 // config's device registry seed file until --duration has passed or SIGINT/SIGTERM.
-func simulate(args []string, stdout, stderr io.Writer) int {
-	if load, rest := hasLoadFlag(args); load {
-		return simulateLoad(rest, stdout, stderr)
-	}
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	broker := fs.String("broker", "", "MQTT broker URL, e.g. tcp://127.0.0.1:1883 (required)")
-	cfgPath := fs.String("config", "configs/lanewatch.yaml", "config file (its devices_file lists the devices)")
-	nVehicles := fs.Int("vehicles", -1, "simulate the first N vehicles of the seed file (default all)")
-	nCameras := fs.Int("cameras", -1, "simulate the first N cameras (default all)")
-	nPlaques := fs.Int("plaques", -1, "simulate the first N plaques (default all)")
-	rate := fs.Duration("rate", simulators.DefaultStep, "tick of every device: a vehicle publishes about once per tick")
-	duration := fs.Duration("duration", 0, "stop after this long; 0 runs until SIGINT/SIGTERM")
-	seed := fs.Uint64("seed", 1, "seed of the payload sequences")
-	qos := fs.Uint("qos", 1, "QoS of the data publishes, 0 or 1")
-	snapshots := fs.Bool("snapshots", false, "add a tiny JPEG snapshot to camera detections and plaque reports")
-	runID := fs.String("run-id", "", "prefix of event and scan ids (default the start time)")
-	citizenRate := fs.Duration("citizen-rate", 0, "post a citizen report to Open311 this often (0 = none; needs --http-url)")
-	httpURL := fs.String("http-url", "", "lanewatch HTTP base URL for citizen reports, e.g. http://127.0.0.1:8080")
-	open311Key := fs.String("open311-key", os.Getenv("LANEWATCH_OPEN311_API_KEY"), "Open311 api_key (default $LANEWATCH_OPEN311_API_KEY)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
+func simulate(f simFlags, stdout, stderr io.Writer) int {
 	switch {
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "lanewatch simulate: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	case *broker == "":
+	case f.broker == "":
 		fmt.Fprintln(stderr, "lanewatch simulate: --broker is required")
 		return 2
-	case *qos > 1:
-		fmt.Fprintf(stderr, "lanewatch simulate: --qos %d: want 0 or 1\n", *qos)
+	case f.qos > 1:
+		fmt.Fprintf(stderr, "lanewatch simulate: --qos %d: want 0 or 1\n", f.qos)
 		return 2
-	case *rate <= 0:
+	case f.rate <= 0:
 		fmt.Fprintln(stderr, "lanewatch simulate: --rate must be positive")
 		return 2
-	case *duration < 0:
+	case f.duration < 0:
 		fmt.Fprintln(stderr, "lanewatch simulate: --duration must not be negative")
 		return 2
 	}
-
-	cfg, err := app.LoadConfig(*cfgPath, os.Environ())
+	cfg, err := app.LoadConfig(f.config, os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "lanewatch simulate: %v\n", err)
 		return 1
 	}
 	if cfg.DevicesFile == "" {
-		fmt.Fprintf(stderr, "lanewatch simulate: %s: devices_file is not set\n", *cfgPath)
+		fmt.Fprintf(stderr, "lanewatch simulate: %s: devices_file is not set\n", f.config)
 		return 1
 	}
 	seedPath := cfg.Resolve(cfg.DevicesFile)
@@ -76,7 +62,7 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr).With("command", "simulate")
-	devs, noPassword := pickDevices(seedFile, *nVehicles, *nCameras, *nPlaques)
+	devs, noPassword := pickDevices(seedFile, f.vehicles, f.cameras, f.plaques)
 	if noPassword > 0 {
 		logger.Warn("devices without a clear password skipped", "count", noPassword, "file", seedPath)
 	}
@@ -94,14 +80,14 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	}
 	fleet, err := simulators.NewFleet(simulators.Options{
 		Roads:     roads,
-		Broker:    *broker,
+		Broker:    f.broker,
 		Devices:   devs,
-		Rate:      *rate,
-		Duration:  *duration,
-		Seed:      *seed,
-		QoS:       byte(*qos),
-		Snapshots: *snapshots,
-		RunID:     *runID,
+		Rate:      f.rate,
+		Duration:  f.duration,
+		Seed:      f.seed,
+		QoS:       byte(f.qos),
+		Snapshots: f.snapshots,
+		RunID:     f.runID,
 		Logger:    logger,
 		Progress: func(s simulators.Stats) {
 			fmt.Fprintf(stderr, "simulate: %s\n", s)
@@ -114,10 +100,10 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "simulate: %d devices against %s, rate %s, seed %d\n", len(devs), *broker, *rate, *seed)
+	fmt.Fprintf(stderr, "simulate: %d devices against %s, rate %s, seed %d\n", len(devs), f.broker, f.rate, f.seed)
 	citizenDone := make(chan struct{})
-	if *citizenRate > 0 && *httpURL != "" {
-		rep := &simulators.CitizenReporter{BaseURL: *httpURL, APIKey: *open311Key, Every: *citizenRate, Seed: *seed, Logger: logger}
+	if f.citizenRate > 0 && f.httpURL != "" {
+		rep := &simulators.CitizenReporter{BaseURL: f.httpURL, APIKey: f.open311Key, Every: f.citizenRate, Seed: f.seed, Logger: logger}
 		go func() {
 			defer close(citizenDone)
 			if err := rep.Run(ctx); err != nil {
@@ -126,7 +112,7 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "simulate: citizen reports sent=%d errors=%d\n", rep.Sent(), rep.Errors())
 		}()
 	} else {
-		if *citizenRate > 0 {
+		if f.citizenRate > 0 {
 			fmt.Fprintln(stderr, "simulate: --citizen-rate needs --http-url; citizen reports off")
 		}
 		close(citizenDone)
@@ -137,7 +123,7 @@ func simulate(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "simulate: done: %s, %d bytes\n", stats, stats.Bytes)
 	if err != nil {
 		if errors.Is(err, simulators.ErrNoConnection) {
-			fmt.Fprintf(stderr, "lanewatch simulate: %v to %s\n", err, *broker)
+			fmt.Fprintf(stderr, "lanewatch simulate: %v to %s\n", err, f.broker)
 		} else {
 			fmt.Fprintf(stderr, "lanewatch simulate: %v\n", err)
 		}

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,62 +17,42 @@ import (
 	"github.com/lanewatch/lanewatch/simulators/loadgen"
 )
 
-// hasLoadFlag reports whether simulate's arguments ask for the load generator, and returns
-// them without that flag.
-func hasLoadFlag(args []string) (bool, []string) {
-	for i, a := range args {
-		if a == "--load" || a == "-load" || a == "--load=true" || a == "-load=true" {
-			return true, slices.Delete(slices.Clone(args), i, i+1)
-		}
-	}
-	return false, args
+// loadFlags are the flags of `lanewatch simulate load`.
+type loadFlags struct {
+	broker, config             string
+	clients, messages          int
+	qos                        uint
+	msgRate                    float64
+	window                     int
+	subUser, subPass           string
+	sample                     int
+	markEvery                  time.Duration
+	markRule, apiURL, apiToken string
+	metricsURL, metric         string
+	processTimeout             time.Duration
+	idle                       int
+	seed                       uint64
+	label, out                 string
 }
 
-// simulateLoad runs `lanewatch simulate --load`: the benchmark load generator (package
-// simulators/loadgen). It prints a JSON report on stdout (or --out) and progress on stderr.
-func simulateLoad(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("simulate --load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	broker := fs.String("broker", "", "MQTT broker, tcp://host:port or host:port (required); a comma-separated list spreads the clients round-robin (client i on broker i mod n)")
-	cfgPath := fs.String("config", "configs/lanewatch.yaml", "config file; its devices_file gives the clients' credentials (vehicles with a clear password)")
-	clients := fs.Int("clients", 50, "publishing clients (the first N vehicles of the devices file)")
-	messages := fs.Int("messages", 100000, "messages in total")
-	qos := fs.Uint("qos", 0, "QoS of the telemetry publishes, 0 or 1")
-	msgRate := fs.Float64("msg-rate", 0, "total publish rate in msg/s; 0 = as fast as the broker takes them")
-	window := fs.Int("window", 64, "unacknowledged QoS 1 publishes per client")
-	subUser := fs.String("sub-user", "", "MQTT user of the latency subscriber (lanewatch: a mqtt.subscribers entry); empty = no subscriber")
-	subPass := fs.String("sub-password", os.Getenv("LANEWATCH_BENCH_SUB_PASSWORD"), "its password (default $LANEWATCH_BENCH_SUB_PASSWORD)")
-	sample := fs.Int("sample-clients", 0, "clients whose messages the subscriber receives (default a tenth)")
-	markEvery := fs.Duration("mark-every", 0, "client 0 marks one message this often (field bench_mark) to measure publish-to-case latency")
-	markRule := fs.String("mark-rule", "bench_marker", "the rule that opens a case per marker, keyed on the marker number")
-	apiURL := fs.String("api-url", "", "lanewatch HTTP base URL, for the marker cases")
-	apiToken := fs.String("api-token", os.Getenv("LANEWATCH_ADMIN_TOKEN"), "API token (default $LANEWATCH_ADMIN_TOKEN)")
-	metricsURL := fs.String("metrics-url", "", "Prometheus endpoint to wait on until --metric reaches --messages; a comma-separated list sums the endpoints (one per node)")
-	metric := fs.String("metric", "lanewatch_influx_points_written_total", "counter that counts processed messages")
-	processTimeout := fs.Duration("process-timeout", 3*time.Minute, "how long to wait for --metric")
-	idle := fs.Int("idle", 0, "idle mode: connect this many clients (devices of the file, skipping the first --clients), print \"idle: N connected\" and hold them until SIGTERM")
-	seed := fs.Uint64("seed", 1, "seed of the simulated vehicles whose telemetry is replayed")
-	label := fs.String("label", "", "name of the run in the report")
-	out := fs.String("out", "", "write the JSON report here instead of stdout")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
+// simulateLoad runs `lanewatch simulate load` (alias `simulate --load`): the benchmark load
+// generator (package simulators/loadgen). It prints a JSON report on stdout (or --out) and
+// progress on stderr.
+func simulateLoad(f loadFlags, stdout, stderr io.Writer) int {
 	fail := func(code int, format string, a ...any) int {
-		fmt.Fprintf(stderr, "lanewatch simulate --load: "+format+"\n", a...)
+		fmt.Fprintf(stderr, "lanewatch simulate load: "+format+"\n", a...)
 		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fail(2, "unexpected argument %q", fs.Arg(0))
-	case *broker == "":
+	case f.broker == "":
 		return fail(2, "--broker is required")
-	case *qos > 1:
-		return fail(2, "--qos %d: want 0 or 1", *qos)
-	case *clients <= 0:
+	case f.qos > 1:
+		return fail(2, "--qos %d: want 0 or 1", f.qos)
+	case f.clients <= 0:
 		return fail(2, "--clients must be positive")
 	}
 	var addrs []string
-	for _, a := range strings.Split(*broker, ",") {
+	for _, a := range strings.Split(f.broker, ",") {
 		a = strings.TrimSpace(a)
 		if i := strings.Index(a, "://"); i >= 0 {
 			if s := a[:i]; s != "tcp" && s != "mqtt" {
@@ -83,20 +61,20 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 			a = a[i+3:]
 		}
 		if a == "" {
-			return fail(2, "--broker %q: empty address in the list", *broker)
+			return fail(2, "--broker %q: empty address in the list", f.broker)
 		}
 		addrs = append(addrs, a)
 	}
 	var metricsURLs []string
-	if *metricsURL != "" {
-		for _, u := range strings.Split(*metricsURL, ",") {
+	if f.metricsURL != "" {
+		for _, u := range strings.Split(f.metricsURL, ",") {
 			if u = strings.TrimSpace(u); u == "" {
-				return fail(2, "--metrics-url %q: empty URL in the list", *metricsURL)
+				return fail(2, "--metrics-url %q: empty URL in the list", f.metricsURL)
 			}
 			metricsURLs = append(metricsURLs, u)
 		}
 	}
-	cfg, err := app.LoadConfig(*cfgPath, os.Environ())
+	cfg, err := app.LoadConfig(f.config, os.Environ())
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -110,7 +88,7 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 		if d.Password == "" {
 			continue
 		}
-		if lanewatch.DeviceType(d.Type).IsVehicle() && len(pubs) < *clients {
+		if lanewatch.DeviceType(d.Type).IsVehicle() && len(pubs) < f.clients {
 			pubs = append(pubs, loadgen.Client{ID: d.ID, Type: lanewatch.DeviceType(d.Type), District: d.District, Password: d.Password})
 			continue
 		}
@@ -119,51 +97,51 @@ func simulateLoad(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if *idle > 0 {
+	if f.idle > 0 {
 		if len(addrs) > 1 {
 			return fail(2, "--idle takes one --broker, not %d", len(addrs))
 		}
 		addr := addrs[0]
-		if len(rest) < *idle {
-			return fail(1, "--idle %d: the devices file has only %d devices with a clear password beyond the first %d vehicles", *idle, len(rest), len(pubs))
+		if len(rest) < f.idle {
+			return fail(1, "--idle %d: the devices file has only %d devices with a clear password beyond the first %d vehicles", f.idle, len(rest), len(pubs))
 		}
 		start := time.Now()
-		n, err := loadgen.Idle(ctx, addr, rest[:*idle], 64, func(n int) {
+		n, err := loadgen.Idle(ctx, addr, rest[:f.idle], 64, func(n int) {
 			fmt.Fprintf(stdout, "idle: %d connected in %s\n", n, time.Since(start).Round(time.Millisecond))
 			if f, ok := stdout.(*os.File); ok {
 				_ = f.Sync()
 			}
 		})
 		if err != nil {
-			fmt.Fprintf(stderr, "lanewatch simulate --load: %v\n", err)
+			fmt.Fprintf(stderr, "lanewatch simulate load: %v\n", err)
 		}
-		if n < *idle {
+		if n < f.idle {
 			return 1
 		}
 		return 0
 	}
 
-	if len(pubs) < *clients {
-		return fail(1, "--clients %d: the devices file has only %d vehicles with a clear password", *clients, len(pubs))
+	if len(pubs) < f.clients {
+		return fail(1, "--clients %d: the devices file has only %d vehicles with a clear password", f.clients, len(pubs))
 	}
 	o := loadgen.Options{
-		Addrs: addrs, Clients: pubs, Messages: *messages, QoS: byte(*qos), Rate: *msgRate, Window: *window,
-		SampleClients: *sample, MarkEvery: *markEvery, MarkRule: *markRule, APIURL: *apiURL, APIToken: *apiToken,
-		MetricsURLs: metricsURLs, ProcessTimeout: *processTimeout, Seed: *seed, Label: *label,
+		Addrs: addrs, Clients: pubs, Messages: f.messages, QoS: byte(f.qos), Rate: f.msgRate, Window: f.window,
+		SampleClients: f.sample, MarkEvery: f.markEvery, MarkRule: f.markRule, APIURL: f.apiURL, APIToken: f.apiToken,
+		MetricsURLs: metricsURLs, ProcessTimeout: f.processTimeout, Seed: f.seed, Label: f.label,
 		Progress: func(s string) { fmt.Fprintln(stderr, s) },
 	}
 	if len(metricsURLs) > 0 {
-		o.Metric = *metric
+		o.Metric = f.metric
 	}
-	if *subUser != "" {
-		o.Subscriber = &loadgen.Credentials{ClientID: *subUser + "-bench", Username: *subUser, Password: *subPass}
+	if f.subUser != "" {
+		o.Subscriber = &loadgen.Credentials{ClientID: f.subUser + "-bench", Username: f.subUser, Password: f.subPass}
 	}
 	rep, runErr := loadgen.Run(ctx, o)
 	if rep != nil {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		b = append(b, '\n')
-		if *out != "" {
-			if err := os.WriteFile(*out, b, 0o644); err != nil {
+		if f.out != "" {
+			if err := os.WriteFile(f.out, b, 0o644); err != nil {
 				return fail(1, "write report: %v", err)
 			}
 		} else {
