@@ -125,7 +125,7 @@ func exprOptions(loc *time.Location) []expr.Option {
 	return []expr.Option{
 		expr.Env(Env{}),
 		expr.Function("distance", func(p ...any) (any, error) {
-			return Distance(p[0].(float64), p[1].(float64), p[2].(float64), p[3].(float64)), nil
+			return geo.Distance(p[0].(float64), p[1].(float64), p[2].(float64), p[3].(float64)), nil
 		}, new(func(float64, float64, float64, float64) float64)),
 		expr.Function("hour", func(p ...any) (any, error) {
 			return p[0].(time.Time).In(loc).Hour(), nil
@@ -151,9 +151,6 @@ func exprOptions(loc *time.Location) []expr.Option {
 		expr.Patch(inZonePatcher{}),
 	}
 }
-
-// Distance returns the great-circle distance in metres between two WGS-84 points.
-func Distance(lat1, lon1, lat2, lon2 float64) float64 { return geo.Distance(lat1, lon1, lat2, lon2) }
 
 // inZonePatcher rewrites inZone(name) to inZone($env, name) so the helper can see the message's
 // position without a closure per evaluation.

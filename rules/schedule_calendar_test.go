@@ -16,7 +16,7 @@ import (
 func TestActiveWorkdaysFromCalendar(t *testing.T) {
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
-		t.Skip("no tzdata")
+		t.Fatalf("time zone Asia/Shanghai: %v (install tzdata)", err)
 	}
 	cal, err := calendar.New(calendar.Config{Holidays: []string{"2026-02-16"}, MakeupDays: []string{"2026-02-14"}})
 	if err != nil {

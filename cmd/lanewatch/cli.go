@@ -191,32 +191,24 @@ progress to stderr. 'lanewatch simulate --load' is an alias.`,
 			return 2
 		}),
 	}
-	ruleFlagSet := func(c *cobra.Command, rf *ruleFlags) {
-		addRuleFlags(c.Flags(), rf)
+	// check and test share their flags (--config, --categories) and their shape.
+	ruleCmd := func(use, short string, fn func(ruleFlags, []string, io.Writer, io.Writer, func() time.Time) int) *cobra.Command {
+		var rf ruleFlags
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.MinimumNArgs(1),
+			RunE: exit(func(c *cobra.Command, args []string) int {
+				rf.configSet = c.Flags().Changed("config")
+				return fn(rf, args, stdout, stderr, time.Now)
+			}),
+		}
+		addRuleFlags(c.Flags(), &rf)
 		markFile(c, "config", "categories")
+		return c
 	}
-	var cf ruleFlags
-	checkCmd := &cobra.Command{
-		Use:   "check DIR_OR_FILE...",
-		Short: "validate rule files; exit 1 with file:line and a message on any error",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: exit(func(c *cobra.Command, args []string) int {
-			cf.configSet = c.Flags().Changed("config")
-			return rulesCheck(cf, args, stdout, stderr, time.Now)
-		}),
-	}
-	ruleFlagSet(checkCmd, &cf)
-	var tf ruleFlags
-	testCmd := &cobra.Command{
-		Use:   "test FILE...",
-		Short: "run rule unit tests; exit 1 on any failure",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: exit(func(c *cobra.Command, args []string) int {
-			tf.configSet = c.Flags().Changed("config")
-			return rulesTest(tf, args, stdout, stderr, time.Now)
-		}),
-	}
-	ruleFlagSet(testCmd, &tf)
+	checkCmd := ruleCmd("check DIR_OR_FILE...", "validate rule files; exit 1 with file:line and a message on any error", rulesCheck)
+	testCmd := ruleCmd("test FILE...", "run rule unit tests; exit 1 on any failure", rulesTest)
 	var bf backtestFlags
 	backtestCmd := &cobra.Command{
 		Use:   "backtest --config FILE --from T --to T [--rules DIR] [flags]",
