@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,11 +79,11 @@ type LogConfig struct {
 // LoadConfig reads a config file strictly, applies LANEWATCH_* environment overrides and
 // defaults, and validates the result.
 func LoadConfig(path string, env []string) (*Config, error) {
-	c := &Config{path: path}
-	if err := yamlx.ReadFile(path, c); err != nil {
+	data, err := yamlx.Read(path)
+	if err != nil {
 		return nil, err
 	}
-	return c.complete(env)
+	return ParseConfig(path, data, env)
 }
 
 // Dir is the directory relative paths are resolved against.
@@ -125,32 +126,34 @@ type section struct {
 	v   interface{ Validate() error }
 }
 
-// Validate checks the settings that can be checked without I/O.
+// Validate checks the settings that can be checked without I/O. It collects the errors of
+// every section, each starting with its key path.
 func (c *Config) Validate() error {
+	var errs []error
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
-		return fmt.Errorf("time_zone: %w", err)
+		errs = append(errs, fmt.Errorf("time_zone: %w", err))
 	}
 	if err := c.Store.Validate(); err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	for _, s := range []section{{"http", &c.HTTP}, {"mqtt", &c.MQTT}, {"influx", &c.Influx}, {"pipeline", &c.Pipeline},
 		{"dispatch", &c.Dispatch.Config}, {"dispatch.open311", &c.Dispatch.Open311}, {"dispatch.notify", &c.Dispatch.Notify.Config},
 		{"node", &c.Node}} {
 		if err := s.v.Validate(); err != nil {
-			return fmt.Errorf("%s.%w", s.key, err)
+			errs = append(errs, fmt.Errorf("%s.%w", s.key, err))
 		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // applyEnv sets scalar settings from LANEWATCH_<PATH> variables, where PATH is the YAML key path

@@ -28,7 +28,7 @@ func TestConfigSections(t *testing.T) {
 		{"unknown notify key", "dispatch:\n  notify:\n    intervall: 1s\n", ":3:5: unknown field \"intervall\""},
 		{"mqtt tls", "mqtt:\n  tls_addr: 127.0.0.1:8883\n", "mqtt.tls_addr needs tls_cert and tls_key"},
 		{"token without value", "http:\n  tokens:\n    - {name: x, role: viewer}\n", "http.tokens[0] (x): token or token_env required"},
-		{"negative media timeout", "dispatch:\n  open311:\n    media_timeout: -1s\n", ":3:20: invalid duration"},
+		{"negative media timeout", "dispatch:\n  open311:\n    media_timeout: -1s\n", ":3:20: media_timeout: invalid duration"},
 		{"node id with a space", "node:\n  id: a b\n", "node.id:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"unknown top key", "data_dir: x\nbogus: 1\n", ":2:1: unknown field \"bogus\""},
 		{"unknown nested key", "mqtt:\n  addr: a\n  adr: b\n", ":3:3: unknown field \"adr\""},
-		{"bad duration", "mqtt:\n  auth_failure_delay: soon\n", ":2:23: invalid duration"},
+		{"bad duration", "mqtt:\n  auth_failure_delay: soon\n", ":2:23: auth_failure_delay: invalid duration"},
 		{"bad driver", "store:\n  driver: mysql\n", "store.driver: \"mysql\""},
 		{"postgres without dsn", "store:\n  driver: postgres\n", "store.dsn: required"},
 		{"bad role", "http:\n  tokens:\n    - {name: x, token: y, role: boss}\n", "role \"boss\""},

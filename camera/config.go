@@ -78,14 +78,12 @@ type LatLon struct {
 	Lon float64 `yaml:"lon"`
 }
 
-// LoadConfig reads and validates configs/cameras.yaml.
+// LoadConfig reads and validates configs/cameras.yaml; every error is reported, each naming
+// the file, line, column and key (yamlx.Check).
 func LoadConfig(path string) (*Config, error) {
 	var c Config
-	if err := yamlx.ReadFile(path, &c); err != nil {
+	if err := yamlx.ReadCheck(path, &c, c.Validate); err != nil {
 		return nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &c, nil
 }
@@ -100,7 +98,7 @@ func (c *Config) Validate() error {
 	for _, t := range slices.Sorted(maps.Keys(c.Incidents.Types)) {
 		g := c.Incidents.Types[t]
 		if cat, ok := payload.CameraTypes[t]; !ok || cat == "" {
-			bad("incidents.types.%s: not a camera detection type", t)
+			bad("incidents.types.%s: not a camera detection type%s", t, yamlx.DidYouMean(t, slices.Sorted(maps.Keys(payload.CameraTypes))))
 		}
 		if g.IoU < 0 || g.IoU > 1 {
 			bad("incidents.types.%s.iou: %g is not in 0..1", t, g.IoU)
@@ -145,7 +143,7 @@ func (c *Config) Validate() error {
 		case "":
 		case VendorHikvision, VendorDahua:
 			if cam.Username == "" || (cam.Password == "" && cam.PasswordHash == "") {
-				bad("%s (%s): a %s camera needs username and password or password_hash for its pushes", where, cam.ID, cam.Vendor)
+				bad("%s (%s).vendor: a %s camera needs username and password or password_hash for its pushes", where, cam.ID, cam.Vendor)
 			}
 		default:
 			bad("%s.vendor: %q is not hikvision or dahua", where, cam.Vendor)

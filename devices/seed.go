@@ -29,10 +29,7 @@ type SeedDevice struct {
 // LoadSeed reads and validates a seed file; errors name the file, line and device.
 func LoadSeed(path string) (*SeedFile, error) {
 	var f SeedFile
-	if err := yamlx.ReadFile(path, &f); err != nil {
-		return nil, err
-	}
-	if err := f.validate(path); err != nil {
+	if err := yamlx.ReadCheck(path, &f, f.validate); err != nil {
 		return nil, err
 	}
 	return &f, nil

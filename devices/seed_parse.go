@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,41 +9,41 @@ import (
 	"github.com/lanewatch/lanewatch/internal/yamlx"
 )
 
-// ParseSeed is LoadSeed on bytes already read: data is decoded strictly and validated; errors
-// name file, the line and the device.
+// ParseSeed is LoadSeed on bytes already read: data is decoded strictly and validated; every
+// error is reported, each naming file, line, column and key (yamlx.Check).
 func ParseSeed(file string, data []byte) (*SeedFile, error) {
 	var f SeedFile
-	if err := yamlx.Decode(file, data, &f); err != nil {
-		return nil, err
-	}
-	if err := f.validate(file); err != nil {
+	if err := yamlx.Check(file, data, &f, f.validate); err != nil {
 		return nil, err
 	}
 	return &f, nil
 }
 
-// validate checks every device of a decoded seed file (file names it in errors).
-func (f *SeedFile) validate(file string) error {
+// validate checks every device of a decoded seed file, collecting every error (each starting
+// with the key path it concerns).
+func (f *SeedFile) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	seen := map[string]bool{}
 	for i, s := range f.Devices {
 		d := s.device()
 		if err := d.Validate(); err != nil {
-			return fmt.Errorf("%s: devices[%d]: %s", file, i, lanewatch.ErrorMessage(err))
+			bad("devices[%d].%s", i, lanewatch.ErrorMessage(err))
 		}
 		if seen[s.ID] {
-			return fmt.Errorf("%s: devices[%d]: duplicate id %q", file, i, s.ID)
+			bad("devices[%d].id: duplicate id %q", i, s.ID)
 		}
 		seen[s.ID] = true
 		switch {
 		case s.Password == "" && s.PasswordHash == "":
-			return fmt.Errorf("%s: devices[%d] (%s): password or password_hash required", file, i, s.ID)
+			bad("devices[%d] (%s): password or password_hash required", i, s.ID)
 		case s.Password != "" && s.PasswordHash != "":
-			return fmt.Errorf("%s: devices[%d] (%s): give password or password_hash, not both", file, i, s.ID)
+			bad("devices[%d] (%s).password_hash: give password or password_hash, not both", i, s.ID)
 		case s.Password != "" && len(s.Password) < MinPasswordLen:
-			return fmt.Errorf("%s: devices[%d] (%s): password shorter than %d characters", file, i, s.ID, MinPasswordLen)
+			bad("devices[%d] (%s).password: shorter than %d characters", i, s.ID, MinPasswordLen)
 		case s.PasswordHash != "" && !strings.HasPrefix(s.PasswordHash, "$2"):
-			return fmt.Errorf("%s: devices[%d] (%s): password_hash is not a bcrypt hash", file, i, s.ID)
+			bad("devices[%d] (%s).password_hash: not a bcrypt hash", i, s.ID)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -23,11 +23,11 @@ func TestParseSeed(t *testing.T) {
 		t.Fatalf("ParseSeed %d devices, LoadSeed %d", len(f.Devices), len(g.Devices))
 	}
 	for _, tt := range []struct{ body, want string }{
-		{"devices: [{id: a, type: tank, password: 12345678}]\n", "s.yaml: devices[0]"},
-		{"devices: [{id: a, type: sweeper, password: 12345678}, {id: a, type: sweeper, password: 12345678}]\n", `devices[1]: duplicate id "a"`},
+		{"devices: [{id: a, type: tank, password: 12345678}]\n", "s.yaml:1:19: devices[0].type"},
+		{"devices: [{id: a, type: sweeper, password: 12345678}, {id: a, type: sweeper, password: 12345678}]\n", `s.yaml:1:56: devices[1].id: duplicate id "a"`},
 		{"devices: [{id: a, type: sweeper}]\n", "password or password_hash required"},
 		{"devices: [{id: a, type: sweeper, password: 12345678, password_hash: $2a$x}]\n", "not both"},
-		{"devices: [{id: a, type: sweeper, password: short}]\n", "password shorter than"},
+		{"devices: [{id: a, type: sweeper, password: short}]\n", "password: shorter than"},
 		{"devices: [{id: a, type: sweeper, password_hash: plain}]\n", "not a bcrypt hash"},
 		{"devices: [{id: a, type: sweeper, pasword: x}]\n", `s.yaml:1:`},
 	} {

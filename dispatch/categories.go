@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -34,33 +35,61 @@ type Catalog struct {
 var codeRE = regexp.MustCompile(`^\d{4}$`)
 var limitRE = regexp.MustCompile(`^\d+(h|d|m)$`)
 
-// LoadCatalog reads and validates a categories file.
+// LoadCatalog reads and validates a categories file; every error is reported, each naming the
+// file, line, column and key (yamlx.Check).
 func LoadCatalog(path string) (*Catalog, error) {
 	var f CategoryFile
-	if err := yamlx.ReadFile(path, &f); err != nil {
+	if err := yamlx.ReadCheck(path, &f, f.Validate); err != nil {
 		return nil, err
 	}
-	return NewCatalog(path, f.Categories)
+	return newCatalog(f.Categories), nil
 }
 
 // NewCatalog validates categories (file names them in errors).
 func NewCatalog(file string, cats []Category) (*Catalog, error) {
-	c := &Catalog{list: cats, byCode: map[string]*Category{}}
-	for i := range cats {
-		cat := &cats[i]
+	f := CategoryFile{Categories: cats}
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return newCatalog(cats), nil
+}
+
+// Validate checks every category, collecting every error (each starting with the key path it
+// concerns).
+func (f *CategoryFile) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	seen := map[string]bool{}
+	for i := range f.Categories {
+		cat := &f.Categories[i]
 		switch {
 		case !codeRE.MatchString(cat.Code):
-			return nil, fmt.Errorf("%s: categories[%d]: code %q is not 4 digits", file, i, cat.Code)
-		case c.byCode[cat.Code] != nil:
-			return nil, fmt.Errorf("%s: categories[%d]: code %s defined twice", file, i, cat.Code)
-		case cat.NameZH == "" || cat.NameEN == "":
-			return nil, fmt.Errorf("%s: categories[%d] (%s): name_zh and name_en are required", file, i, cat.Code)
-		case !limitRE.MatchString(cat.HandleLimit):
-			return nil, fmt.Errorf("%s: categories[%d] (%s): handle_limit %q: want e.g. 4h, 2d or 90m", file, i, cat.Code, cat.HandleLimit)
+			bad("categories[%d].code: %q is not 4 digits", i, cat.Code)
+		case seen[cat.Code]:
+			bad("categories[%d].code: %s defined twice", i, cat.Code)
 		}
-		c.byCode[cat.Code] = cat
+		seen[cat.Code] = true
+		if cat.NameZH == "" {
+			bad("categories[%d] (%s).name_zh: required", i, cat.Code)
+		}
+		if cat.NameEN == "" {
+			bad("categories[%d] (%s).name_en: required", i, cat.Code)
+		}
+		if !limitRE.MatchString(cat.HandleLimit) {
+			bad("categories[%d] (%s).handle_limit: %q: want e.g. 4h, 2d or 90m", i, cat.Code, cat.HandleLimit)
+		}
 	}
-	return c, nil
+	return errors.Join(errs...)
+}
+
+func newCatalog(cats []Category) *Catalog {
+	c := &Catalog{list: cats, byCode: map[string]*Category{}}
+	for i := range cats {
+		if c.byCode[cats[i].Code] == nil {
+			c.byCode[cats[i].Code] = &cats[i]
+		}
+	}
+	return c
 }
 
 // Has reports whether code is in the catalog.

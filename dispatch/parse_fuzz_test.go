@@ -79,7 +79,7 @@ func TestParseRoutingAndCatalogMatchLoaders(t *testing.T) {
 	if len(a.Departments) != len(b.Departments) || len(a.Routes) != len(b.Routes) || a.Weights != b.Weights {
 		t.Fatalf("ParseRouting and LoadRouting differ")
 	}
-	if _, err := ParseRouting("r.yaml", []byte("routes: [{department: z}]\n")); err == nil || !strings.Contains(err.Error(), `r.yaml: routes[0]: department "z" is not a department`) {
+	if _, err := ParseRouting("r.yaml", []byte("routes: [{department: z}]\n")); err == nil || !strings.Contains(err.Error(), `r.yaml:1:11: routes[0].department: "z" is not a department`) {
 		t.Fatalf("error = %v", err)
 	}
 	cats, err := os.ReadFile("../configs/categories.yaml")
@@ -97,7 +97,7 @@ func TestParseRoutingAndCatalogMatchLoaders(t *testing.T) {
 	if len(c.All()) == 0 || len(c.All()) != len(d.All()) {
 		t.Fatalf("ParseCatalog %d categories, LoadCatalog %d", len(c.All()), len(d.All()))
 	}
-	if _, err := ParseCatalog("c.yaml", []byte("categories: [{code: '01'}]\n")); err == nil || !strings.Contains(err.Error(), `c.yaml: categories[0]: code "01" is not 4 digits`) {
+	if _, err := ParseCatalog("c.yaml", []byte("categories: [{code: '01'}]\n")); err == nil || !strings.Contains(err.Error(), `c.yaml:1:15: categories[0].code: "01" is not 4 digits`) {
 		t.Fatalf("error = %v", err)
 	}
 }

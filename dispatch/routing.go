@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -86,57 +87,66 @@ type Weights struct {
 // ContractorDepartment is the route target meaning "the case's contractor".
 const ContractorDepartment = "@contractor"
 
-// LoadRouting reads and validates a routing file.
+// LoadRouting reads and validates a routing file; every error is reported, each naming the
+// file, line, column and key (yamlx.Check).
 func LoadRouting(path string) (*RoutingFile, error) {
 	var f RoutingFile
-	if err := yamlx.ReadFile(path, &f); err != nil {
+	if err := yamlx.ReadCheck(path, &f, f.Validate); err != nil {
 		return nil, err
-	}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &f, nil
 }
 
-// Validate fills defaults and checks references.
+// Validate fills defaults and checks references, collecting every error (each starting with
+// the key path it concerns).
 func (f *RoutingFile) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	deps := map[string]bool{}
+	var ids []string
 	for i, d := range f.Departments {
-		if d.ID == "" {
-			return fmt.Errorf("departments[%d]: id is required", i)
-		}
-		if deps[d.ID] {
-			return fmt.Errorf("departments[%d]: id %q defined twice", i, d.ID)
+		switch {
+		case d.ID == "":
+			bad("departments[%d].id: required", i)
+		case deps[d.ID]:
+			bad("departments[%d].id: %q defined twice", i, d.ID)
 		}
 		deps[d.ID] = true
+		ids = append(ids, d.ID)
+	}
+	notDep := func(where, id string) {
+		bad("%s: %q is not a department%s", where, id, yamlx.DidYouMean(id, ids))
 	}
 	for i, d := range f.Departments {
 		if d.Supervisor != "" && !deps[d.Supervisor] {
-			return fmt.Errorf("departments[%d] (%s): supervisor %q is not a department", i, d.ID, d.Supervisor)
+			notDep(fmt.Sprintf("departments[%d].supervisor", i), d.Supervisor)
 		}
 	}
 	for i, r := range f.Routes {
-		if r.Department == "" {
-			return fmt.Errorf("routes[%d]: department is required", i)
-		}
-		if r.Department != ContractorDepartment && !deps[r.Department] {
-			return fmt.Errorf("routes[%d]: department %q is not a department", i, r.Department)
+		switch {
+		case r.Department == "":
+			bad("routes[%d].department: required", i)
+		case r.Department != ContractorDepartment && !deps[r.Department]:
+			notDep(fmt.Sprintf("routes[%d].department", i), r.Department)
 		}
 		if strings.Trim(r.Category, "0123456789") != "" || len(r.Category) > 4 {
-			return fmt.Errorf("routes[%d]: category %q is not a code or code prefix", i, r.Category)
+			bad("routes[%d].category: %q is not a code or code prefix", i, r.Category)
 		}
 	}
 	if f.DefaultDepartment != "" && !deps[f.DefaultDepartment] {
-		return fmt.Errorf("default_department: %q is not a department", f.DefaultDepartment)
+		notDep("default_department", f.DefaultDepartment)
 	}
 	for i, a := range f.Auto {
-		for _, s := range a.Sources {
+		for j, s := range a.Sources {
 			if s != lanewatch.SourceRule && s != lanewatch.SourceCamera {
-				return fmt.Errorf("auto[%d]: source %q: only rule and camera cases may skip the operator", i, s)
+				bad("auto[%d].sources[%d]: %q: only rule and camera cases may skip the operator", i, j, s)
 			}
 		}
 		if a.MinConfidence < 0 || a.MinConfidence > 1 {
-			return fmt.Errorf("auto[%d]: min_confidence %v is not in 0..1", i, a.MinConfidence)
+			bad("auto[%d].min_confidence: %v is not in 0..1", i, a.MinConfidence)
+		}
+		if strings.Trim(a.Category, "0123456789") != "" || len(a.Category) > 4 {
+			bad("auto[%d].category: %q is not a code or code prefix", i, a.Category)
 		}
 	}
 	if f.DuplicateRadiusM == 0 {
@@ -158,23 +168,30 @@ func (f *RoutingFile) Validate() error {
 	if l.TickInterval == 0 {
 		l.TickInterval = yamlx.Duration(30 * time.Second)
 	}
-	if l.ReminderAt < 0 || l.ReminderAt >= 1 || l.Dispatch < 0 || l.Sign < 0 || l.UrgentSign < 0 || l.TickInterval < 0 {
-		return fmt.Errorf("limits: durations must be positive and reminder_at in 0..1")
+	if l.ReminderAt < 0 || l.ReminderAt >= 1 {
+		bad("limits.reminder_at: %v is not in 0..1 (exclusive of 1)", l.ReminderAt)
+	}
+	for _, d := range []struct {
+		key string
+		v   yamlx.Duration
+	}{{"dispatch", l.Dispatch}, {"sign", l.Sign}, {"urgent_sign", l.UrgentSign}, {"tick_interval", l.TickInterval}} {
+		if d.v < 0 {
+			bad("limits.%s: must be positive", d.key)
+		}
 	}
 	if f.Weights == (Weights{}) {
 		f.Weights = Weights{SignOnTime: 25, HandleOnTime: 35, NoRework: 15, Satisfaction: 25}
 	}
 	if w := f.Weights; w.SignOnTime < 0 || w.HandleOnTime < 0 || w.NoRework < 0 || w.Satisfaction < 0 {
-		return fmt.Errorf("assessment_weights: weights must not be negative")
+		bad("assessment_weights: weights must not be negative")
 	}
 	cal, err := NewCalendar(f.Calendar)
 	if err != nil {
-		return err
-	}
-	if l.Verify == 0 {
+		errs = append(errs, err)
+	} else if l.Verify == 0 {
 		l.Verify = yamlx.Duration(cal.DayLength())
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Districts finds the district containing a point: the district polygons of

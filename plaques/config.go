@@ -60,14 +60,12 @@ var (
 )
 
 // LoadConfig reads and validates configs/plaques.yaml; known reports whether a category code
-// exists in the catalog (nil skips that check).
+// exists in the catalog (nil skips that check). Every error is reported, each naming the
+// file, line, column and key (yamlx.Check).
 func LoadConfig(path string, known func(string) bool) (*Config, error) {
 	var c Config
-	if err := yamlx.ReadFile(path, &c); err != nil {
+	if err := yamlx.ReadCheck(path, &c, func() error { return c.Validate(known) }); err != nil {
 		return nil, err
-	}
-	if err := c.Validate(known); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &c, nil
 }

@@ -210,6 +210,12 @@ func (d *collector) leaf(path string, n ast.Node, rv reflect.Value) {
 	p := reflect.New(rv.Type())
 	if err := yaml.NodeToValue(n, p.Interface(), yaml.DisallowUnknownField()); err != nil {
 		e := asError(d.file, err)
+		switch {
+		case strings.Contains(e.Msg, "overflow"):
+			e.Msg = fmt.Sprintf("%s%s is out of range for a %s", keyOf(path), describe(n), kindName(rv.Type()))
+		case strings.HasPrefix(e.Msg, "cannot unmarshal"):
+			e.Msg = fmt.Sprintf("%swant a %s, got %s", keyOf(path), kindName(rv.Type()), describe(n))
+		}
 		if e.Line == 0 {
 			if tk := n.GetToken(); tk != nil && tk.Position != nil {
 				e.Line, e.Column = tk.Position.Line, tk.Position.Column

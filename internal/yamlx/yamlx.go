@@ -45,18 +45,27 @@ func (e *Error) Error() string {
 
 // ReadFile reads and strictly decodes the YAML file at path into v.
 func ReadFile(path string, v any) error {
+	data, err := Read(path)
+	if err != nil {
+		return err
+	}
+	return Decode(path, data, v)
+}
+
+// Read reads the file at path, refusing one larger than MaxFileBytes.
+func Read(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if fi.Size() > MaxFileBytes {
-		return &Error{File: path, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", fi.Size(), MaxFileBytes)}
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", fi.Size(), MaxFileBytes)}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return Decode(path, data, v)
+	return data, nil
 }
 
 // Decode strictly decodes data (named file in errors) into v: unknown keys and duplicate keys are
