@@ -91,27 +91,16 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
+	// Every file that can fail on bad input is read and validated before anything is opened,
+	// and the errors of all files are reported together (config_check.go).
+	files, err := loadFiles(cfg, loc)
+	if err != nil {
+		return nil, err
+	}
+	catalog, seed := files.catalog, files.seed
 	dataDir := cfg.Resolve(cfg.DataDir)
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
-	}
-
-	// Everything that can fail on bad input is loaded before anything starts.
-	catalog, err := dispatch.LoadCatalog(cfg.Resolve(cfg.CategoriesFile))
-	if err != nil {
-		return nil, fmt.Errorf("load categories: %w", err)
-	}
-	if cfg.RulesDir != "" {
-		_, err = rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, rules.LoadOptions{Category: catalog.Has, Location: loc})
-		if err != nil {
-			return nil, fmt.Errorf("load rules: %w", err)
-		}
-	}
-	var seed *devices.SeedFile
-	if cfg.DevicesFile != "" {
-		if seed, err = devices.LoadSeed(cfg.Resolve(cfg.DevicesFile)); err != nil {
-			return nil, fmt.Errorf("load devices: %w", err)
-		}
 	}
 	tokens, err := apiTokens(cfg, o.Env)
 	if err != nil {
@@ -179,11 +168,8 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	})
 
 	// Cases and rules.
-	net, err := a.loadNetwork()
-	if err != nil {
-		return nil, err
-	}
-	if a.cases, a.disp, err = a.setupDispatch(catalog, dataDir, o.Env, net); err != nil {
+	net := files.network
+	if a.cases, a.disp, err = a.setupDispatch(files, dataDir, o.Env); err != nil {
 		return nil, err
 	}
 	if err := a.setupCoverage(ctx, loc, net); err != nil {
@@ -205,7 +191,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.setupCameras(ctx, catalog, opener); err != nil {
+	if err := a.setupCameras(ctx, files, opener); err != nil {
 		return nil, err
 	}
 	if cfg.Pipeline.Disabled {

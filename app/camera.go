@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/camera"
-	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/plaques"
 )
 
@@ -23,14 +21,8 @@ type cameraWiring struct {
 // setupCameras builds the camera incident step, the vendor push receiver (which injects into
 // the broker's journal, so it must run after the broker exists) and the plaque service; it
 // lets opener attach incident snapshots to the cases rules open.
-func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opener *caseOpener) error {
-	cfg := &camera.Config{}
-	if a.cfg.CamerasFile != "" {
-		var err error
-		if cfg, err = camera.LoadConfig(a.cfg.Resolve(a.cfg.CamerasFile)); err != nil {
-			return fmt.Errorf("load cameras: %w", err)
-		}
-	}
+func (a *App) setupCameras(ctx context.Context, files *files, opener *caseOpener) error {
+	cfg := files.cameras // read and validated by loadFiles
 	def, per := cfg.Grouping()
 	tracker, err := camera.NewTracker(camera.TrackerOptions{Store: a.store, Default: def, PerType: per, Logger: a.logger})
 	if err != nil {
@@ -54,11 +46,7 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 	if w.pusher, err = camera.NewPusher(camera.PushOptions{Config: cfg, Injector: a.broker, Registerer: a.reg, Logger: a.logger, Now: a.now}); err != nil {
 		return err
 	}
-	if a.cfg.PlaquesFile != "" {
-		pcfg, err := plaques.LoadConfig(a.cfg.Resolve(a.cfg.PlaquesFile), catalog.Has)
-		if err != nil {
-			return fmt.Errorf("load plaques: %w", err)
-		}
+	if pcfg := files.plaques; pcfg != nil {
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
 			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
 			return err

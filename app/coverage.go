@@ -12,17 +12,6 @@ import (
 	"github.com/lanewatch/lanewatch/rules"
 )
 
-// loadNetwork loads the road network with its districts and zones (nil when
-// coverage.roads_file is empty).
-func (a *App) loadNetwork() (*coverage.Network, error) {
-	c := a.cfg.Coverage
-	if c.RoadsFile == "" {
-		return nil, nil
-	}
-	return coverage.LoadFiles(coverage.Files{Roads: a.cfg.Resolve(c.RoadsFile), Districts: a.cfg.Resolve(c.DistrictsFile),
-		Zones: resolveOptional(a.cfg, c.ZonesFile)})
-}
-
 // setupCoverage builds the coverage tracker on net and loads the recent coverage (nothing
 // when net is nil).
 func (a *App) setupCoverage(ctx context.Context, loc *time.Location, net *coverage.Network) error {

@@ -3,9 +3,7 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
-	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/dispatch/notify"
 	"github.com/lanewatch/lanewatch/dispatch/notify/sms"
@@ -47,33 +44,14 @@ type dispatchRuntime struct {
 	keys     []string
 }
 
-// setupDispatch builds the dispatch service, its notifiers and the API adapters.
-// The districts file is parsed once: when coverage's network was loaded from the same file,
-// dispatch locates cases in its districts.
-func (a *App) setupDispatch(catalog *dispatch.Catalog, dataDir string, env []string, net *coverage.Network) (*dispatch.Service, *dispatchRuntime, error) {
+// setupDispatch builds the dispatch service, its notifiers and the API adapters on the
+// routing file and districts loadFiles read (the districts file is parsed once: when
+// coverage's network was loaded from the same file, dispatch locates cases in its districts).
+func (a *App) setupDispatch(f *files, dataDir string, env []string) (*dispatch.Service, *dispatchRuntime, error) {
 	dc := a.cfg.Dispatch
-	routing := &dispatch.RoutingFile{}
-	if dc.RoutingFile != "" {
-		r, err := dispatch.LoadRouting(a.cfg.Resolve(dc.RoutingFile))
-		if err != nil {
-			return nil, nil, fmt.Errorf("load routing: %w", err)
-		}
-		routing = r
-	}
-	var districts *dispatch.Districts
-	switch {
-	case dc.DistrictsFile != "" && net != nil && a.cfg.Resolve(dc.DistrictsFile) == a.cfg.Resolve(a.cfg.Coverage.DistrictsFile):
-		districts = dispatch.DistrictsOf(net.DistrictAreas())
-	case dc.DistrictsFile != "":
-		d, err := dispatch.LoadDistricts(a.cfg.Resolve(dc.DistrictsFile))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			a.logger.Warn("districts file missing: cases keep the district they are given", "file", dc.DistrictsFile)
-		case err != nil:
-			return nil, nil, fmt.Errorf("load districts: %w", err)
-		default:
-			districts = d
-		}
+	catalog, routing, districts := f.catalog, f.routing, f.districts
+	if f.districtsMissing {
+		a.logger.Warn("districts file missing: cases keep the district they are given", "file", dc.DistrictsFile)
 	}
 	client := &http.Client{Timeout: 20 * time.Second}
 	notifiers := map[string]notify.Notifier{}

@@ -117,6 +117,19 @@ func (c *Config) Validate(known func(string) bool) error {
 	return errors.Join(errs...)
 }
 
+// CheckDepartments checks that every plaque's party.department is one of departments (the
+// routing file's); errors start with the key path (yamlx.Locate places them).
+func (c *Config) CheckDepartments(departments []string) error {
+	var errs []error
+	for i, p := range c.Plaques {
+		if d := p.Party.Department; !slices.Contains(departments, d) {
+			errs = append(errs, fmt.Errorf("plaques[%d].party.department: %q is not a department of the routing file%s",
+				i, d, yamlx.DidYouMean(d, departments)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // check returns one error per bad field of p, each starting with the field's path
 // (id, address, district, lat/lon, party.name, party.department, party.contact, party.duties).
 func (p *Plaque) check() []error {

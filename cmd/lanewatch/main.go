@@ -49,11 +49,16 @@ type serveFlags struct {
 }
 
 // serve runs `lanewatch serve` until SIGINT/SIGTERM. Any start-up error is printed as one line
-// ("lanewatch: ...") naming the file, key or resource, and the exit status is 1.
+// ("lanewatch: ...") naming the file, key or resource, one line per error when there are
+// several (all the errors of all files), and the exit status is 1.
 func serve(f serveFlags, stderr io.Writer) int {
 	cfg, err := app.LoadConfig(f.config, os.Environ())
 	if err != nil {
-		fmt.Fprintf(stderr, "lanewatch: %v\n", err)
+		// Report the files the config names too, as config check does.
+		if cerr := app.CheckConfig(f.config, os.Environ()); cerr != nil {
+			err = cerr
+		}
+		printStartupError(stderr, err)
 		return 1
 	}
 	if f.mqttAddr != "" {
@@ -73,7 +78,7 @@ func serve(f serveFlags, stderr io.Writer) int {
 	defer stop()
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Env: os.Environ()})
 	if err != nil {
-		fmt.Fprintf(stderr, "lanewatch: %v\n", oneLine(err))
+		printStartupError(stderr, err)
 		return 1
 	}
 	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

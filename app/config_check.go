@@ -1,0 +1,136 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/lanewatch/lanewatch/camera"
+	"github.com/lanewatch/lanewatch/coverage"
+	"github.com/lanewatch/lanewatch/devices"
+	"github.com/lanewatch/lanewatch/dispatch"
+	"github.com/lanewatch/lanewatch/internal/yamlx"
+	"github.com/lanewatch/lanewatch/plaques"
+	"github.com/lanewatch/lanewatch/rules"
+)
+
+// files are the files a config names, read and validated before New opens anything.
+type files struct {
+	catalog   *dispatch.Catalog
+	routing   *dispatch.RoutingFile
+	seed      *devices.SeedFile   // nil without devices_file
+	cameras   *camera.Config      // empty without cameras_file
+	plaques   *plaques.Config     // nil without plaques_file
+	network   *coverage.Network   // nil without coverage.roads_file
+	districts *dispatch.Districts // nil without dispatch.districts_file or when it is missing
+	// districtsMissing: dispatch.districts_file names a file that does not exist (logged;
+	// cases keep the district they are given).
+	districtsMissing bool
+}
+
+// CheckConfig loads the config file at path like LoadConfig and then every file it names
+// (categories, routing with its calendar, devices, cameras, plaques, road network, districts,
+// zones, rules) as New does, without opening or starting anything. It returns every error of
+// every file, one per line, each naming the file and, for YAML, the line, column and key.
+func CheckConfig(path string, env []string) error {
+	data, err := yamlx.Read(path)
+	if err != nil {
+		return err
+	}
+	cfg, cerr := parseConfig(path, data, env)
+	loc, lerr := time.LoadLocation(cfg.TimeZone)
+	if lerr != nil {
+		loc = time.UTC // reported by parseConfig as time_zone
+	}
+	_, ferr := loadFiles(cfg, loc)
+	return errors.Join(cerr, ferr)
+}
+
+// loadFiles reads and validates every file cfg names. A file's errors do not stop the others:
+// the result joins the errors of all files (yamlx.Errors, one per line). Checks across files
+// (routes naming categories and districts, plaques naming departments) run when both files
+// loaded.
+func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
+	f := &files{routing: &dispatch.RoutingFile{}, cameras: &camera.Config{}}
+	var errs []error
+	var err error
+	if f.catalog, err = dispatch.LoadCatalog(cfg.Resolve(cfg.CategoriesFile)); err != nil {
+		errs = append(errs, err)
+	}
+	routingOK := true
+	if rf := cfg.Dispatch.RoutingFile; rf != "" {
+		if f.routing, err = dispatch.LoadRouting(cfg.Resolve(rf)); err != nil {
+			errs, f.routing, routingOK = append(errs, err), &dispatch.RoutingFile{}, false
+		}
+	}
+	if cfg.DevicesFile != "" {
+		if f.seed, err = devices.LoadSeed(cfg.Resolve(cfg.DevicesFile)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.CamerasFile != "" {
+		if f.cameras, err = camera.LoadConfig(cfg.Resolve(cfg.CamerasFile)); err != nil {
+			errs, f.cameras = append(errs, err), &camera.Config{}
+		}
+	}
+	var known func(string) bool
+	if f.catalog != nil {
+		known = f.catalog.Has
+	}
+	if cfg.PlaquesFile != "" {
+		if f.plaques, err = plaques.LoadConfig(cfg.Resolve(cfg.PlaquesFile), known); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c := cfg.Coverage; c.RoadsFile != "" {
+		if f.network, err = coverage.LoadFiles(coverage.Files{Roads: cfg.Resolve(c.RoadsFile), Districts: cfg.Resolve(c.DistrictsFile),
+			Zones: resolveOptional(cfg, c.ZonesFile)}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch dc := cfg.Dispatch; {
+	case dc.DistrictsFile != "" && f.network != nil && cfg.Resolve(dc.DistrictsFile) == cfg.Resolve(cfg.Coverage.DistrictsFile):
+		f.districts = dispatch.DistrictsOf(f.network.DistrictAreas())
+	case dc.DistrictsFile != "":
+		d, err := dispatch.LoadDistricts(cfg.Resolve(dc.DistrictsFile))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			f.districtsMissing = true
+		case err != nil:
+			errs = append(errs, fmt.Errorf("load districts: %w", err))
+		default:
+			f.districts = d
+		}
+	}
+	if cfg.RulesDir != "" {
+		o := rules.LoadOptions{Category: known, Location: loc}
+		if routingOK {
+			// The rules' `active: {days: [workdays]}` use routing's calendar (checked there).
+			if cal, err := dispatch.NewCalendar(f.routing.Calendar); err == nil {
+				o.Calendar = cal
+			}
+		}
+		if _, err := rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if routingOK && f.catalog != nil && cfg.Dispatch.RoutingFile != "" {
+		var ids []string
+		if f.districts != nil {
+			ids = f.districts.IDs()
+		}
+		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.Dispatch.RoutingFile), f.routing.CheckRefs(f.catalog, ids)))
+	}
+	if f.plaques != nil && routingOK && len(f.routing.Departments) > 0 {
+		var deps []string
+		for _, d := range f.routing.Departments {
+			deps = append(deps, d.ID)
+		}
+		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.PlaquesFile), f.plaques.CheckDepartments(deps)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
