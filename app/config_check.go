@@ -2,8 +2,9 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lanewatch/lanewatch/camera"
@@ -83,24 +84,46 @@ func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 			errs = append(errs, err)
 		}
 	}
-	if c := cfg.Coverage; c.RoadsFile != "" {
-		if f.network, err = coverage.LoadFiles(coverage.Files{Roads: cfg.Resolve(c.RoadsFile), Districts: cfg.Resolve(c.DistrictsFile),
-			Zones: resolveOptional(cfg, c.ZonesFile)}); err != nil {
+	// Area files (districts, zones) are parsed on their own, once each, so that an error names
+	// its file (coverage's would name the road network) and is reported once.
+	type areaFile struct {
+		d   *dispatch.Districts
+		err error
+	}
+	areas := map[string]areaFile{}
+	area := func(p string, missingOK bool) areaFile {
+		if a, done := areas[p]; done {
+			return a
+		}
+		d, err := dispatch.LoadDistricts(p)
+		areas[p] = areaFile{d, err}
+		if err != nil && !(missingOK && errors.Is(err, fs.ErrNotExist)) {
 			errs = append(errs, err)
 		}
+		return areas[p]
 	}
-	switch dc := cfg.Dispatch; {
-	case dc.DistrictsFile != "" && f.network != nil && cfg.Resolve(dc.DistrictsFile) == cfg.Resolve(cfg.Coverage.DistrictsFile):
-		f.districts = dispatch.DistrictsOf(f.network.DistrictAreas())
-	case dc.DistrictsFile != "":
-		d, err := dispatch.LoadDistricts(cfg.Resolve(dc.DistrictsFile))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			f.districtsMissing = true
-		case err != nil:
-			errs = append(errs, fmt.Errorf("load districts: %w", err))
+	if c := cfg.Coverage; c.RoadsFile != "" {
+		ok := true
+		for _, p := range []string{c.DistrictsFile, c.ZonesFile} {
+			if p != "" && area(cfg.Resolve(p), false).err != nil {
+				ok = false
+			}
+		}
+		if ok {
+			if f.network, err = coverage.LoadFiles(coverage.Files{Roads: cfg.Resolve(c.RoadsFile), Districts: resolveOptional(cfg, c.DistrictsFile),
+				Zones: resolveOptional(cfg, c.ZonesFile)}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if p := resolveOptional(cfg, cfg.Dispatch.DistrictsFile); p != "" {
+		switch a := area(p, true); {
+		case f.network != nil && p == resolveOptional(cfg, cfg.Coverage.DistrictsFile):
+			f.districts = dispatch.DistrictsOf(f.network.DistrictAreas()) // one parse, shared
+		case a.err == nil:
+			f.districts = a.d
 		default:
-			f.districts = d
+			f.districtsMissing = errors.Is(a.err, fs.ErrNotExist)
 		}
 	}
 	if cfg.RulesDir != "" {
@@ -122,15 +145,42 @@ func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 		}
 		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.Dispatch.RoutingFile), f.routing.CheckRefs(f.catalog, ids)))
 	}
-	if f.plaques != nil && routingOK && len(f.routing.Departments) > 0 {
-		var deps []string
-		for _, d := range f.routing.Departments {
-			deps = append(deps, d.ID)
-		}
+	if deps, ok := departments(cfg, f.routing, routingOK); ok && f.plaques != nil {
 		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.PlaquesFile), f.plaques.CheckDepartments(deps)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// departments returns the department ids of the routing file, for the checks of other files
+// against it. When the routing file has errors elsewhere its departments are still used (what
+// decoded of it); when they are in its departments, ok is false (no check, no cascade).
+func departments(cfg *Config, routing *dispatch.RoutingFile, routingOK bool) (ids []string, ok bool) {
+	if cfg.Dispatch.RoutingFile == "" {
+		return nil, false
+	}
+	if !routingOK {
+		path := cfg.Resolve(cfg.Dispatch.RoutingFile)
+		data, err := yamlx.Read(path)
+		if err != nil {
+			return nil, false
+		}
+		routing = &dispatch.RoutingFile{}
+		for _, e := range yamlx.DecodeAll(path, data, routing) {
+			if e.Path == "" || e.Path == "departments" || strings.HasPrefix(e.Path, "departments[") {
+				return nil, false
+			}
+		}
+		for i, d := range routing.Departments {
+			if d.ID == "" || slices.ContainsFunc(routing.Departments[:i], func(p dispatch.Department) bool { return p.ID == d.ID }) {
+				return nil, false
+			}
+		}
+	}
+	for _, d := range routing.Departments {
+		ids = append(ids, d.ID)
+	}
+	return ids, len(ids) > 0
 }

@@ -72,10 +72,20 @@ func ReadLocate(path string, err error) error {
 // key.
 func Check(file string, data []byte, v any, validate func() error) error {
 	errs := DecodeAll(file, data, v)
-	bad := map[string]bool{}
+	bad := map[string]bool{}   // paths that did not decode, with their parents and children
+	exact := map[string]bool{} // paths a typo leaves unset: the typo's mapping and the key meant
 	for _, e := range errs {
 		if e.Path == "" && e.Line > 0 && !strings.HasPrefix(e.Msg, "want ") {
 			return Errors(errs) // syntax error: nothing decoded to validate
+		}
+		if m := unknownRE.FindStringSubmatch(e.Msg); m != nil {
+			// `distrct: x` leaves district unset: "district: required" follows from the typo.
+			parent := parentPath(e.Path)
+			exact[parent] = true
+			if m[2] != "" {
+				exact[joinPath(parent, m[2])] = true
+			}
+			continue
 		}
 		bad[strings.TrimSuffix(e.Path, "#dup")] = true
 		if k := lastKey(e.Path); k != "" && !strings.Contains(e.Msg, k) {
@@ -86,7 +96,7 @@ func Check(file string, data []byte, v any, validate func() error) error {
 		if verr := validate(); verr != nil {
 			pos, _ := ParsePositions(data) // nil on a syntax error: errors then have no position
 			for _, e := range Locate(file, pos, verr) {
-				if !related(bad, e.Path) {
+				if !exact[e.Path] && !related(bad, e.Path) {
 					errs = append(errs, e)
 				}
 			}
@@ -144,6 +154,17 @@ func leaves(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// unknownRE matches DecodeAll's unknown-key message; group 2 is the suggested key.
+var unknownRE = regexp.MustCompile(`^unknown field "([^"]*)"(?: \(did you mean "([^"]*)"\?\))?$`)
+
+// parentPath is the path of the mapping holding path's last key ("a[0].b" -> "a[0]").
+func parentPath(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // related reports whether path, one of its parents or one of its children is in bad.
