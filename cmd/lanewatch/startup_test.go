@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanewatch/lanewatch/internal/testenv"
 )
@@ -249,4 +250,191 @@ func startServe(t *testing.T, args []string) (stop func() error) {
 	<-exited
 	t.Fatalf("lanewatch serve did not become healthy:\n%s", stderr.String())
 	return nil
+}
+
+// mistake is one realistic operator mistake in a shipped YAML file: old is replaced by new
+// (once) in file, or new is appended when old is empty. The error must point at the first
+// occurrence of at on the line of new in the edited file (the nth+1 such line) and contain want.
+type mistake struct {
+	name, file, old, new, at string
+	nth                      int
+	want                     []string
+}
+
+func (m mistake) edit() func(string) string {
+	return func(s string) string {
+		if m.old == "" {
+			return s + m.new
+		}
+		return strings.Replace(s, m.old, m.new, 1)
+	}
+}
+
+// position is "FILE:LINE:COL" of m in the edited copy under dir, computed from the text: the
+// line holding m.new, the column (1-based, in characters) of m.at on that line.
+func (m mistake) position(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, m.file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := 0
+	needle := strings.TrimSpace(strings.SplitN(strings.TrimLeft(m.new, "\n"), "\n", 2)[0])
+	for i, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, needle) {
+			continue
+		}
+		if skip < m.nth {
+			skip++
+			continue
+		}
+		col := strings.Index(line, m.at)
+		if col < 0 {
+			t.Fatalf("%q not on line %d of %s: %q", m.at, i+1, m.file, line)
+		}
+		return fmt.Sprintf("%s:%d:%d", p, i+1, utf8.RuneCountInString(line[:col])+1)
+	}
+	t.Fatalf("%q not in %s", needle, m.file)
+	return ""
+}
+
+// shippedMistakes: one mistake per shipped YAML file (and kind of mistake).
+var shippedMistakes = []mistake{
+	{name: "lanewatch.yaml wrong type", file: "lanewatch.yaml", old: "  workers: 4", new: "  workers: four", at: "four",
+		want: []string{`workers: want a whole number, got "four"`}},
+	{name: "lanewatch.yaml typo key", file: "lanewatch.yaml", old: "  level: info", new: "  levle: info", at: "levle",
+		want: []string{`unknown field "levle" (did you mean "level"?)`}},
+	{name: "lanewatch.yaml bad duration", file: "lanewatch.yaml", old: "  flush_interval: 1s", new: "  flush_interval: 1 second", at: "1 second",
+		want: []string{`flush_interval: invalid duration "1 second"`}},
+	{name: "routing.yaml unknown key", file: "routing.yaml", new: "\nescalashun: true\n", at: "escalashun",
+		want: []string{`unknown field "escalashun"`}},
+	{name: "routing.yaml dangling department", file: "routing.yaml", old: "{district: nanjie, department: nanjie-office}",
+		new: "{district: nanjie, department: nanjie-offce}", at: "department",
+		want: []string{`routes[2].department: "nanjie-offce" is not a department (did you mean "nanjie-office"?)`}},
+	{name: "routing.yaml dangling district", file: "routing.yaml", old: "{district: hualin, department: hualin-office}",
+		new: "{district: hualinn, department: hualin-office}", at: "district",
+		want: []string{`routes[3].district: "hualinn" is not a district (did you mean "hualin"?)`}},
+	{name: "routing.yaml bad duration", file: "routing.yaml", old: "  sign: 1h ", new: "  sign: 1 hour ", at: "1 hour",
+		want: []string{`sign: invalid duration "1 hour"`}},
+	{name: "categories.yaml duplicate code", file: "categories.yaml", old: `{code: "0102"`, new: `{code: "0101"`, at: "code", nth: 1,
+		want: []string{"categories[1].code: 0101 defined twice"}},
+	{name: "categories.yaml bad code", file: "categories.yaml", old: `{code: "0103"`, new: `{code: "013"`, at: "code",
+		want: []string{`categories[2].code: "013" is not 4 digits`}},
+	{name: "devices.yaml unknown key", file: "devices.yaml", old: "{id: sw-001, type: sweeper,", new: "{id: sw-001, colour: red, type: sweeper,", at: "colour",
+		want: []string{`unknown field "colour"`}},
+	{name: "devices.yaml duplicate id", file: "devices.yaml", old: "{id: sw-002,", new: "{id: sw-001,", at: "id", nth: 1,
+		want: []string{`devices[1].id: duplicate id "sw-001"`}},
+	{name: "cameras.yaml bad duration", file: "cameras.yaml", old: "  window: 30m ", new: "  window: 30 minutes ", at: "30 minutes",
+		want: []string{`window: invalid duration "30 minutes"`}},
+	{name: "cameras.yaml typo key", file: "cameras.yaml", old: "  iou: 0.3 ", new: "  iuo: 0.3 ", at: "iuo",
+		want: []string{`unknown field "iuo" (did you mean "iou"?)`}},
+	{name: "plaques.yaml dangling department", file: "plaques.yaml", old: "      department: nanjie-office", new: "      department: nanjie-ofice", at: "department",
+		want: []string{`plaques[2].party.department: "nanjie-ofice" is not a department of the routing file (did you mean "nanjie-office"?)`}},
+	{name: "plaques.yaml wrong type", file: "plaques.yaml", old: "    lat: 26.0921", new: "    lat: north", at: "north",
+		want: []string{`lat: want a number, got "north"`}},
+	{name: "plaques.yaml typo key", file: "plaques.yaml", old: "    district: dongjie", new: "    distrct: dongjie", at: "distrct",
+		want: []string{`unknown field "distrct" (did you mean "district"?)`}},
+	{name: "rules/vehicles.yaml bad duration", file: "rules/vehicles.yaml", old: "        cooldown: 1h\n", new: "        cooldown: 1 hour\n", at: "1 hour",
+		want: []string{`invalid duration "1 hour"`}},
+	{name: "rules/cameras.yaml typo key", file: "rules/cameras.yaml", old: "        keep_for: 30s\n", new: "        keep_fr: 30s\n", at: "keep_fr",
+		want: []string{`unknown field "keep_fr" (did you mean "keep_for"?)`}},
+}
+
+// TestShippedYAMLMistakes makes each mistake alone in a copy of the shipped configs: `serve`
+// and `config check` both report exactly one line, at the file, line and column of the
+// mistake and naming the key, and exit 1; `serve` opens nothing (the data dir is not made).
+func TestShippedYAMLMistakes(t *testing.T) {
+	for _, m := range shippedMistakes {
+		t.Run(m.name, func(t *testing.T) {
+			dir := exampleConfig(t, map[string]func(string) string{m.file: m.edit()})
+			at := m.position(t, dir)
+			want := append([]string{at + ": "}, m.want...)
+
+			dataDir := filepath.Join(t.TempDir(), "data")
+			_, stderr, code := runBin(t, quietEnv, serveArgs(t, dir, dataDir, closedPortURL(t))...)
+			checkStartupError(t, stderr, code, want...)
+			if !strings.HasPrefix(stderr, "lanewatch: "+at+": ") {
+				t.Errorf("serve: error not at %s: %s", at, stderr)
+			}
+			if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("serve made the data dir before the files were checked (%v)", err)
+			}
+
+			stdout, stderr, code := runBin(t, nil, "config", "check", "--config", filepath.Join(dir, "lanewatch.yaml"))
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if code != 1 || stdout != "" || len(lines) != 2 || !strings.HasPrefix(lines[0], at+": ") || lines[1] != "1 error" {
+				t.Fatalf("config check: exit %d, stdout %q, stderr:\n%s\nwant one error at %s and \"1 error\"", code, stdout, stderr, at)
+			}
+			for _, w := range m.want {
+				if !strings.Contains(lines[0], w) {
+					t.Errorf("config check: %q lacks %q", lines[0], w)
+				}
+			}
+		})
+	}
+}
+
+// TestShippedYAMLFiveMistakes: five mistakes in five files at once are five lines, each at its
+// file, line and column, from both `serve` and `config check`.
+func TestShippedYAMLFiveMistakes(t *testing.T) {
+	pick := []string{"lanewatch.yaml wrong type", "routing.yaml dangling department", "devices.yaml unknown key",
+		"cameras.yaml bad duration", "plaques.yaml typo key"}
+	var ms []mistake
+	edits := map[string]func(string) string{}
+	for _, name := range pick {
+		for _, m := range shippedMistakes {
+			if m.name == name {
+				ms = append(ms, m)
+				edits[m.file] = m.edit()
+			}
+		}
+	}
+	if len(ms) != 5 || len(edits) != 5 {
+		t.Fatalf("picked %d mistakes in %d files", len(ms), len(edits))
+	}
+	dir := exampleConfig(t, edits)
+	_, serveErr, code := runBin(t, quietEnv, serveArgs(t, dir, filepath.Join(t.TempDir(), "data"), closedPortURL(t))...)
+	if code != 1 {
+		t.Errorf("serve: exit %d, want 1", code)
+	}
+	_, checkErr, ccode := runBin(t, nil, "config", "check", "--config", filepath.Join(dir, "lanewatch.yaml"))
+	if ccode != 1 || !strings.HasSuffix(checkErr, "\n5 errors\n") {
+		t.Errorf("config check: exit %d, stderr:\n%s\nwant 5 errors", ccode, checkErr)
+	}
+	for _, out := range []struct{ cmd, stderr, prefix string }{{"serve", serveErr, "lanewatch: "}, {"config check", checkErr, ""}} {
+		lines := strings.Split(strings.TrimRight(out.stderr, "\n"), "\n")
+		if out.cmd == "config check" {
+			lines = lines[:len(lines)-1] // "5 errors"
+		}
+		if len(lines) != 5 {
+			t.Errorf("%s: %d lines, want 5:\n%s", out.cmd, len(lines), out.stderr)
+			continue
+		}
+		for _, m := range ms {
+			at := out.prefix + m.position(t, dir) + ": "
+			found := false
+			for _, l := range lines {
+				found = found || (strings.HasPrefix(l, at) && strings.Contains(l, m.want[0]))
+			}
+			if !found {
+				t.Errorf("%s: no line %q...%q in:\n%s", out.cmd, at, m.want[0], out.stderr)
+			}
+		}
+		if strings.Contains(out.stderr, "panic") || strings.Contains(out.stderr, "SIGSEGV") {
+			t.Errorf("%s: stderr has a panic:\n%s", out.cmd, out.stderr)
+		}
+	}
+}
+
+// TestConfigCheckShipped: the shipped configs pass `config check` (exit 0, stdout says so).
+func TestConfigCheckShipped(t *testing.T) {
+	p := filepath.Join("..", "..", "configs", "lanewatch.yaml")
+	stdout, stderr, code := runBin(t, nil, "config", "check", "--config", p)
+	if code != 0 || stderr != "" || stdout != p+" and the files it names OK\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if _, _, code := runBin(t, nil, "config", "check", "--config", filepath.Join(t.TempDir(), "none.yaml")); code != 1 {
+		t.Errorf("missing config: exit %d, want 1", code)
+	}
 }
