@@ -88,6 +88,15 @@ func LoadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
+// ParseConfig is LoadConfig on bytes already read (file names them in errors).
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var c Config
+	if err := yamlx.Check(file, data, &c, c.Validate); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // Validate checks every entry and collects all errors.
 func (c *Config) Validate() error {
 	var errs []error

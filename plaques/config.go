@@ -70,6 +70,15 @@ func LoadConfig(path string, known func(string) bool) (*Config, error) {
 	return &c, nil
 }
 
+// ParseConfig is LoadConfig on bytes already read (file names them in errors).
+func ParseConfig(file string, data []byte, known func(string) bool) (*Config, error) {
+	var c Config
+	if err := yamlx.Check(file, data, &c, func() error { return c.Validate(known) }); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // Validate fills defaults and checks every entry, collecting all errors.
 func (c *Config) Validate(known func(string) bool) error {
 	if len(c.Categories) == 0 {
