@@ -45,6 +45,7 @@ unit:
 rules-check: build
 	bin/lanewatch rules check --config configs/lanewatch.yaml configs/rules
 	bin/lanewatch rules test --config configs/lanewatch.yaml configs/rules/*_test.yaml
+	bin/lanewatch config check --config configs/lanewatch.yaml
 
 ## fuzz-short: each fuzz target for a few seconds (the seed corpus always runs in `unit`).
 FUZZTIME ?= 4s

@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzParseConfig feeds arbitrary YAML and environment to the config loader: it must return a
-// config that validates or a non-empty error, never panic or hang.
+// config that validates or errors, one a line, each naming the file or the variable, never
+// panic or hang.
 func FuzzParseConfig(f *testing.F) {
 	example, err := os.ReadFile("../configs/lanewatch.yaml")
 	if err != nil {
@@ -25,6 +26,11 @@ func FuzzParseConfig(f *testing.F) {
 		if err != nil {
 			if strings.TrimSpace(err.Error()) == "" {
 				t.Fatal("empty error message")
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "fuzz.yaml") && !strings.HasPrefix(line, "environment LANEWATCH_") {
+					t.Fatalf("error line names neither the file nor the variable: %q", line)
+				}
 			}
 			return
 		}
