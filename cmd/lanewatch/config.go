@@ -43,19 +43,24 @@ for serve.`,
 // configCheck runs `lanewatch config check`.
 func configCheck(path string, stdout, stderr io.Writer) int {
 	if err := app.CheckConfig(path, os.Environ()); err != nil {
-		lines := errorLines(err)
-		for _, l := range lines {
-			fmt.Fprintln(stderr, l)
-		}
-		if len(lines) == 1 {
-			fmt.Fprintln(stderr, "1 error")
-		} else {
-			fmt.Fprintf(stderr, "%d errors\n", len(lines))
-		}
+		printErrors(stderr, errorLines(err))
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s and the files it names OK\n", path)
 	return 0
+}
+
+// printErrors prints errors one a line, then their count ("1 error", "5 errors"), as the
+// check commands do.
+func printErrors(w io.Writer, lines []string) {
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	if len(lines) == 1 {
+		fmt.Fprintln(w, "1 error")
+	} else {
+		fmt.Fprintf(w, "%d errors\n", len(lines))
+	}
 }
 
 // errorLines is the text of err, one error a line (joined errors and yamlx.Errors are one

@@ -129,14 +129,11 @@ func rulesCheck(rf ruleFlags, args []string, stdout, stderr io.Writer, now func(
 	rs, err := rules.LoadPaths(args, opts)
 	if err != nil {
 		errs := unwrapJoined(err)
-		for _, e := range errs {
-			fmt.Fprintln(stderr, e)
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.Error()
 		}
-		if len(errs) == 1 {
-			fmt.Fprintln(stderr, "1 error")
-		} else {
-			fmt.Fprintf(stderr, "%d errors\n", len(errs))
-		}
+		printErrors(stderr, lines)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%d rules OK\n", len(rs))
