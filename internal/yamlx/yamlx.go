@@ -1,6 +1,8 @@
 // Package yamlx decodes lanewatch's YAML files strictly: unknown keys, duplicate keys and type
 // mismatches are errors that name the file, line and column. Every YAML loader in lanewatch uses
-// it so that all configuration errors read the same way.
+// it so that all configuration errors read the same way. Check (DecodeAll, then the loader's
+// validation, each error placed at the key its message names) reports every error of a file in
+// one run, with "did you mean" for a key close to a known one.
 //
 // It must not know any lanewatch file format; callers own their types and semantic checks.
 package yamlx
