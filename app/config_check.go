@@ -49,9 +49,9 @@ func CheckConfig(path string, env []string) error {
 }
 
 // loadFiles reads and validates every file cfg names. A file's errors do not stop the others:
-// the result joins the errors of all files (yamlx.Errors, one per line). Checks across files
-// (routes naming categories and districts, plaques naming departments) run when both files
-// loaded.
+// the result joins the errors of all files (yamlx.Errors, one per line). What a file names in
+// another (route categories and districts, plaque departments) is checked in the validation
+// pass of the file that names it, so that an error it follows from is not reported twice.
 func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 	f := &files{routing: &dispatch.RoutingFile{}, cameras: &camera.Config{}}
 	var errs []error
@@ -59,31 +59,11 @@ func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 	if f.catalog, err = dispatch.LoadCatalog(cfg.Resolve(cfg.CategoriesFile)); err != nil {
 		errs = append(errs, err)
 	}
-	routingOK := true
-	if rf := cfg.Dispatch.RoutingFile; rf != "" {
-		if f.routing, err = dispatch.LoadRouting(cfg.Resolve(rf)); err != nil {
-			errs, f.routing, routingOK = append(errs, err), &dispatch.RoutingFile{}, false
-		}
-	}
-	if cfg.DevicesFile != "" {
-		if f.seed, err = devices.LoadSeed(cfg.Resolve(cfg.DevicesFile)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if cfg.CamerasFile != "" {
-		if f.cameras, err = camera.LoadConfig(cfg.Resolve(cfg.CamerasFile)); err != nil {
-			errs, f.cameras = append(errs, err), &camera.Config{}
-		}
-	}
 	var known func(string) bool
 	if f.catalog != nil {
 		known = f.catalog.Has
 	}
-	if cfg.PlaquesFile != "" {
-		if f.plaques, err = plaques.LoadConfig(cfg.Resolve(cfg.PlaquesFile), known); err != nil {
-			errs = append(errs, err)
-		}
-	}
+
 	// Area files (districts, zones) are parsed on their own, once each, so that an error names
 	// its file (coverage's would name the road network) and is reported once.
 	type areaFile struct {
@@ -126,6 +106,44 @@ func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 			f.districtsMissing = errors.Is(a.err, fs.ErrNotExist)
 		}
 	}
+
+	routingOK := true
+	if rf := cfg.Dispatch.RoutingFile; rf != "" {
+		var ids []string // nil: districts not checked
+		if f.districts != nil {
+			ids = f.districts.IDs()
+		}
+		r := &dispatch.RoutingFile{} // f.catalog nil: categories not checked
+		if err := yamlx.ReadCheck(cfg.Resolve(rf), r, func() error { return errors.Join(r.Validate(), r.CheckRefs(f.catalog, ids)) }); err != nil {
+			errs, routingOK = append(errs, err), false
+		} else {
+			f.routing = r
+		}
+	}
+	deps, depsOK := departments(cfg, f.routing, routingOK)
+	if p := cfg.PlaquesFile; p != "" {
+		c := &plaques.Config{}
+		if err := yamlx.ReadCheck(cfg.Resolve(p), c, func() error {
+			if !depsOK {
+				return c.Validate(known)
+			}
+			return errors.Join(c.Validate(known), c.CheckDepartments(deps))
+		}); err != nil {
+			errs = append(errs, err)
+		} else {
+			f.plaques = c
+		}
+	}
+	if cfg.DevicesFile != "" {
+		if f.seed, err = devices.LoadSeed(cfg.Resolve(cfg.DevicesFile)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.CamerasFile != "" {
+		if f.cameras, err = camera.LoadConfig(cfg.Resolve(cfg.CamerasFile)); err != nil {
+			errs, f.cameras = append(errs, err), &camera.Config{}
+		}
+	}
 	if cfg.RulesDir != "" {
 		o := rules.LoadOptions{Category: known, Location: loc}
 		if routingOK {
@@ -137,16 +155,6 @@ func loadFiles(cfg *Config, loc *time.Location) (*files, error) {
 		if _, err := rules.LoadPaths([]string{cfg.Resolve(cfg.RulesDir)}, o); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	if routingOK && f.catalog != nil && cfg.Dispatch.RoutingFile != "" {
-		var ids []string
-		if f.districts != nil {
-			ids = f.districts.IDs()
-		}
-		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.Dispatch.RoutingFile), f.routing.CheckRefs(f.catalog, ids)))
-	}
-	if deps, ok := departments(cfg, f.routing, routingOK); ok && f.plaques != nil {
-		errs = append(errs, yamlx.ReadLocate(cfg.Resolve(cfg.PlaquesFile), f.plaques.CheckDepartments(deps)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -35,7 +35,8 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 func (f *RoutingFile) CheckRefs(catalog *Catalog, districts []string) error {
 	var errs []error
 	prefix := func(p string) bool {
-		return catalog == nil || slices.ContainsFunc(catalog.list, func(c Category) bool { return strings.HasPrefix(c.Code, p) })
+		// Not a code prefix at all: Validate reports it.
+		return catalog == nil || strings.Trim(p, "0123456789") != "" || slices.ContainsFunc(catalog.list, func(c Category) bool { return strings.HasPrefix(c.Code, p) })
 	}
 	for i, r := range f.Routes {
 		if r.Category != "" && !prefix(r.Category) {

@@ -131,7 +131,7 @@ func (c *Config) Validate(known func(string) bool) error {
 func (c *Config) CheckDepartments(departments []string) error {
 	var errs []error
 	for i, p := range c.Plaques {
-		if d := p.Party.Department; !slices.Contains(departments, d) {
+		if d := p.Party.Department; d != "" && !slices.Contains(departments, d) { // "" : Validate reports it
 			errs = append(errs, fmt.Errorf("plaques[%d].party.department: %q is not a department of the routing file%s",
 				i, d, yamlx.DidYouMean(d, departments)))
 		}

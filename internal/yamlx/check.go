@@ -68,22 +68,23 @@ func ReadLocate(path string, err error) error {
 // A validation error on a value that did not decode, or on its parent or child, is dropped:
 // it follows from the decode error already reported. A syntax error stops before validate.
 //
-// The result is nil or Errors sorted by position, each error naming file, line, column and
-// key.
+// The result is nil or Errors sorted by position (those without one, about a key that is
+// missing, last), each error naming file, line, column and key.
 func Check(file string, data []byte, v any, validate func() error) error {
 	errs := DecodeAll(file, data, v)
-	bad := map[string]bool{}   // paths that did not decode, with their parents and children
-	exact := map[string]bool{} // paths a typo leaves unset: the typo's mapping and the key meant
+	bad := map[string]bool{}   // paths that did not decode (or a typo left unset), with their parents and children
+	exact := map[string]bool{} // mappings holding a typo
 	for _, e := range errs {
 		if e.Path == "" && e.Line > 0 && !strings.HasPrefix(e.Msg, "want ") {
 			return Errors(errs) // syntax error: nothing decoded to validate
 		}
 		if m := unknownRE.FindStringSubmatch(e.Msg); m != nil {
-			// `distrct: x` leaves district unset: "district: required" follows from the typo.
+			// `distrct: x` leaves district unset: "district: required" (or anything about what
+			// district would have held) follows from the typo, as does an error on its mapping.
 			parent := parentPath(e.Path)
 			exact[parent] = true
 			if m[2] != "" {
-				exact[joinPath(parent, m[2])] = true
+				bad[joinPath(parent, m[2])] = true
 			}
 			continue
 		}
@@ -103,6 +104,9 @@ func Check(file string, data []byte, v any, validate func() error) error {
 		}
 	}
 	slices.SortStableFunc(errs, func(a, b *Error) int {
+		if (a.Line == 0) != (b.Line == 0) { // errors without a position (a key missing) last
+			return b.Line - a.Line
+		}
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}

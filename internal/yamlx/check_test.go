@@ -20,6 +20,9 @@ type checkFile struct {
 		Sign Duration `yaml:"sign"`
 		N    int      `yaml:"n"`
 	} `yaml:"limits"`
+	Party struct {
+		Name string `yaml:"name"`
+	} `yaml:"party"`
 }
 
 // validate is a loader's validation pass: it collects errors starting with their key path.
@@ -42,6 +45,9 @@ func (f *checkFile) validate() error {
 			errs = append(errs, fmt.Errorf("routes[%d].department: %q is not a department%s", i, r.Department, DidYouMean(r.Department, list)))
 		}
 	}
+	if f.Party.Name == "" {
+		errs = append(errs, errors.New("party.name: required"))
+	}
 	if f.Limits.N < 0 {
 		errs = append(errs, errors.New("limits.n: must not be negative"))
 	}
@@ -53,11 +59,11 @@ func TestCheck(t *testing.T) {
 		name, in string
 		want     []string
 	}{
-		{name: "good", in: "departments: [{id: a}]\nroutes: [{department: a}]\n"},
+		{name: "good", in: "departments: [{id: a}]\nroutes: [{department: a}]\nparty: {name: p}\n"},
 		{
 			name: "decode and validation errors together, in file order, each naming its key",
 			in: "departments:\n  - id: road\n  - id: road\nroutes:\n  - department: raod\n" +
-				"limits:\n  sign: 1 hour\n  n: -1\nescalashun: true\n",
+				"limits:\n  sign: 1 hour\n  n: -1\nescalashun: true\nparty: {name: p}\n",
 			want: []string{
 				`f.yaml:3:5: departments[1] (road).id: defined twice`,
 				`f.yaml:5:5: routes[0].department: "raod" is not a department (did you mean "road"?)`,
@@ -68,12 +74,22 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name: "a typo of a key is one error, not also the key's absence",
-			in:   "departments:\n  - idd: road\n",
+			in:   "departments:\n  - idd: road\nparty: {name: p}\n",
 			want: []string{`f.yaml:2:5: unknown field "idd" (did you mean "id"?)`},
 		},
 		{
+			name: "a typo of a section's key is one error, not also the errors of the section's absence",
+			in:   "prty:\n  name: p\n",
+			want: []string{`f.yaml:1:1: unknown field "prty" (did you mean "party"?)`},
+		},
+		{
+			name: "a typo without a close key does not hide the others",
+			in:   "escalashun: 1\n",
+			want: []string{`f.yaml:1:1: unknown field "escalashun"`, `f.yaml: party.name: required`},
+		},
+		{
 			name: "a value that did not decode is not validated",
-			in:   "departments:\n  - id: [a]\nlimits: {n: many}\n",
+			in:   "departments:\n  - id: [a]\nlimits: {n: many}\nparty: {name: p}\n",
 			want: []string{`f.yaml:2:9: id: want a string, got a list`, `f.yaml:3:13: n: want a whole number, got "many"`},
 		},
 		{
