@@ -70,7 +70,8 @@ func newRootCmd(stdout, stderr io.Writer, code *int) *cobra.Command {
 		Use:   "lanewatch",
 		Short: "urban-management telemetry: MQTT broker, rules, dispatch of cases",
 		Long: `lanewatch runs the broker, pipeline, rules, dispatch, API and console (serve), drives
-simulated devices (simulate), checks, tests and backtests rule files (rules).`,
+simulated devices (simulate), checks, tests and backtests rule files (rules), checks the config
+and every file it names (config check).`,
 		Version:       versionLine(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -253,7 +254,7 @@ func commandList(c *cobra.Command) string {
 			if !s.IsAvailableCommand() || s.Name() == "help" {
 				continue
 			}
-			if s.Runnable() && s.Name() != "rules" {
+			if s.Runnable() && s.Name() != "rules" && s.Name() != "config" {
 				fmt.Fprintf(&b, "  %-26s %s\n", strings.TrimPrefix(s.CommandPath(), "lanewatch "), s.Short)
 			}
 			walk(s)

@@ -11,7 +11,7 @@ import (
 var everyCommand = [][]string{
 	{}, {"serve"}, {"simulate"}, {"simulate", "load"}, {"rules"}, {"rules", "check"}, {"rules", "test"},
 	{"rules", "backtest"}, {"version"}, {"completion"}, {"completion", "bash"}, {"completion", "zsh"},
-	{"completion", "fish"},
+	{"completion", "fish"}, {"config"}, {"config", "check"},
 }
 
 // TestHelpEveryCommand: --help and -h on every command print its usage on stdout, exit 0, run
@@ -81,6 +81,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"rules", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"serve", "extra"}, `unknown command "extra"`},
+		{[]string{"config", "check", "--confg", "x.yaml"}, "unknown flag: --confg"},
+		{[]string{"config", "check", "extra"}, `unknown command "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -17,6 +17,11 @@ func newConfigCmd(stdout, stderr io.Writer, code *int) *cobra.Command {
 		Use:   "config",
 		Short: "check the config file and the files it names",
 		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_ = cmd.Usage() // a subcommand is missing: a usage error, as for `rules`
+			*code = 2
+			return nil
+		},
 	}
 	var path string
 	checkCmd := &cobra.Command{
