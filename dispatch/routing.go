@@ -104,10 +104,12 @@ func (f *RoutingFile) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	deps := map[string]bool{}
 	var ids []string
+	idless := false // a department without id: references to it would all be errors too
 	for i, d := range f.Departments {
 		switch {
 		case d.ID == "":
 			bad("departments[%d].id: required", i)
+			idless = true
 		case deps[d.ID]:
 			bad("departments[%d].id: %q defined twice", i, d.ID)
 		}
@@ -115,7 +117,9 @@ func (f *RoutingFile) Validate() error {
 		ids = append(ids, d.ID)
 	}
 	notDep := func(where, id string) {
-		bad("%s: %q is not a department%s", where, id, yamlx.DidYouMean(id, ids))
+		if !idless {
+			bad("%s: %q is not a department%s", where, id, yamlx.DidYouMean(id, ids))
+		}
 	}
 	for i, d := range f.Departments {
 		if d.Supervisor != "" && !deps[d.Supervisor] {
