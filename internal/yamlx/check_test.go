@@ -143,3 +143,23 @@ func TestLocate(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// FuzzCheck: Check never panics, and every error it returns is one line naming the file.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte("departments:\n  - id: road\n  - id: road\nroutes:\n  - department: raod\nlimits:\n  sign: 1 hour\n"))
+	f.Add([]byte("prty:\n  name: p\nescalashun: 1\n"))
+	f.Add([]byte("departments: !00000 00\n"))
+	f.Add([]byte("a: &x {id: 1}\nb: *x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c checkFile
+		err := Check("fuzz.yaml", data, &c, c.validate)
+		if err == nil {
+			return
+		}
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if !strings.HasPrefix(line, "fuzz.yaml") {
+				t.Fatalf("error line does not name the file: %q", line)
+			}
+		}
+	})
+}
