@@ -56,12 +56,16 @@ func (s *Service) enqueue(ctx context.Context, key, event string, c *lanewatch.C
 // notifyDepartment enqueues event to every contact of a department. The key includes the
 // deadline, so the same step notifies once and a new deadline notifies again.
 func (s *Service) notifyDepartment(ctx context.Context, event string, c *lanewatch.Case, dep string, deadline time.Time, note string) {
+	s.notifyParty(ctx, fmt.Sprintf("%s:%s:%s:%d", event, c.ID, dep, deadline.Unix()), event, c, dep, deadline, note)
+}
+
+// notifyParty enqueues event to every contact of a department or contractor under key.
+func (s *Service) notifyParty(ctx context.Context, key, event string, c *lanewatch.Case, dep string, deadline time.Time, note string) {
 	d, ok := s.router.Department(dep)
 	if !ok {
 		return
 	}
 	payload := marshalVars(s.vars(event, c, deadline, note))
-	key := fmt.Sprintf("%s:%s:%s:%d", event, c.ID, dep, deadline.Unix())
 	for _, p := range d.Contacts.SMS {
 		s.enqueue(ctx, key, event, c, ChannelSMS, p, payload)
 	}

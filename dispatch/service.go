@@ -177,6 +177,9 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 	}
 	c.Timeline = []lanewatch.TimelineEntry{{Action: "report", Actor: actor, At: now, To: lanewatch.StatusReported, Note: c.Description}}
 	if dup != nil {
+		if prev, err := s.linkedBefore(ctx, c, dup); err != nil || prev != nil {
+			return prev, false, err
+		}
 		c.DuplicateOf = dup.ID
 	}
 	existing, created, err := s.o.Store.CreateCase(ctx, c)
@@ -268,7 +271,7 @@ func hasLocation(l lanewatch.Location) bool { return l.Lat != 0 || l.Lon != 0 }
 // citizen/plaque/camera cases with a location.
 func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
 	radius := s.o.Routing.DuplicateRadiusM
-	if radius <= 0 || !hasLocation(c.Location) || c.Rule != "" ||
+	if radius <= 0 || !hasLocation(c.Location) ||
 		(c.Source != lanewatch.SourceCitizen && c.Source != lanewatch.SourcePlaque && c.Source != lanewatch.SourceCamera) {
 		return nil, nil
 	}
@@ -283,7 +286,9 @@ func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewa
 			return nil, fmt.Errorf("find duplicate: %w", err)
 		}
 		for _, o := range page {
-			if o.DuplicateOf != "" || !hasLocation(o.Location) {
+			// A camera case opened by a rule is unique per (rule, key) already: the same
+			// incident firing again is an occurrence, not a duplicate.
+			if o.DuplicateOf != "" || !hasLocation(o.Location) || (c.Rule != "" && o.Rule == c.Rule && o.Key == c.Key) {
 				continue
 			}
 			if d := distanceM(c.Location, o.Location); d <= bestD {
@@ -292,6 +297,31 @@ func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewa
 		}
 		if next == "" {
 			return best, nil
+		}
+		f.Cursor = next
+	}
+}
+
+// linkedBefore returns the case a rule (camera) firing with c's (rule, key) already opened and
+// closed as a duplicate of dup: a rule that fires again for the same incident while dup is
+// open is that duplicate again, not a new one each time.
+func (s *Service) linkedBefore(ctx context.Context, c, dup *lanewatch.Case) (*lanewatch.Case, error) {
+	if c.Rule == "" {
+		return nil, nil
+	}
+	f := store.CaseFilter{Rule: c.Rule, Category: c.Category, Status: []lanewatch.CaseStatus{lanewatch.StatusClosed}, Limit: store.MaxLimit}
+	for {
+		page, next, err := s.o.Store.ListCases(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("find duplicate: %w", err)
+		}
+		for _, o := range page {
+			if o.Key == c.Key && o.DuplicateOf == dup.ID {
+				return o, nil
+			}
+		}
+		if next == "" {
+			return nil, nil
 		}
 		f.Cursor = next
 	}
@@ -393,8 +423,8 @@ func (s *Service) overdueAt(c *lanewatch.Case, now time.Time) bool {
 type ActionRequest struct {
 	Action     string
 	Note       string
-	Reason     string // reject, close, extend
-	Department string // dispatch (default: the routed department)
+	Reason     string // reject, close, extend, defer
+	Department string // dispatch (default: the routed department), reassign (required)
 	// HandleBy is the new handling deadline of an extend (required) or a rework (optional).
 	HandleBy *time.Time
 	Score    int // rate
@@ -524,6 +554,39 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		h := r.HandleBy.UTC()
 		c.Deadlines.HandleBy = &h
 		e.Note = strings.TrimSpace(e.Note + "\nnew handling deadline " + h.Format(time.RFC3339))
+		if err := s.apply(ctx, c, c.Status, e); err != nil {
+			return nil, err
+		}
+	case ActUrge:
+		if err := s.apply(ctx, c, c.Status, e); err != nil {
+			return nil, err
+		}
+		deadline, _, _, _ := s.stepDeadline(c)
+		s.notifyParty(ctx, fmt.Sprintf("urge:%s:%d", c.ID, len(c.Timeline)), "urge", c, c.Department, deadline, e.Note)
+	case ActReassign:
+		dep := strings.TrimSpace(r.Department)
+		if dep == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: required for reassign")
+		}
+		if _, ok := s.router.Department(dep); !ok {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: %q is not a configured department or contractor", dep)
+		}
+		if dep == c.Department {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: case %s is already with %s", c.ID, dep)
+		}
+		old := c.Department
+		c.Department = dep
+		if e.Note == "" {
+			e.Note = "reassigned from " + old + " to " + dep
+		}
+		if err := s.dispatchTo(ctx, c, e); err != nil {
+			return nil, err
+		}
+		s.notifyParty(ctx, fmt.Sprintf("reassigned:%s:%d", c.ID, len(c.Timeline)), "reassigned", c, old, time.Time{}, e.Note)
+	case ActDefer:
+		if reason == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "reason: required for defer (缓办)")
+		}
 		if err := s.apply(ctx, c, c.Status, e); err != nil {
 			return nil, err
 		}
