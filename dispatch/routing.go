@@ -15,6 +15,9 @@ import (
 // duplicate radius, time limits, the working calendar and assessment weights.
 type RoutingFile struct {
 	Departments []Department `yaml:"departments"`
+	// Contractors are the sanitation contractors (作业公司) that "@contractor" routes send
+	// vehicle cases to: parties like departments, with contacts and a supervisor department.
+	Contractors []Department `yaml:"contractors"`
 	Routes      []Route      `yaml:"routes"`
 	// DefaultDepartment receives cases no route matches (may be empty: the operator chooses).
 	DefaultDepartment string     `yaml:"default_department"`
@@ -114,6 +117,20 @@ func (f *RoutingFile) Validate() error {
 		if d.Supervisor != "" && !deps[d.Supervisor] {
 			return fmt.Errorf("departments[%d] (%s): supervisor %q is not a department", i, d.ID, d.Supervisor)
 		}
+	}
+	cons := map[string]bool{}
+	for i, d := range f.Contractors {
+		switch {
+		case d.ID == "" || d.ID == ContractorDepartment:
+			return fmt.Errorf("contractors[%d]: id is required", i)
+		case deps[d.ID]:
+			return fmt.Errorf("contractors[%d]: id %q is also a department", i, d.ID)
+		case cons[d.ID]:
+			return fmt.Errorf("contractors[%d]: id %q defined twice", i, d.ID)
+		case d.Supervisor != "" && !deps[d.Supervisor]:
+			return fmt.Errorf("contractors[%d] (%s): supervisor %q is not a department", i, d.ID, d.Supervisor)
+		}
+		cons[d.ID] = true
 	}
 	for i, r := range f.Routes {
 		if r.Department == "" {
@@ -225,18 +242,25 @@ func (d *Districts) IDs() []string {
 type Router struct {
 	f    *RoutingFile
 	deps map[string]*Department
+	// cons are the configured contractors (also in deps: a contractor is notified, escalated
+	// and acted for like a department).
+	cons map[string]bool
 }
 
 // NewRouter returns a router over a validated routing file.
 func NewRouter(f *RoutingFile) *Router {
-	r := &Router{f: f, deps: map[string]*Department{}}
+	r := &Router{f: f, deps: map[string]*Department{}, cons: map[string]bool{}}
 	for i := range f.Departments {
 		r.deps[f.Departments[i].ID] = &f.Departments[i]
+	}
+	for i := range f.Contractors {
+		r.deps[f.Contractors[i].ID] = &f.Contractors[i]
+		r.cons[f.Contractors[i].ID] = true
 	}
 	return r
 }
 
-// Department returns a department by id.
+// Department returns a department or contractor by id.
 func (r *Router) Department(id string) (Department, bool) {
 	if d := r.deps[id]; d != nil {
 		return *d, true
@@ -245,7 +269,8 @@ func (r *Router) Department(id string) (Department, bool) {
 }
 
 // Route returns the department for a case: the most specific matching route; the case's
-// contractor for "@contractor" routes; else the default department.
+// contractor for "@contractor" routes (when contractors are configured, only a configured one:
+// an unknown contractor could be told nothing); else the default department.
 func (r *Router) Route(c *lanewatch.Case, roadClass string) string {
 	best, bestScore := "", -1
 	for _, rt := range r.f.Routes {
@@ -256,7 +281,7 @@ func (r *Router) Route(c *lanewatch.Case, roadClass string) string {
 		}
 		dep := rt.Department
 		if dep == ContractorDepartment {
-			if c.Contractor == "" {
+			if c.Contractor == "" || (len(r.cons) > 0 && !r.cons[c.Contractor]) {
 				continue
 			}
 			dep = c.Contractor
