@@ -515,7 +515,18 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		if note == "" {
 			return nil, lanewatch.Errorf(lanewatch.EInvalid, "note: required for resolve")
 		}
-		if !slices.ContainsFunc(c.Attachments, func(x lanewatch.Attachment) bool { return x.Kind == KindAfter }) {
+		// After a rework the old after-photos show the work that failed verification: only
+		// photos uploaded since the last rework count.
+		var since time.Time
+		for _, x := range c.Timeline {
+			if x.Action == ActRework {
+				since = x.At
+			}
+		}
+		if !slices.ContainsFunc(c.Attachments, func(x lanewatch.Attachment) bool { return x.Kind == KindAfter && !x.CreatedAt.Before(since) }) {
+			if !since.IsZero() {
+				return nil, lanewatch.Errorf(lanewatch.EUnprocessable, "resolve needs an attachment of kind after uploaded since the rework of %s (upload it first)", since.Format(time.RFC3339))
+			}
 			return nil, lanewatch.Errorf(lanewatch.EUnprocessable, "resolve needs at least one attachment of kind after (upload it first)")
 		}
 		if err := s.apply(ctx, c, t.to, e); err != nil {
