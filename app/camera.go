@@ -60,6 +60,7 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 			return fmt.Errorf("load plaques: %w", err)
 		}
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
+			DeadLetters: a.store, DeadLetterKeep: a.cfg.Pipeline.DeadLetterKeep,
 			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
 			return err
 		}

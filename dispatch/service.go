@@ -131,7 +131,8 @@ func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*l
 }
 
 // OpenWith validates and records a new case in status reported with its dispatch deadline.
-// The district is taken from the location when the districts contain it. A department given
+// The district is taken from the location when the districts contain it, except for a plaque
+// case that names its plaque's district. A department given
 // by the caller (a plaque's responsible party) is kept as the case's route; otherwise the
 // router proposes one when the case is dispatched. A rule case whose (rule, key) already has
 // an open case becomes an occurrence of it: the existing case is returned with created false.
@@ -157,7 +158,9 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 	if c.Location.Lat < -90 || c.Location.Lat > 90 || c.Location.Lon < -180 || c.Location.Lon > 180 {
 		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "location: lat/lon out of range")
 	}
-	if hasLocation(c.Location) {
+	// A plaque case belongs to the plaque's district (DOMAIN.md 4), even when the plaque's
+	// point lies across a district border.
+	if hasLocation(c.Location) && !(c.Source == lanewatch.SourcePlaque && c.District != "") {
 		if d := s.o.Districts.Locate(c.Location); d != "" {
 			c.District = d
 		}

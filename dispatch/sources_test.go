@@ -82,3 +82,28 @@ func TestCameraCasesAcrossSources(t *testing.T) {
 		t.Fatalf("rule case linked as duplicate of %s", r.DuplicateOf)
 	}
 }
+
+// A plaque case belongs to the plaque's district even when its point lies in another
+// district's polygon (shipped pl-004: district hualin, point inside gudong).
+func TestPlaqueCaseKeepsPlaqueDistrict(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, sh("2026-12-01 09:00"))
+	s := shippedService(t, f)
+	pt := lanewatch.Location{Lat: 26.0921, Lon: 119.2881}
+	if got := s.Districts().Locate(pt); got != "gudong" {
+		t.Fatalf("fixture: point in %q", got)
+	}
+	c, _, err := s.Open(ctx, &lanewatch.Case{Category: "9101", Source: lanewatch.SourcePlaque, DeviceID: "pl-004",
+		District: "hualin", Department: "hualin-office", Location: pt}, "plaque:pl-004")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.District != "hualin" || c.Department != "hualin-office" {
+		t.Fatalf("plaque case: district %q department %q, want hualin, hualin-office", c.District, c.Department)
+	}
+	// A citizen case at the same point is located by its point.
+	cit, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0102", Source: lanewatch.SourceCitizen, District: "hualin", Location: pt}, "r")
+	if cit.District != "gudong" {
+		t.Fatalf("citizen case district %q, want gudong", cit.District)
+	}
+}
