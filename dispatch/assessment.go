@@ -20,7 +20,9 @@ type Assessment struct {
 // DistrictScore is one district's month. Rates are in 0..1 and nil when there is nothing to
 // measure; Index is 0..100, nil for a district without cases.
 type DistrictScore struct {
-	District        string   `json:"district"`
+	District string `json:"district"`
+	// DistrictName is the district's name_zh from the districts file ("" if not listed).
+	DistrictName    string   `json:"district_name"`
 	Index           *float64 `json:"index"`
 	Rates           Rates    `json:"rates"`
 	MeanScore       *float64 `json:"mean_score"`
@@ -264,7 +266,7 @@ func (s *Service) assess(month string, start, end, now time.Time, cases []*lanew
 	out := &Assessment{Month: month, Weights: s.o.Routing.Weights, Districts: []DistrictScore{}}
 	for _, d := range names {
 		n := get(d)
-		ds := DistrictScore{District: d, Cases: members[d], Pending: pending[d], Counts: *n}
+		ds := DistrictScore{District: d, DistrictName: s.o.Districts.Name(d, "zh"), Cases: members[d], Pending: pending[d], Counts: *n}
 		ds.Rates = Rates{
 			SignOnTime:   ratio(n.SignedOnTime, n.ShouldSign),
 			HandleOnTime: ratio(n.HandledOnTime, n.ShouldHandle),

@@ -29,6 +29,15 @@ func (s *Service) vars(event string, c *lanewatch.Case, deadline time.Time, note
 	if d, ok := s.router.Department(c.Department); ok {
 		v["department_name"] = d.Name
 	}
+	if d, ok := s.router.Department(c.Contractor); ok {
+		v["contractor"], v["contractor_name"] = c.Contractor, d.Name
+	}
+	if n := s.o.Districts.Name(c.District, "zh"); n != "" {
+		v["district_name"] = n
+	}
+	if c.DuplicateOf != "" {
+		v["duplicate_of"] = c.DuplicateOf
+	}
 	if !deadline.IsZero() {
 		v["deadline"] = deadline.In(s.cal.Location()).Format("2006-01-02 15:04")
 	}

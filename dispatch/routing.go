@@ -230,6 +230,24 @@ func (d *Districts) Locate(loc lanewatch.Location) string {
 	return d.areas.Locate(loc.Lat, loc.Lon)
 }
 
+// Name returns the display name of a district in lang ("en" → name_en, else name_zh), falling
+// back to the other name; "" for an unknown district.
+func (d *Districts) Name(id, lang string) string {
+	if d == nil || id == "" {
+		return ""
+	}
+	for _, a := range d.areas.List() {
+		if a.ID != id {
+			continue
+		}
+		if lang == "en" && a.NameEN != "" || a.NameZH == "" {
+			return a.NameEN
+		}
+		return a.NameZH
+	}
+	return ""
+}
+
 // IDs returns the district ids in file order.
 func (d *Districts) IDs() []string {
 	if d == nil {

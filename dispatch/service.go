@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -194,22 +195,22 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 		if err := s.resumeAuto(ctx, existing); err != nil {
 			s.logger.Warn("resume automatic steps", "case", existing.ID, "err", err)
 		}
-		return existing, false, nil
+		return s.named(existing), false, nil
 	}
 	s.opened.WithLabelValues(c.Category, c.Source).Inc()
 	s.logger.Info("case opened", "case", c.ID, "category", c.Category, "source", c.Source, "rule", c.Rule, "key", c.Key, "district", c.District)
 	if dup != nil {
-		note := "duplicate of case " + dup.ID
-		if err := s.apply(ctx, c, lanewatch.StatusClosed, lanewatch.TimelineEntry{Action: ActClose, Actor: "system", Note: note}); err != nil {
+		e := s.noteEntry(ActClose, "system", NoteDuplicate, map[string]string{"case": dup.ID})
+		if err := s.apply(ctx, c, lanewatch.StatusClosed, e); err != nil {
 			return nil, false, err
 		}
-		s.notifyReporter(ctx, "duplicate", c, note)
-		return c, true, nil
+		s.notifyReporter(ctx, "duplicate", c, s.renderNote(e, "zh"))
+		return s.named(c), true, nil
 	}
 	if err := s.autoSteps(ctx, c, o.RoadClass); err != nil {
 		return nil, false, err
 	}
-	return c, true, nil
+	return s.named(c), true, nil
 }
 
 // autoSteps applies the category's auto-accept and auto-dispatch (actor system) from the case's
@@ -221,7 +222,7 @@ func (s *Service) autoSteps(ctx context.Context, c *lanewatch.Case, roadClass st
 		return nil
 	}
 	if c.Status == lanewatch.StatusReported {
-		if err := s.apply(ctx, c, lanewatch.StatusRegistered, lanewatch.TimelineEntry{Action: ActAccept, Actor: "system", Note: "auto-accept"}); err != nil {
+		if err := s.apply(ctx, c, lanewatch.StatusRegistered, s.noteEntry(ActAccept, "system", NoteAutoAccept, nil)); err != nil {
 			return err
 		}
 	}
@@ -234,7 +235,7 @@ func (s *Service) autoSteps(ctx context.Context, c *lanewatch.Case, roadClass st
 	}
 	if a.Dispatch && dep != "" {
 		c.Department = dep
-		if err := s.dispatchTo(ctx, c, lanewatch.TimelineEntry{Action: ActDispatch, Actor: "system", Note: "auto-dispatch to " + dep}); err != nil {
+		if err := s.dispatchTo(ctx, c, s.noteEntry(ActDispatch, "system", NoteAutoDispatch, map[string]string{"department": dep})); err != nil {
 			return err
 		}
 	}
@@ -434,14 +435,40 @@ type ActionRequest struct {
 	Comment  string
 }
 
-// Get returns a case with its timeline.
+// Get returns a case with its timeline and display names.
 func (s *Service) Get(ctx context.Context, id string) (*lanewatch.Case, error) {
-	return s.o.Store.GetCase(ctx, id)
+	c, err := s.o.Store.GetCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.named(c), nil
 }
 
-// List returns a page of cases.
+// List returns a page of cases with display names.
 func (s *Service) List(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error) {
-	return s.o.Store.ListCases(ctx, f)
+	page, next, err := s.o.Store.ListCases(ctx, f)
+	for _, c := range page {
+		s.named(c)
+	}
+	return page, next, err
+}
+
+// named fills c's display names (district from the districts file, name_zh; department and
+// contractor from the routing file) and renders its coded notes in Chinese.
+func (s *Service) named(c *lanewatch.Case) *lanewatch.Case {
+	if c == nil {
+		return c
+	}
+	c.DistrictName = s.o.Districts.Name(c.District, "zh")
+	c.DepartmentName, c.ContractorName = "", ""
+	if d, ok := s.router.Department(c.Department); ok {
+		c.DepartmentName = d.Name
+	}
+	if d, ok := s.router.Department(c.Contractor); ok {
+		c.ContractorName = d.Name
+	}
+	s.RenderNotes(c, "zh")
+	return c
 }
 
 // Catalog returns the category catalog.
@@ -509,7 +536,7 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		}
 		c.Department = dep
 		if e.Note == "" {
-			e.Note = "dispatched to " + dep
+			e = s.noteEntry(e.Action, e.Actor, NoteDispatched, map[string]string{"department": dep})
 		}
 		if err := s.dispatchTo(ctx, c, e); err != nil {
 			return nil, err
@@ -567,7 +594,7 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		}
 		h := r.HandleBy.UTC()
 		c.Deadlines.HandleBy = &h
-		e.Note = strings.TrimSpace(e.Note + "\nnew handling deadline " + h.Format(time.RFC3339))
+		e = s.noteEntry(e.Action, e.Actor, NoteExtended, map[string]string{"text": e.Note, "handle_by": h.Format(time.RFC3339)})
 		if err := s.apply(ctx, c, c.Status, e); err != nil {
 			return nil, err
 		}
@@ -591,7 +618,7 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		old := c.Department
 		c.Department = dep
 		if e.Note == "" {
-			e.Note = "reassigned from " + old + " to " + dep
+			e = s.noteEntry(e.Action, e.Actor, NoteReassigned, map[string]string{"from": old, "to": dep})
 		}
 		if err := s.dispatchTo(ctx, c, e); err != nil {
 			return nil, err
@@ -605,9 +632,10 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 			return nil, err
 		}
 	case ActRate:
-		return s.rate(ctx, c, r.Score, r.Comment, a)
+		next, err := s.rate(ctx, c, r.Score, r.Comment, a)
+		return s.named(next), err
 	}
-	return c, nil
+	return s.named(c), nil
 }
 
 // Rate records the rating of a closed case (once, score 1..5).
@@ -626,8 +654,8 @@ func (s *Service) rate(ctx context.Context, c *lanewatch.Case, score int, commen
 	if err := s.o.Store.SetRating(ctx, c.ID, r); err != nil {
 		return nil, err
 	}
-	e := lanewatch.TimelineEntry{Action: ActRate, Actor: a.String(), At: r.At, From: c.Status, To: c.Status,
-		Note: fmt.Sprintf("score %d: %s", score, comment)}
+	e := s.noteEntry(ActRate, a.String(), NoteRated, map[string]string{"score": strconv.Itoa(score), "comment": comment})
+	e.At, e.From, e.To = r.At, c.Status, c.Status
 	next := *c
 	next.UpdatedAt = r.At
 	if err := s.o.Store.UpdateCase(ctx, &next, c.Status, e); err != nil {
