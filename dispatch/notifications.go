@@ -89,6 +89,11 @@ func (s *Service) notifyReporter(ctx context.Context, event string, c *lanewatch
 	if c.Reporter == nil || c.Reporter.Phone == "" {
 		return
 	}
-	payload := marshalVars(s.vars(event, c, time.Time{}, note))
-	s.enqueue(ctx, fmt.Sprintf("%s:%s:%s", event, c.ID, c.Status), event, c, ChannelSMS, c.Reporter.Phone, payload)
+	v := s.vars(event, c, time.Time{}, note)
+	if event == "result" && c.Status == lanewatch.StatusClosed && c.Rating == nil {
+		if u := s.RatingURL(c.ID); u != "" {
+			v["rate_url"] = u
+		}
+	}
+	s.enqueue(ctx, fmt.Sprintf("%s:%s:%s", event, c.ID, c.Status), event, c, ChannelSMS, c.Reporter.Phone, marshalVars(v))
 }

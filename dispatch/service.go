@@ -43,9 +43,19 @@ type Options struct {
 	AttachmentDir string
 	// MaxAttachmentBytes bounds one upload; default 10 MiB.
 	MaxAttachmentBytes int64
-	Registerer         prometheus.Registerer
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// LinkKey signs public links (rating pages, Open311 media); nil disables them (LinkKey
+	// loads or makes one).
+	LinkKey []byte
+	// PublicURL is the server's address as citizens reach it ("https://city.example"), put in
+	// front of public links; "" leaves them relative.
+	PublicURL string
+	// RatingLinkTTL is how long a rating link works; default 30 days. MediaLinkTTL is the
+	// same for media links; default 90 days.
+	RatingLinkTTL time.Duration
+	MediaLinkTTL  time.Duration
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service runs the case lifecycle: opening, routing, actions, deadlines, reminders and
@@ -80,6 +90,13 @@ func New(o Options) (*Service, error) {
 	if o.Routing == nil {
 		o.Routing = &RoutingFile{}
 	}
+	if o.RatingLinkTTL <= 0 {
+		o.RatingLinkTTL = 30 * 24 * time.Hour
+	}
+	if o.MediaLinkTTL <= 0 {
+		o.MediaLinkTTL = 90 * 24 * time.Hour
+	}
+	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	if err := o.Routing.Validate(); err != nil {
 		return nil, fmt.Errorf("dispatch: routing: %w", err)
 	}

@@ -17,7 +17,7 @@ var DefaultTexts = map[string]string{
 	"remind":     "【城管提醒】案件{{.case_id}} {{.title}} 即将到期（{{.deadline}}），请尽快处理。",
 	"overdue":    "【城管超期】案件{{.case_id}} {{.title}} 已超过{{.deadline}}期限，请立即处理。",
 	"escalate":   "【城管督办】{{or .department_name .department}}的案件{{.case_id}} {{.title}} 已超过{{.deadline}}期限，请督办。",
-	"result":     "【城管回复】您反映的问题（案件{{.case_id}}）已处理：{{.status}}。{{.note}}",
+	"result":     "【城管回复】您反映的问题（案件{{.case_id}}）已处理：{{.status}}。{{.note}}{{if .rate_url}} 请为处理结果评分：{{.rate_url}}{{end}}",
 	"duplicate":  "【城管回复】您反映的问题已由案件{{.duplicate_of}}受理，感谢您的参与。",
 	"urge":       "【城管催办】案件{{.case_id}} {{.title}} 请尽快处理{{if .deadline}}（期限{{.deadline}}）{{end}}。{{.note}}",
 	"reassigned": "【城管改派】案件{{.case_id}} {{.title}} 已改派至{{or .department_name .department}}，您单位无需再处理。",
