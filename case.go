@@ -108,23 +108,26 @@ type Case struct {
 	Contractor string     `json:"contractor"`
 	// DistrictName, DepartmentName and ContractorName are the display names of the ids above
 	// (districts file, routing file), filled when the case is read; not stored.
-	DistrictName   string          `json:"district_name"`
-	DepartmentName string          `json:"department_name"`
-	ContractorName string          `json:"contractor_name"`
-	Location       Location        `json:"location"`
-	Title          string          `json:"title"`
-	Description    string          `json:"description"`
-	Confidence     float64         `json:"confidence"`
-	Reporter       *Reporter       `json:"-"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	Deadlines      Deadlines       `json:"deadlines"`
-	Overdue        bool            `json:"overdue"`
-	DuplicateOf    string          `json:"duplicate_of"`
-	Occurrences    int             `json:"occurrences"`
-	LastSeenAt     time.Time       `json:"last_seen_at"`
-	ReworkCount    int             `json:"rework_count"`
-	Timeline       []TimelineEntry `json:"timeline"`
-	Attachments    []Attachment    `json:"attachments"`
-	Rating         *Rating         `json:"rating"`
+	DistrictName   string   `json:"district_name"`
+	DepartmentName string   `json:"department_name"`
+	ContractorName string   `json:"contractor_name"`
+	Location       Location `json:"location"`
+	// Address is the address the case was reported with (Open311 address_string, the
+	// plaque's address); "" when only a point was given.
+	Address     string          `json:"address"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Confidence  float64         `json:"confidence"`
+	Reporter    *Reporter       `json:"-"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	Deadlines   Deadlines       `json:"deadlines"`
+	Overdue     bool            `json:"overdue"`
+	DuplicateOf string          `json:"duplicate_of"`
+	Occurrences int             `json:"occurrences"`
+	LastSeenAt  time.Time       `json:"last_seen_at"`
+	ReworkCount int             `json:"rework_count"`
+	Timeline    []TimelineEntry `json:"timeline"`
+	Attachments []Attachment    `json:"attachments"`
+	Rating      *Rating         `json:"rating"`
 }

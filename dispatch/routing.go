@@ -248,6 +248,23 @@ func (d *Districts) Name(id, lang string) string {
 	return ""
 }
 
+// FindIn geocodes an address to a district by the place list the districts file gives: the
+// first district (in file order) whose name_zh, name_en or id the text contains ("" if none).
+func (d *Districts) FindIn(text string) string {
+	if d == nil || strings.TrimSpace(text) == "" {
+		return ""
+	}
+	low := strings.ToLower(text)
+	for _, a := range d.areas.List() {
+		for _, n := range []string{a.NameZH, strings.ToLower(a.NameEN), strings.ToLower(a.ID)} {
+			if len(n) >= 2 && strings.Contains(low, n) {
+				return a.ID
+			}
+		}
+	}
+	return ""
+}
+
 // IDs returns the district ids in file order.
 func (d *Districts) IDs() []string {
 	if d == nil {

@@ -183,6 +183,9 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 			c.District = d
 		}
 	}
+	if !hasLocation(c.Location) && c.District == "" {
+		c.District = s.o.Districts.FindIn(c.Address)
+	}
 	now := s.o.Now().UTC()
 	c.Status = lanewatch.StatusReported
 	c.CreatedAt, c.UpdatedAt = now, now

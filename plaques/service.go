@@ -242,7 +242,7 @@ func (s *Service) open(ctx context.Context, p *Plaque, category, description str
 		}
 	}
 	title := fmt.Sprintf("门前三包 %s: %s", p.Party.Name, p.Address)
-	c := &lanewatch.Case{Category: category, Source: lanewatch.SourcePlaque, DeviceID: p.ID, District: p.District,
+	c := &lanewatch.Case{Category: category, Source: lanewatch.SourcePlaque, DeviceID: p.ID, District: p.District, Address: p.Address,
 		Department: p.Party.Department, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon}, Title: title,
 		Description: description, Reporter: rep}
 	opened, _, err := s.o.Opener.Open(ctx, c, "plaque:"+p.ID)

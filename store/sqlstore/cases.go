@@ -16,15 +16,15 @@ import (
 const caseCols = `id, status, category, urgency, source, rule, key, device_id, district, department,
 	contractor, lat, lon, title, description, confidence, reporter_name, reporter_phone,
 	created_at, updated_at, dispatch_by, sign_by, handle_by, overdue, duplicate_of, occurrences,
-	last_seen_at, rework_count`
+	last_seen_at, rework_count, address`
 
 // insertCaseSQL inserts one case; the dialect's openCase adds its conflict handling and
 // RETURNING clause. Its arguments are caseArgs.
 const insertCaseSQL = `INSERT INTO cases (status, category, urgency, source, rule,
 	key, device_id, district, department, contractor, lat, lon, title, description,
 	confidence, reporter_name, reporter_phone, created_at, updated_at, dispatch_by, sign_by,
-	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count, address)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time) []any {
 	var repName, repPhone sql.NullString
@@ -36,7 +36,7 @@ func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time
 		c.District, c.Department, c.Contractor, c.Location.Lat, c.Location.Lon, c.Title,
 		c.Description, c.Confidence, repName, repPhone, d.t(c.CreatedAt), d.t(c.UpdatedAt),
 		d.tp(c.Deadlines.DispatchBy), d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy),
-		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount}
+		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount, c.Address}
 }
 
 func scanCase(row scanner) (*lanewatch.Case, error) {
@@ -50,7 +50,7 @@ func scanCase(row scanner) (*lanewatch.Case, error) {
 		&c.DeviceID, &c.District, &c.Department, &c.Contractor, &c.Location.Lat, &c.Location.Lon,
 		&c.Title, &c.Description, &c.Confidence, &repName, &repPhone, scanT(&c.CreatedAt), scanT(&c.UpdatedAt),
 		scanTP(&c.Deadlines.DispatchBy), scanTP(&c.Deadlines.SignBy), scanTP(&c.Deadlines.HandleBy),
-		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount); err != nil {
+		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount, &c.Address); err != nil {
 		return nil, err
 	}
 	c.ID = strconv.FormatInt(id, 10)
