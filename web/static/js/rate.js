@@ -16,8 +16,9 @@ const dict = {
   },
 };
 
-let lang = (navigator.language || '').toLowerCase().startsWith('en') ? 'en' : 'zh';
 const q = new URLSearchParams(location.search);
+// The link comes in a Chinese SMS: Chinese unless the link asks for English (lang=en).
+let lang = q.get('lang') === 'en' ? 'en' : 'zh';
 const id = q.get('case') || '';
 const exp = q.get('exp') || '';
 const sig = q.get('sig') || '';
