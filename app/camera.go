@@ -61,7 +61,8 @@ func (a *App) setupCameras(ctx context.Context, catalog *dispatch.Catalog, opene
 		}
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
 			DeadLetters: a.store, DeadLetterKeep: a.cfg.Pipeline.DeadLetterKeep,
-			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
+			DistrictName: func(id string) string { return a.cases.Districts().Name(id, "zh") },
+			Registerer:   a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
 			return err
 		}
 		if _, err := w.plaques.Load(ctx); err != nil {

@@ -61,6 +61,8 @@ type Options struct {
 	// unknown_plaque); DeadLetterKeep bounds them as the pipeline's do (default 10000).
 	DeadLetters    DeadLetters
 	DeadLetterKeep int
+	// DistrictName, if set, gives a district id's display name for the public view.
+	DistrictName func(id string) string
 	// OnChange, if set, is called after a registry change (create, update, delete) is stored,
 	// e.g. to tell other nodes to reload.
 	OnChange func(ctx context.Context, id string)
@@ -114,12 +116,14 @@ func New(o Options) (*Service, error) {
 
 // Public is what anyone scanning a plaque sees.
 type Public struct {
-	ID         string             `json:"id"`
-	Address    string             `json:"address"`
-	District   string             `json:"district"`
-	Location   lanewatch.Location `json:"location"`
-	Party      PublicParty        `json:"party"`
-	Categories []string           `json:"categories"`
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	District string `json:"district"`
+	// DistrictName is the district's display name (districts file), "" if unknown.
+	DistrictName string             `json:"district_name"`
+	Location     lanewatch.Location `json:"location"`
+	Party        PublicParty        `json:"party"`
+	Categories   []string           `json:"categories"`
 }
 
 // PublicParty is the responsible party with its contact masked.
@@ -139,7 +143,11 @@ func (s *Service) Get(_ context.Context, id string) (*Public, error) {
 	if duties == nil {
 		duties = []string{}
 	}
-	return &Public{ID: p.ID, Address: p.Address, District: p.District, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon},
+	name := ""
+	if s.o.DistrictName != nil {
+		name = s.o.DistrictName(p.District)
+	}
+	return &Public{ID: p.ID, Address: p.Address, District: p.District, DistrictName: name, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon},
 		Party:      PublicParty{Name: p.Party.Name, Contact: MaskContact(p.Party.Contact), Duties: duties},
 		Categories: slices.Clone(s.o.Config.Categories)}, nil
 }
