@@ -68,6 +68,11 @@ type TimelineEntry struct {
 	From   CaseStatus `json:"from"`
 	To     CaseStatus `json:"to"`
 	Note   string     `json:"note"`
+	// Code and Params, when Code is set, are a note lanewatch wrote (auto-dispatch, overdue,
+	// duplicate, ...) as a message code and its parameters; readers render Note from them in
+	// their language and time zone.
+	Code   string            `json:"code,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Attachment is a photo attached to a case.
@@ -90,18 +95,26 @@ type Rating struct {
 
 // Case is a dispatch case. Its JSON shape is the API contract of SPEC.md section 7.
 type Case struct {
-	ID          string          `json:"id"`
-	Status      CaseStatus      `json:"status"`
-	Category    string          `json:"category"`
-	Urgency     string          `json:"urgency"`
-	Source      string          `json:"source"`
-	Rule        string          `json:"rule"`
-	Key         string          `json:"key"`
-	DeviceID    string          `json:"device_id"`
-	District    string          `json:"district"`
-	Department  string          `json:"department"`
-	Contractor  string          `json:"contractor"`
-	Location    Location        `json:"location"`
+	ID         string     `json:"id"`
+	Status     CaseStatus `json:"status"`
+	Category   string     `json:"category"`
+	Urgency    string     `json:"urgency"`
+	Source     string     `json:"source"`
+	Rule       string     `json:"rule"`
+	Key        string     `json:"key"`
+	DeviceID   string     `json:"device_id"`
+	District   string     `json:"district"`
+	Department string     `json:"department"`
+	Contractor string     `json:"contractor"`
+	// DistrictName, DepartmentName and ContractorName are the display names of the ids above
+	// (districts file, routing file), filled when the case is read; not stored.
+	DistrictName   string   `json:"district_name"`
+	DepartmentName string   `json:"department_name"`
+	ContractorName string   `json:"contractor_name"`
+	Location       Location `json:"location"`
+	// Address is the address the case was reported with (Open311 address_string, the
+	// plaque's address); "" when only a point was given.
+	Address     string          `json:"address"`
 	Title       string          `json:"title"`
 	Description string          `json:"description"`
 	Confidence  float64         `json:"confidence"`

@@ -94,7 +94,7 @@ func (s *Server) createCase(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, normCase(out))
+	c.JSON(http.StatusCreated, normCase(s.localized(c, out)))
 }
 
 // visibleCase loads a case and answers 404 when the principal may not see it.
@@ -139,7 +139,7 @@ func (s *Server) caseAction(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, normCase(out))
+	c.JSON(http.StatusOK, normCase(s.localized(c, out)))
 }
 
 // rateBody is the body of POST /api/v1/cases/{id}/rating.
@@ -166,7 +166,7 @@ func (s *Server) rateCase(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, normCase(out))
+	c.JSON(http.StatusOK, normCase(s.localized(c, out)))
 }
 
 // uploadAttachment reads a multipart body with the fields kind and file (in any order); the

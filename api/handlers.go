@@ -100,7 +100,7 @@ func (s *Server) getCase(c *gin.Context) {
 	if cs.Attachments == nil {
 		cs.Attachments = []lanewatch.Attachment{}
 	}
-	c.JSON(http.StatusOK, cs)
+	c.JSON(http.StatusOK, s.localized(c, cs))
 }
 
 // deviceBody is the POST/PUT body of a device.

@@ -105,9 +105,10 @@ type o311Request struct {
 	Address           string   `json:"address" xml:"address"`
 	AddressID         string   `json:"address_id" xml:"address_id"`
 	Zipcode           string   `json:"zipcode" xml:"zipcode"`
-	Lat               float64  `json:"lat" xml:"lat"`
-	Long              float64  `json:"long" xml:"long"`
-	MediaURL          string   `json:"media_url" xml:"media_url"`
+	// Lat and Long are left out of a request reported by address only.
+	Lat      *float64 `json:"lat,omitempty" xml:"lat,omitempty"`
+	Long     *float64 `json:"long,omitempty" xml:"long,omitempty"`
+	MediaURL string   `json:"media_url" xml:"media_url"`
 }
 
 // routeOpen311 registers /open311/v2 when an Open311 front is configured. Paths end in .json
@@ -122,6 +123,7 @@ func (s *Server) routeOpen311(e *gin.Engine) {
 	g.GET("/services/:file", s.o311ServiceDef)
 	g.GET("/requests/:file", s.o311RequestOne)
 	g.GET("/tokens/:file", s.o311Token)
+	g.GET("/media/:case/:att", s.o311Media)
 }
 
 // splitFormat cuts ".json" or ".xml" off name.
@@ -172,6 +174,8 @@ func (s *Server) o311Get(c *gin.Context) {
 		s.o311Services(c, format)
 	case name == "requests":
 		s.o311List(c, format)
+	case name == "servicerequestupdates":
+		s.o311Updates(c, format)
 	default:
 		s.o311Fail(c, format, http.StatusNotFound, "unknown resource "+name)
 	}
@@ -257,7 +261,11 @@ func (s *Server) o311Request(cs *lanewatch.Case) o311Request {
 	r := o311Request{ServiceRequestID: cs.ID, Status: "open", ServiceCode: cs.Category,
 		Description: cs.Description, AgencyResponsible: s.o.Open311.Agency(cs.Department),
 		RequestedDatetime: cs.CreatedAt.Format(time.RFC3339), UpdatedDatetime: cs.UpdatedAt.Format(time.RFC3339),
-		Lat: cs.Location.Lat, Long: cs.Location.Lon}
+		Address: cs.Address}
+	if cs.Location.Lat != 0 || cs.Location.Lon != 0 {
+		lat, lon := cs.Location.Lat, cs.Location.Lon
+		r.Lat, r.Long = &lat, &lon
+	}
 	if !cs.Status.Open() {
 		r.Status = "closed"
 	}
@@ -278,9 +286,7 @@ func (s *Server) o311Request(cs *lanewatch.Case) o311Request {
 	if cs.DuplicateOf != "" {
 		r.ServiceNotice = "duplicate of request " + cs.DuplicateOf
 	}
-	for _, a := range cs.Attachments {
-		r.MediaURL = a.URL
-	}
+	r.MediaURL = s.o311MediaURL(cs)
 	return r
 }
 
@@ -468,7 +474,11 @@ func (s *Server) o311Post(c *gin.Context) {
 		return
 	}
 	cs := &lanewatch.Case{Category: code, Source: lanewatch.SourceCitizen, Description: form.Get("description"),
-		Title: form.Get("address_string")}
+		Title: form.Get("address_string"), Address: strings.TrimSpace(form.Get("address_string"))}
+	if len(cs.Address) > 500 {
+		s.o311Fail(c, format, http.StatusBadRequest, "address_string: longer than 500 bytes")
+		return
+	}
 	latS, lonS := form.Get("lat"), form.Get("long")
 	switch {
 	case latS != "" || lonS != "":

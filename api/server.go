@@ -155,6 +155,7 @@ func New(o Options) (*Server, error) {
 		Console(o.Console)(e, v1, s)
 	}
 	s.routeCases(v1)
+	s.routeRatings(e)
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)

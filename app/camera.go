@@ -48,7 +48,9 @@ func (a *App) setupCameras(ctx context.Context, files *files, opener *caseOpener
 	}
 	if pcfg := files.plaques; pcfg != nil {
 		if w.plaques, err = plaques.New(plaques.Options{Config: pcfg, Opener: a.cases, Store: a.store, Photos: snaps,
-			Registerer: a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
+			DeadLetters: a.store, DeadLetterKeep: a.cfg.Pipeline.DeadLetterKeep,
+			DistrictName: func(id string) string { return a.cases.Districts().Name(id, "zh") },
+			Registerer:   a.reg, Logger: a.logger, Now: a.now, OnChange: a.cluster.AnnouncePlaques}); err != nil {
 			return err
 		}
 		if _, err := w.plaques.Load(ctx); err != nil {

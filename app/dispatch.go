@@ -77,8 +77,13 @@ func (a *App) setupDispatch(f *files, dataDir string, env []string) (*dispatch.S
 		}
 		notifiers[dispatch.ChannelWebhook], channels = n, append(channels, dispatch.ChannelWebhook)
 	}
+	linkKey, err := dispatch.LinkKey(context.Background(), a.store)
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err := dispatch.New(dispatch.Options{Store: a.store, Catalog: catalog, Routing: routing, Districts: districts,
 		Channels: channels, AttachmentDir: filepath.Join(dataDir, "attachments"), MaxAttachmentBytes: dc.MaxAttachmentBytes,
+		LinkKey: linkKey, PublicURL: dc.PublicURL, RatingLinkTTL: time.Duration(dc.RatingLinkTTL),
 		Registerer: a.reg, Logger: a.logger, Now: a.now})
 	if err != nil {
 		return nil, nil, err

@@ -30,6 +30,7 @@ import (
 type dispatchHarness struct {
 	t   *testing.T
 	srv *httptest.Server
+	st  *sqlstore.Store
 }
 
 var roleTokens = map[string]string{
@@ -61,7 +62,8 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	now := func() time.Time { return time.Date(2025, 3, 12, 9, 0, 0, 0, loc) }
 	svc, err := dispatch.New(dispatch.Options{Store: st, Catalog: catalog, Routing: routing, Districts: districts,
-		AttachmentDir: filepath.Join(dir, "attachments"), MaxAttachmentBytes: 64 << 10, Now: now})
+		AttachmentDir: filepath.Join(dir, "attachments"), MaxAttachmentBytes: 64 << 10, Now: now,
+		LinkKey: []byte("a test key for signed public links"), Channels: []string{dispatch.ChannelSMS}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &dispatchHarness{t: t, srv: httptest.NewServer(srv.Handler())}
+	h := &dispatchHarness{t: t, srv: httptest.NewServer(srv.Handler()), st: st}
 	t.Cleanup(h.srv.Close)
 	return h
 }

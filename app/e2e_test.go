@@ -322,17 +322,19 @@ func TestEndToEnd(t *testing.T) {
 		return fluxCount(t, influx, "camera_event", "confidence", "cam-001") == 2
 	})
 
-	// Cases: the speeding rule and the camera rule each opened one; the second detection is an occurrence.
+	// Cases: the speeding rule and the camera rule each opened one; the second detection is an
+	// occurrence. The camera rule's case has source camera (issue 15), the vehicle's source rule.
 	var cases caseList
 	waitFor(t, 10*time.Second, "two rule cases", func() bool {
-		h.getJSON("/api/v1/cases?source=rule", &cases)
+		h.getJSON("/api/v1/cases", &cases)
 		return len(cases.Items) == 2
 	})
 	byRule := map[string]int{}
 	for i, c := range cases.Items {
 		byRule[c.Rule] = i
-		if c.Status != "reported" || c.Source != "rule" {
-			t.Errorf("case %s: status %s source %s", c.ID, c.Status, c.Source)
+		want := map[string]string{"e2e_speeding": "rule", "e2e_street_vending": "camera"}[c.Rule]
+		if c.Status != "reported" || c.Source != want {
+			t.Errorf("case %s (%s): status %s source %s, want reported %s", c.ID, c.Rule, c.Status, c.Source, want)
 		}
 	}
 	cv := cases.Items[byRule["e2e_street_vending"]]

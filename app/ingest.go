@@ -84,6 +84,9 @@ func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
 	c := &lanewatch.Case{Category: f.Category, Urgency: f.Urgency, Source: lanewatch.SourceRule, Rule: f.Rule,
 		Key: f.Key, DeviceID: f.DeviceID, District: f.District, Contractor: f.Contractor, Location: f.Location, Title: f.Title, Description: f.Description,
 		LastSeenAt: f.At}
+	if o.camera != nil {
+		o.camera.Classify(c, f.Key)
+	}
 	opened, created, err := o.cases.Open(ctx, c, "system")
 	if err != nil {
 		return err

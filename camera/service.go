@@ -84,6 +84,29 @@ func (s *Service) Handle(ctx context.Context, cameraID string, c *lanewatch.Came
 	return nil
 }
 
+// Classify marks a case a rule opened from a camera message as a camera case: when key names
+// an open incident, or the case's device has one of the case's category, or the device is a
+// configured camera, the source becomes camera and the confidence the incident's best
+// detection confidence (0 without an incident). Auto-accept and auto-dispatch
+// (min_confidence) and duplicate linking of camera cases depend on it. Other cases are left
+// as they are; it reports whether c is a camera case.
+func (s *Service) Classify(c *lanewatch.Case, key string) bool {
+	inc, ok := s.o.Tracker.Get(key)
+	if !ok && c.DeviceID != "" {
+		inc, ok = s.o.Tracker.Latest(c.DeviceID, c.Category)
+	}
+	if !ok {
+		if _, cam := s.o.Config.Camera(c.DeviceID); !cam || c.DeviceID == "" {
+			return false
+		}
+	}
+	c.Source = lanewatch.SourceCamera
+	if ok {
+		c.Confidence = inc.BestConfidence
+	}
+	return true
+}
+
 // AttachEvidence attaches the first and latest snapshots of the incident behind a case that a
 // rule opened: the incident whose id is key (rules keyed by msg.incident_id), else the most
 // recent incident of the case's device and category. Each incident is attached to a case once;

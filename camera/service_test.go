@@ -3,6 +3,7 @@ package camera
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -175,5 +176,46 @@ func TestServiceAnnotatesAndAttaches(t *testing.T) {
 	// A second firing for the same case (occurrence or replay) attaches nothing more.
 	if err := svc.AttachEvidence(ctx, c, "device-key"); err != nil || len(att.got) != 2 {
 		t.Fatalf("second attach: %v %d", err, len(att.got))
+	}
+}
+
+// A case a rule opened from a camera message is a camera case with the incident's best
+// confidence (issue 15: camera cases were stored as source rule with confidence 0, so the
+// auto-dispatch entry for camera cases never fired).
+func TestClassifyCameraCases(t *testing.T) {
+	ctx := context.Background()
+	cfg := &Config{Cameras: []CameraConfig{{ID: "cam-1", Location: &LatLon{Lat: 26.08, Lon: 119.3}}, {ID: "cam-2"}}}
+	tr, _ := NewTracker(TrackerOptions{Store: &memStates{}})
+	snaps, _ := NewSnapshots(SnapshotsOptions{Dir: t.TempDir()})
+	svc, err := NewService(ServiceOptions{Config: cfg, Tracker: tr, Snapshots: snaps, Attacher: &fakeAttacher{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := [4]float64{0.1, 0.1, 0.3, 0.3}
+	for i, conf := range []float64{0.91, 0.95, 0.88} {
+		ev := &lanewatch.CameraEvent{EventID: fmt.Sprint(i), TS: t0.Add(time.Duration(i) * time.Minute), Type: "illegal_parking", Confidence: conf, BBox: box, HasBBox: true}
+		if err := svc.Handle(ctx, "cam-1", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc := tr.Open("cam-1")
+	if len(inc) != 1 {
+		t.Fatalf("incidents %+v", inc)
+	}
+	byID := &lanewatch.Case{Source: lanewatch.SourceRule, DeviceID: "cam-1", Category: inc[0].Category}
+	if !svc.Classify(byID, inc[0].ID) || byID.Source != lanewatch.SourceCamera || byID.Confidence != 0.95 {
+		t.Fatalf("keyed by incident: %+v", byID)
+	}
+	byDevice := &lanewatch.Case{Source: lanewatch.SourceRule, DeviceID: "cam-1", Category: inc[0].Category}
+	if !svc.Classify(byDevice, "cam-1/illegal_parking") || byDevice.Source != lanewatch.SourceCamera || byDevice.Confidence != 0.95 {
+		t.Fatalf("keyed by device/type: %+v", byDevice)
+	}
+	quiet := &lanewatch.Case{Source: lanewatch.SourceRule, DeviceID: "cam-2", Category: "0501"}
+	if !svc.Classify(quiet, "cam-2") || quiet.Source != lanewatch.SourceCamera || quiet.Confidence != 0 {
+		t.Fatalf("configured camera without incident: %+v", quiet)
+	}
+	vehicle := &lanewatch.Case{Source: lanewatch.SourceRule, DeviceID: "sw-001", Category: "9002"}
+	if svc.Classify(vehicle, "sw-001") || vehicle.Source != lanewatch.SourceRule {
+		t.Fatalf("vehicle case reclassified: %+v", vehicle)
 	}
 }

@@ -20,13 +20,19 @@ type Assessment struct {
 // DistrictScore is one district's month. Rates are in 0..1 and nil when there is nothing to
 // measure; Index is 0..100, nil for a district without cases.
 type DistrictScore struct {
-	District        string   `json:"district"`
+	District string `json:"district"`
+	// DistrictName is the district's name_zh from the districts file ("" if not listed).
+	DistrictName    string   `json:"district_name"`
 	Index           *float64 `json:"index"`
 	Rates           Rates    `json:"rates"`
 	MeanScore       *float64 `json:"mean_score"`
 	MeanHandleHours *float64 `json:"mean_handle_hours"`
-	Cases           int      `json:"cases"`
-	Counts          Counts   `json:"counts"`
+	// Cases is the number of cases with at least one step due in the month (DOMAIN.md 5 "Due").
+	Cases int `json:"cases"`
+	// Pending is the number of cases with a step whose deadline falls in the month but is
+	// still ahead and not done: counted in no rate, shown apart.
+	Pending int    `json:"pending"`
+	Counts  Counts `json:"counts"`
 }
 
 // Rates of a district.
@@ -42,26 +48,39 @@ type Rates struct {
 
 // Counts are the numerators and denominators behind the rates.
 type Counts struct {
-	ShouldSign     int           `json:"should_sign"`
-	SignedOnTime   int           `json:"signed_on_time"`
-	ShouldHandle   int           `json:"should_handle"`
-	HandledOnTime  int           `json:"handled_on_time"`
-	Handled        int           `json:"handled"`
-	ShouldClose    int           `json:"should_close"`
-	ClosedOnTime   int           `json:"closed_on_time"`
-	Closed         int           `json:"closed"`
-	Reworks        int           `json:"reworks"`
-	Extended       int           `json:"extended"`
-	Ratings        int           `json:"ratings"`
-	Satisfied      int           `json:"satisfied"`
-	ScoreSum       int           `json:"score_sum"`
+	ShouldSign    int `json:"should_sign"`
+	SignedOnTime  int `json:"signed_on_time"`
+	ShouldHandle  int `json:"should_handle"`
+	HandledOnTime int `json:"handled_on_time"`
+	Handled       int `json:"handled"`
+	ShouldClose   int `json:"should_close"`
+	ClosedOnTime  int `json:"closed_on_time"`
+	Closed        int `json:"closed"`
+	Reworks       int `json:"reworks"`
+	Extended      int `json:"extended"`
+	Ratings       int `json:"ratings"`
+	Satisfied     int `json:"satisfied"`
+	ScoreSum      int `json:"score_sum"`
+	// PendingSign, PendingHandle and PendingClose count steps not yet due (deadline ahead,
+	// not done); they are in no denominator.
+	PendingSign   int `json:"pending_sign"`
+	PendingHandle int `json:"pending_handle"`
+	PendingClose  int `json:"pending_close"`
+	// Deferred counts cases suspended by an approved 缓办 (action defer), left out of the
+	// 应结案 denominators.
+	Deferred int `json:"deferred"`
+	// Urges are 催办 actions and Reassigned cases sent to another department (改派), over the
+	// cases with a step due or pending in the month.
+	Urges          int           `json:"urges"`
+	Reassigned     int           `json:"reassigned"`
 	HandleDuration time.Duration `json:"-"`
 }
 
 // caseFacts are the times an assessment needs from a case's timeline.
 type caseFacts struct {
 	signedAt, resolvedAt, closedAt *time.Time
-	reworks, extends               int
+	reworks, extends, urges        int
+	reassigned, deferred           bool
 }
 
 func factsOf(c *lanewatch.Case) caseFacts {
@@ -83,6 +102,13 @@ func factsOf(c *lanewatch.Case) caseFacts {
 			f.closedAt = &at
 		case ActExtend:
 			f.extends++
+		case ActDefer:
+			f.deferred = true
+		case ActUrge:
+			f.urges++
+		case ActReassign:
+			f.reassigned = true
+			f.signedAt, f.resolvedAt = nil, nil
 		}
 	}
 	return f
@@ -119,7 +145,7 @@ func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error)
 		}
 		f.Cursor = next
 	}
-	return s.assess(month, start, end, cases), nil
+	return s.assess(month, start, end, s.o.Now(), cases), nil
 }
 
 func (s *Service) closeBy(c *lanewatch.Case) *time.Time {
@@ -138,8 +164,13 @@ func within(at, deadline *time.Time) bool {
 	return at != nil && deadline != nil && !at.After(*deadline)
 }
 
-// assess computes the scores of cases (already with timelines) for the month [start, end).
-func (s *Service) assess(month string, start, end time.Time, cases []*lanewatch.Case) *Assessment {
+// due reports whether a step with deadline d enters its rate's denominators at now: when the
+// step was done or its deadline has passed, whichever comes first (DOMAIN.md 5 "Due").
+func due(done bool, d *time.Time, now time.Time) bool { return done || !now.Before(*d) }
+
+// assess computes the scores of cases (already with timelines) for the month [start, end) as
+// known at now: steps not yet due are pending and counted apart.
+func (s *Service) assess(month string, start, end, now time.Time, cases []*lanewatch.Case) *Assessment {
 	counts := map[string]*Counts{}
 	members := map[string]int{}
 	get := func(d string) *Counts {
@@ -148,58 +179,86 @@ func (s *Service) assess(month string, start, end time.Time, cases []*lanewatch.
 		}
 		return counts[d]
 	}
+	pending := map[string]int{}
 	for _, c := range cases {
 		f := factsOf(c)
 		n := get(c.District)
-		counted := false
+		counted, waiting := false, false
 		if inMonth(c.Deadlines.SignBy, start, end) {
-			counted = true
-			n.ShouldSign++
-			if within(f.signedAt, c.Deadlines.SignBy) {
-				n.SignedOnTime++
+			if due(f.signedAt != nil, c.Deadlines.SignBy, now) {
+				counted = true
+				n.ShouldSign++
+				if within(f.signedAt, c.Deadlines.SignBy) {
+					n.SignedOnTime++
+				}
+			} else {
+				waiting = true
+				n.PendingSign++
 			}
 		}
 		if inMonth(c.Deadlines.HandleBy, start, end) {
-			counted = true
-			n.ShouldHandle++
-			if f.resolvedAt != nil {
-				n.Handled++
-				if f.signedAt != nil {
-					n.HandleDuration += s.cal.Between(*f.signedAt, *f.resolvedAt)
+			if due(f.resolvedAt != nil, c.Deadlines.HandleBy, now) {
+				counted = true
+				n.ShouldHandle++
+				if f.resolvedAt != nil {
+					n.Handled++
+					if f.signedAt != nil {
+						n.HandleDuration += s.cal.Between(*f.signedAt, *f.resolvedAt)
+					}
 				}
-			}
-			if within(f.resolvedAt, c.Deadlines.HandleBy) {
-				n.HandledOnTime++
-			}
-			if f.extends > 0 {
-				n.Extended++
+				if within(f.resolvedAt, c.Deadlines.HandleBy) {
+					n.HandledOnTime++
+				}
+				if f.extends > 0 {
+					n.Extended++
+				}
+			} else {
+				waiting = true
+				n.PendingHandle++
 			}
 		}
 		if cb := s.closeBy(c); inMonth(cb, start, end) {
-			counted = true
-			n.ShouldClose++
-			if f.closedAt != nil {
-				n.Closed++
-				n.Reworks += f.reworks
-			}
-			if within(f.closedAt, cb) {
-				n.ClosedOnTime++
-			}
-			if c.Rating != nil {
-				n.Ratings++
-				n.ScoreSum += c.Rating.Score
-				if c.Rating.Score >= 4 {
-					n.Satisfied++
+			switch {
+			case f.deferred && f.closedAt == nil:
+				n.Deferred++
+			case due(f.closedAt != nil, cb, now):
+				counted = true
+				n.ShouldClose++
+				if f.closedAt != nil {
+					n.Closed++
+					n.Reworks += f.reworks
 				}
+				if within(f.closedAt, cb) {
+					n.ClosedOnTime++
+				}
+				if c.Rating != nil {
+					n.Ratings++
+					n.ScoreSum += c.Rating.Score
+					if c.Rating.Score >= 4 {
+						n.Satisfied++
+					}
+				}
+			default:
+				waiting = true
+				n.PendingClose++
 			}
 		}
 		if counted {
 			members[c.District]++
 		}
+		if counted || waiting {
+			n.Urges += f.urges
+			if f.reassigned {
+				n.Reassigned++
+			}
+		}
+		if waiting {
+			pending[c.District]++
+		}
 	}
 	names := s.o.Districts.IDs()
 	for d := range counts {
-		if !slices.Contains(names, d) && members[d] > 0 {
+		if !slices.Contains(names, d) && (members[d] > 0 || pending[d] > 0) {
 			names = append(names, d)
 		}
 	}
@@ -207,7 +266,7 @@ func (s *Service) assess(month string, start, end time.Time, cases []*lanewatch.
 	out := &Assessment{Month: month, Weights: s.o.Routing.Weights, Districts: []DistrictScore{}}
 	for _, d := range names {
 		n := get(d)
-		ds := DistrictScore{District: d, Cases: members[d], Counts: *n}
+		ds := DistrictScore{District: d, DistrictName: s.o.Districts.Name(d, "zh"), Cases: members[d], Pending: pending[d], Counts: *n}
 		ds.Rates = Rates{
 			SignOnTime:   ratio(n.SignedOnTime, n.ShouldSign),
 			HandleOnTime: ratio(n.HandledOnTime, n.ShouldHandle),

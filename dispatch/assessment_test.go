@@ -37,7 +37,7 @@ func TestAssessMonth(t *testing.T) {
 	april := &lanewatch.Case{ID: "D", District: "dongjie", Status: lanewatch.StatusSigned,
 		Deadlines: lanewatch.Deadlines{SignBy: tp("2025-04-02 10:00"), HandleBy: tp("2025-04-02 16:00")}}
 	start := sh("2025-03-01 00:00")
-	got := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), []*lanewatch.Case{a, b, c, april})
+	got := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), sh("2025-04-01 09:00"), []*lanewatch.Case{a, b, c, april})
 
 	if len(got.Districts) != 4 {
 		t.Fatalf("districts = %+v", got.Districts)
@@ -131,7 +131,7 @@ func TestAssessReadsTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := sh("2025-03-01 00:00")
-	want := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), mem)
+	want := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), f.clk.Now(), mem)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Assess from the store:\n got %+v\nwant %+v", got.Districts, want.Districts)
 	}

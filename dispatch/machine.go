@@ -20,6 +20,15 @@ const (
 	ActRework   = "rework"
 	ActExtend   = "extend"
 	ActRate     = "rate"
+	// ActDefer is 缓办: the operator approves suspending a case that cannot be handled now
+	// (reason required, status kept); the assessment leaves it out of the 应结案 rates.
+	ActDefer = "defer"
+	// ActUrge is 催办: the operator reminds the assigned department of a case (note recorded,
+	// department notified, status kept).
+	ActUrge = "urge"
+	// ActReassign is 改派: the operator sends a case to another department; the sign limit
+	// restarts from the reassignment.
+	ActReassign = "reassign"
 )
 
 // Roles of actors.
@@ -70,7 +79,9 @@ type transition struct {
 
 var (
 	openHandling = []lanewatch.CaseStatus{lanewatch.StatusSigned, lanewatch.StatusInProgress}
-	machine      = map[string]transition{
+	// inHands are the states in which a department holds a case.
+	inHands = []lanewatch.CaseStatus{lanewatch.StatusDispatched, lanewatch.StatusSigned, lanewatch.StatusInProgress}
+	machine = map[string]transition{
 		ActAccept:   {[]lanewatch.CaseStatus{lanewatch.StatusReported}, lanewatch.StatusRegistered, byOperator},
 		ActReject:   {[]lanewatch.CaseStatus{lanewatch.StatusReported}, lanewatch.StatusRejected, byOperator},
 		ActDispatch: {[]lanewatch.CaseStatus{lanewatch.StatusRegistered}, lanewatch.StatusDispatched, byOperator},
@@ -83,9 +94,12 @@ var (
 		ActRework:   {[]lanewatch.CaseStatus{lanewatch.StatusResolved}, lanewatch.StatusDispatched, byOperator},
 		ActExtend:   {openHandling, "", byOperator},
 		ActRate:     {[]lanewatch.CaseStatus{lanewatch.StatusClosed}, "", byOperator | byReporter},
+		ActDefer:    {inHands, "", byOperator},
+		ActUrge:     {inHands, "", byOperator},
+		ActReassign: {inHands, lanewatch.StatusDispatched, byOperator},
 	}
 	actionOrder = []string{ActAccept, ActReject, ActDispatch, ActSign, ActStart, ActResolve, ActVerify,
-		ActClose, ActReturn, ActRework, ActExtend, ActRate}
+		ActClose, ActReturn, ActRework, ActExtend, ActRate, ActDefer, ActUrge, ActReassign}
 )
 
 // Actions returns every action name in lifecycle order.
@@ -125,7 +139,7 @@ func Allowed(a Actor, c *lanewatch.Case) []string {
 func check(a Actor, action string, c *lanewatch.Case) (transition, error) {
 	t, ok := machine[action]
 	if !ok {
-		return t, lanewatch.Errorf(lanewatch.EInvalid, "action: %q is not one of accept, reject, dispatch, sign, start, resolve, verify, close, return, rework, extend, rate", action)
+		return t, lanewatch.Errorf(lanewatch.EInvalid, "action: %q is not one of accept, reject, dispatch, sign, start, resolve, verify, close, return, rework, extend, rate, defer, urge, reassign", action)
 	}
 	if !mayAct(a, t.who, c) {
 		return t, lanewatch.Errorf(lanewatch.EForbidden, "%s may not %s case %s", a, action, c.ID)

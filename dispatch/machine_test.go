@@ -35,6 +35,9 @@ func TestMachineTable(t *testing.T) {
 		"rework":   {[]S{res}, ops, dis},
 		"extend":   {[]S{sig, inp}, ops, ""},
 		"rate":     {[]S{clo}, append([]string{"reporter"}, ops...), ""},
+		"defer":    {[]S{dis, sig, inp}, ops, ""},
+		"urge":     {[]S{dis, sig, inp}, ops, ""},
+		"reassign": {[]S{dis, sig, inp}, ops, dis},
 	}
 	actors := map[string]Actor{
 		"admin":               {Role: RoleAdmin},
@@ -90,7 +93,7 @@ func TestMachineTable(t *testing.T) {
 			}
 		}
 	}
-	if n != 8*12*8 {
+	if n != 8*15*8 {
 		t.Fatalf("checked %d combinations", n)
 	}
 	if _, err := check(actors["admin"], "teleport", &lanewatch.Case{Status: rep}); lanewatch.ErrorCode(err) != lanewatch.EInvalid {

@@ -29,6 +29,15 @@ func (s *Service) vars(event string, c *lanewatch.Case, deadline time.Time, note
 	if d, ok := s.router.Department(c.Department); ok {
 		v["department_name"] = d.Name
 	}
+	if d, ok := s.router.Department(c.Contractor); ok {
+		v["contractor"], v["contractor_name"] = c.Contractor, d.Name
+	}
+	if n := s.o.Districts.Name(c.District, "zh"); n != "" {
+		v["district_name"] = n
+	}
+	if c.DuplicateOf != "" {
+		v["duplicate_of"] = c.DuplicateOf
+	}
 	if !deadline.IsZero() {
 		v["deadline"] = deadline.In(s.cal.Location()).Format("2006-01-02 15:04")
 	}
@@ -56,12 +65,16 @@ func (s *Service) enqueue(ctx context.Context, key, event string, c *lanewatch.C
 // notifyDepartment enqueues event to every contact of a department. The key includes the
 // deadline, so the same step notifies once and a new deadline notifies again.
 func (s *Service) notifyDepartment(ctx context.Context, event string, c *lanewatch.Case, dep string, deadline time.Time, note string) {
+	s.notifyParty(ctx, fmt.Sprintf("%s:%s:%s:%d", event, c.ID, dep, deadline.Unix()), event, c, dep, deadline, note)
+}
+
+// notifyParty enqueues event to every contact of a department or contractor under key.
+func (s *Service) notifyParty(ctx context.Context, key, event string, c *lanewatch.Case, dep string, deadline time.Time, note string) {
 	d, ok := s.router.Department(dep)
 	if !ok {
 		return
 	}
 	payload := marshalVars(s.vars(event, c, deadline, note))
-	key := fmt.Sprintf("%s:%s:%s:%d", event, c.ID, dep, deadline.Unix())
 	for _, p := range d.Contacts.SMS {
 		s.enqueue(ctx, key, event, c, ChannelSMS, p, payload)
 	}
@@ -76,6 +89,11 @@ func (s *Service) notifyReporter(ctx context.Context, event string, c *lanewatch
 	if c.Reporter == nil || c.Reporter.Phone == "" {
 		return
 	}
-	payload := marshalVars(s.vars(event, c, time.Time{}, note))
-	s.enqueue(ctx, fmt.Sprintf("%s:%s:%s", event, c.ID, c.Status), event, c, ChannelSMS, c.Reporter.Phone, payload)
+	v := s.vars(event, c, time.Time{}, note)
+	if event == "result" && c.Status == lanewatch.StatusClosed && c.Rating == nil {
+		if u := s.RatingURL(c.ID); u != "" {
+			v["rate_url"] = u
+		}
+	}
+	s.enqueue(ctx, fmt.Sprintf("%s:%s:%s", event, c.ID, c.Status), event, c, ChannelSMS, c.Reporter.Phone, marshalVars(v))
 }

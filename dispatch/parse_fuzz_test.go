@@ -20,6 +20,7 @@ func FuzzParseRouting(f *testing.F) {
 	f.Add([]byte("limits: {dispatch: -1h, reminder_at: 1.5}\n"))
 	f.Add([]byte("calendar: {hours: [x]}\n"))
 	f.Add([]byte("routes: [{category: 12345, department: '@contractor'}]\n"))
+	f.Add([]byte("departments: [{id: a}]\ncontractors: [{id: a}, {id: '@contractor'}, {id: c, supervisor: q}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRouting("fuzz.yaml", data)
 		if err != nil {
@@ -33,6 +34,17 @@ func FuzzParseRouting(f *testing.F) {
 		}
 		if _, err := NewCalendar(r.Calendar); err != nil {
 			t.Fatalf("accepted calendar does not build: %v", err)
+		}
+		rt := NewRouter(r)
+		for _, c := range r.Contractors {
+			if d, ok := rt.Department(c.ID); !ok || d.ID != c.ID || c.ID == "" {
+				t.Fatalf("accepted contractor %q is not a party", c.ID)
+			}
+			if c.Supervisor != "" {
+				if _, ok := rt.Department(c.Supervisor); !ok {
+					t.Fatalf("contractor %q escalates to unknown %q", c.ID, c.Supervisor)
+				}
+			}
 		}
 	})
 }

@@ -16,6 +16,9 @@ import (
 // duplicate radius, time limits, the working calendar and assessment weights.
 type RoutingFile struct {
 	Departments []Department `yaml:"departments"`
+	// Contractors are the sanitation contractors (作业公司) that "@contractor" routes send
+	// vehicle cases to: parties like departments, with contacts and a supervisor department.
+	Contractors []Department `yaml:"contractors"`
 	Routes      []Route      `yaml:"routes"`
 	// DefaultDepartment receives cases no route matches (may be empty: the operator chooses).
 	DefaultDepartment string     `yaml:"default_department"`
@@ -126,6 +129,20 @@ func (f *RoutingFile) Validate() error {
 			notDep(fmt.Sprintf("departments[%d].supervisor", i), d.Supervisor)
 		}
 	}
+	cons := map[string]bool{}
+	for i, d := range f.Contractors {
+		switch {
+		case d.ID == "" || d.ID == ContractorDepartment:
+			return fmt.Errorf("contractors[%d]: id is required", i)
+		case deps[d.ID]:
+			return fmt.Errorf("contractors[%d]: id %q is also a department", i, d.ID)
+		case cons[d.ID]:
+			return fmt.Errorf("contractors[%d]: id %q defined twice", i, d.ID)
+		case d.Supervisor != "" && !deps[d.Supervisor]:
+			return fmt.Errorf("contractors[%d] (%s): supervisor %q is not a department", i, d.ID, d.Supervisor)
+		}
+		cons[d.ID] = true
+	}
 	for i, r := range f.Routes {
 		switch {
 		case r.Department == "":
@@ -234,6 +251,41 @@ func (d *Districts) Locate(loc lanewatch.Location) string {
 	return d.areas.Locate(loc.Lat, loc.Lon)
 }
 
+// Name returns the display name of a district in lang ("en" → name_en, else name_zh), falling
+// back to the other name; "" for an unknown district.
+func (d *Districts) Name(id, lang string) string {
+	if d == nil || id == "" {
+		return ""
+	}
+	for _, a := range d.areas.List() {
+		if a.ID != id {
+			continue
+		}
+		if lang == "en" && a.NameEN != "" || a.NameZH == "" {
+			return a.NameEN
+		}
+		return a.NameZH
+	}
+	return ""
+}
+
+// FindIn geocodes an address to a district by the place list the districts file gives: the
+// first district (in file order) whose name_zh, name_en or id the text contains ("" if none).
+func (d *Districts) FindIn(text string) string {
+	if d == nil || strings.TrimSpace(text) == "" {
+		return ""
+	}
+	low := strings.ToLower(text)
+	for _, a := range d.areas.List() {
+		for _, n := range []string{a.NameZH, strings.ToLower(a.NameEN), strings.ToLower(a.ID)} {
+			if len(n) >= 2 && strings.Contains(low, n) {
+				return a.ID
+			}
+		}
+	}
+	return ""
+}
+
 // IDs returns the district ids in file order.
 func (d *Districts) IDs() []string {
 	if d == nil {
@@ -246,18 +298,25 @@ func (d *Districts) IDs() []string {
 type Router struct {
 	f    *RoutingFile
 	deps map[string]*Department
+	// cons are the configured contractors (also in deps: a contractor is notified, escalated
+	// and acted for like a department).
+	cons map[string]bool
 }
 
 // NewRouter returns a router over a validated routing file.
 func NewRouter(f *RoutingFile) *Router {
-	r := &Router{f: f, deps: map[string]*Department{}}
+	r := &Router{f: f, deps: map[string]*Department{}, cons: map[string]bool{}}
 	for i := range f.Departments {
 		r.deps[f.Departments[i].ID] = &f.Departments[i]
+	}
+	for i := range f.Contractors {
+		r.deps[f.Contractors[i].ID] = &f.Contractors[i]
+		r.cons[f.Contractors[i].ID] = true
 	}
 	return r
 }
 
-// Department returns a department by id.
+// Department returns a department or contractor by id.
 func (r *Router) Department(id string) (Department, bool) {
 	if d := r.deps[id]; d != nil {
 		return *d, true
@@ -266,7 +325,8 @@ func (r *Router) Department(id string) (Department, bool) {
 }
 
 // Route returns the department for a case: the most specific matching route; the case's
-// contractor for "@contractor" routes; else the default department.
+// contractor for "@contractor" routes (when contractors are configured, only a configured one:
+// an unknown contractor could be told nothing); else the default department.
 func (r *Router) Route(c *lanewatch.Case, roadClass string) string {
 	best, bestScore := "", -1
 	for _, rt := range r.f.Routes {
@@ -277,7 +337,7 @@ func (r *Router) Route(c *lanewatch.Case, roadClass string) string {
 		}
 		dep := rt.Department
 		if dep == ContractorDepartment {
-			if c.Contractor == "" {
+			if c.Contractor == "" || (len(r.cons) > 0 && !r.cons[c.Contractor]) {
 				continue
 			}
 			dep = c.Contractor

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,9 +43,19 @@ type Options struct {
 	AttachmentDir string
 	// MaxAttachmentBytes bounds one upload; default 10 MiB.
 	MaxAttachmentBytes int64
-	Registerer         prometheus.Registerer
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// LinkKey signs public links (rating pages, Open311 media); nil disables them (LinkKey
+	// loads or makes one).
+	LinkKey []byte
+	// PublicURL is the server's address as citizens reach it ("https://city.example"), put in
+	// front of public links; "" leaves them relative.
+	PublicURL string
+	// RatingLinkTTL is how long a rating link works; default 30 days. MediaLinkTTL is the
+	// same for media links; default 90 days.
+	RatingLinkTTL time.Duration
+	MediaLinkTTL  time.Duration
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service runs the case lifecycle: opening, routing, actions, deadlines, reminders and
@@ -79,6 +90,13 @@ func New(o Options) (*Service, error) {
 	if o.Routing == nil {
 		o.Routing = &RoutingFile{}
 	}
+	if o.RatingLinkTTL <= 0 {
+		o.RatingLinkTTL = 30 * 24 * time.Hour
+	}
+	if o.MediaLinkTTL <= 0 {
+		o.MediaLinkTTL = 90 * 24 * time.Hour
+	}
+	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	if err := o.Routing.Validate(); err != nil {
 		return nil, fmt.Errorf("dispatch: routing: %w", err)
 	}
@@ -131,7 +149,8 @@ func (s *Service) Open(ctx context.Context, c *lanewatch.Case, actor string) (*l
 }
 
 // OpenWith validates and records a new case in status reported with its dispatch deadline.
-// The district is taken from the location when the districts contain it. A department given
+// The district is taken from the location when the districts contain it, except for a plaque
+// case that names its plaque's district. A department given
 // by the caller (a plaque's responsible party) is kept as the case's route; otherwise the
 // router proposes one when the case is dispatched. A rule case whose (rule, key) already has
 // an open case becomes an occurrence of it: the existing case is returned with created false.
@@ -157,10 +176,15 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 	if c.Location.Lat < -90 || c.Location.Lat > 90 || c.Location.Lon < -180 || c.Location.Lon > 180 {
 		return nil, false, lanewatch.Errorf(lanewatch.EInvalid, "location: lat/lon out of range")
 	}
-	if hasLocation(c.Location) {
+	// A plaque case belongs to the plaque's district (DOMAIN.md 4), even when the plaque's
+	// point lies across a district border.
+	if hasLocation(c.Location) && !(c.Source == lanewatch.SourcePlaque && c.District != "") {
 		if d := s.o.Districts.Locate(c.Location); d != "" {
 			c.District = d
 		}
+	}
+	if !hasLocation(c.Location) && c.District == "" {
+		c.District = s.o.Districts.FindIn(c.Address)
 	}
 	now := s.o.Now().UTC()
 	c.Status = lanewatch.StatusReported
@@ -177,6 +201,9 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 	}
 	c.Timeline = []lanewatch.TimelineEntry{{Action: "report", Actor: actor, At: now, To: lanewatch.StatusReported, Note: c.Description}}
 	if dup != nil {
+		if prev, err := s.linkedBefore(ctx, c, dup); err != nil || prev != nil {
+			return prev, false, err
+		}
 		c.DuplicateOf = dup.ID
 	}
 	existing, created, err := s.o.Store.CreateCase(ctx, c)
@@ -188,22 +215,22 @@ func (s *Service) OpenWith(ctx context.Context, c *lanewatch.Case, actor string,
 		if err := s.resumeAuto(ctx, existing); err != nil {
 			s.logger.Warn("resume automatic steps", "case", existing.ID, "err", err)
 		}
-		return existing, false, nil
+		return s.named(existing), false, nil
 	}
 	s.opened.WithLabelValues(c.Category, c.Source).Inc()
 	s.logger.Info("case opened", "case", c.ID, "category", c.Category, "source", c.Source, "rule", c.Rule, "key", c.Key, "district", c.District)
 	if dup != nil {
-		note := "duplicate of case " + dup.ID
-		if err := s.apply(ctx, c, lanewatch.StatusClosed, lanewatch.TimelineEntry{Action: ActClose, Actor: "system", Note: note}); err != nil {
+		e := s.noteEntry(ActClose, "system", NoteDuplicate, map[string]string{"case": dup.ID})
+		if err := s.apply(ctx, c, lanewatch.StatusClosed, e); err != nil {
 			return nil, false, err
 		}
-		s.notifyReporter(ctx, "duplicate", c, note)
-		return c, true, nil
+		s.notifyReporter(ctx, "duplicate", c, s.renderNote(e, "zh"))
+		return s.named(c), true, nil
 	}
 	if err := s.autoSteps(ctx, c, o.RoadClass); err != nil {
 		return nil, false, err
 	}
-	return c, true, nil
+	return s.named(c), true, nil
 }
 
 // autoSteps applies the category's auto-accept and auto-dispatch (actor system) from the case's
@@ -215,7 +242,7 @@ func (s *Service) autoSteps(ctx context.Context, c *lanewatch.Case, roadClass st
 		return nil
 	}
 	if c.Status == lanewatch.StatusReported {
-		if err := s.apply(ctx, c, lanewatch.StatusRegistered, lanewatch.TimelineEntry{Action: ActAccept, Actor: "system", Note: "auto-accept"}); err != nil {
+		if err := s.apply(ctx, c, lanewatch.StatusRegistered, s.noteEntry(ActAccept, "system", NoteAutoAccept, nil)); err != nil {
 			return err
 		}
 	}
@@ -228,7 +255,7 @@ func (s *Service) autoSteps(ctx context.Context, c *lanewatch.Case, roadClass st
 	}
 	if a.Dispatch && dep != "" {
 		c.Department = dep
-		if err := s.dispatchTo(ctx, c, lanewatch.TimelineEntry{Action: ActDispatch, Actor: "system", Note: "auto-dispatch to " + dep}); err != nil {
+		if err := s.dispatchTo(ctx, c, s.noteEntry(ActDispatch, "system", NoteAutoDispatch, map[string]string{"department": dep})); err != nil {
 			return err
 		}
 	}
@@ -268,7 +295,7 @@ func hasLocation(l lanewatch.Location) bool { return l.Lat != 0 || l.Lon != 0 }
 // citizen/plaque/camera cases with a location.
 func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewatch.Case, error) {
 	radius := s.o.Routing.DuplicateRadiusM
-	if radius <= 0 || !hasLocation(c.Location) || c.Rule != "" ||
+	if radius <= 0 || !hasLocation(c.Location) ||
 		(c.Source != lanewatch.SourceCitizen && c.Source != lanewatch.SourcePlaque && c.Source != lanewatch.SourceCamera) {
 		return nil, nil
 	}
@@ -283,7 +310,9 @@ func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewa
 			return nil, fmt.Errorf("find duplicate: %w", err)
 		}
 		for _, o := range page {
-			if o.DuplicateOf != "" || !hasLocation(o.Location) {
+			// A camera case opened by a rule is unique per (rule, key) already: the same
+			// incident firing again is an occurrence, not a duplicate.
+			if o.DuplicateOf != "" || !hasLocation(o.Location) || (c.Rule != "" && o.Rule == c.Rule && o.Key == c.Key) {
 				continue
 			}
 			if d := distanceM(c.Location, o.Location); d <= bestD {
@@ -292,6 +321,31 @@ func (s *Service) findDuplicate(ctx context.Context, c *lanewatch.Case) (*lanewa
 		}
 		if next == "" {
 			return best, nil
+		}
+		f.Cursor = next
+	}
+}
+
+// linkedBefore returns the case a rule (camera) firing with c's (rule, key) already opened and
+// closed as a duplicate of dup: a rule that fires again for the same incident while dup is
+// open is that duplicate again, not a new one each time.
+func (s *Service) linkedBefore(ctx context.Context, c, dup *lanewatch.Case) (*lanewatch.Case, error) {
+	if c.Rule == "" {
+		return nil, nil
+	}
+	f := store.CaseFilter{Rule: c.Rule, Category: c.Category, Status: []lanewatch.CaseStatus{lanewatch.StatusClosed}, Limit: store.MaxLimit}
+	for {
+		page, next, err := s.o.Store.ListCases(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("find duplicate: %w", err)
+		}
+		for _, o := range page {
+			if o.Key == c.Key && o.DuplicateOf == dup.ID {
+				return o, nil
+			}
+		}
+		if next == "" {
+			return nil, nil
 		}
 		f.Cursor = next
 	}
@@ -393,22 +447,48 @@ func (s *Service) overdueAt(c *lanewatch.Case, now time.Time) bool {
 type ActionRequest struct {
 	Action     string
 	Note       string
-	Reason     string // reject, close, extend
-	Department string // dispatch (default: the routed department)
+	Reason     string // reject, close, extend, defer
+	Department string // dispatch (default: the routed department), reassign (required)
 	// HandleBy is the new handling deadline of an extend (required) or a rework (optional).
 	HandleBy *time.Time
 	Score    int // rate
 	Comment  string
 }
 
-// Get returns a case with its timeline.
+// Get returns a case with its timeline and display names.
 func (s *Service) Get(ctx context.Context, id string) (*lanewatch.Case, error) {
-	return s.o.Store.GetCase(ctx, id)
+	c, err := s.o.Store.GetCase(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.named(c), nil
 }
 
-// List returns a page of cases.
+// List returns a page of cases with display names.
 func (s *Service) List(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error) {
-	return s.o.Store.ListCases(ctx, f)
+	page, next, err := s.o.Store.ListCases(ctx, f)
+	for _, c := range page {
+		s.named(c)
+	}
+	return page, next, err
+}
+
+// named fills c's display names (district from the districts file, name_zh; department and
+// contractor from the routing file) and renders its coded notes in Chinese.
+func (s *Service) named(c *lanewatch.Case) *lanewatch.Case {
+	if c == nil {
+		return c
+	}
+	c.DistrictName = s.o.Districts.Name(c.District, "zh")
+	c.DepartmentName, c.ContractorName = "", ""
+	if d, ok := s.router.Department(c.Department); ok {
+		c.DepartmentName = d.Name
+	}
+	if d, ok := s.router.Department(c.Contractor); ok {
+		c.ContractorName = d.Name
+	}
+	s.RenderNotes(c, "zh")
+	return c
 }
 
 // Catalog returns the category catalog.
@@ -476,7 +556,7 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		}
 		c.Department = dep
 		if e.Note == "" {
-			e.Note = "dispatched to " + dep
+			e = s.noteEntry(e.Action, e.Actor, NoteDispatched, map[string]string{"department": dep})
 		}
 		if err := s.dispatchTo(ctx, c, e); err != nil {
 			return nil, err
@@ -485,7 +565,18 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		if note == "" {
 			return nil, lanewatch.Errorf(lanewatch.EInvalid, "note: required for resolve")
 		}
-		if !slices.ContainsFunc(c.Attachments, func(x lanewatch.Attachment) bool { return x.Kind == KindAfter }) {
+		// After a rework the old after-photos show the work that failed verification: only
+		// photos uploaded since the last rework count.
+		var since time.Time
+		for _, x := range c.Timeline {
+			if x.Action == ActRework {
+				since = x.At
+			}
+		}
+		if !slices.ContainsFunc(c.Attachments, func(x lanewatch.Attachment) bool { return x.Kind == KindAfter && !x.CreatedAt.Before(since) }) {
+			if !since.IsZero() {
+				return nil, lanewatch.Errorf(lanewatch.EUnprocessable, "resolve needs an attachment of kind after uploaded since the rework of %s (upload it first)", since.Format(time.RFC3339))
+			}
 			return nil, lanewatch.Errorf(lanewatch.EUnprocessable, "resolve needs at least one attachment of kind after (upload it first)")
 		}
 		if err := s.apply(ctx, c, t.to, e); err != nil {
@@ -523,14 +614,48 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		}
 		h := r.HandleBy.UTC()
 		c.Deadlines.HandleBy = &h
-		e.Note = strings.TrimSpace(e.Note + "\nnew handling deadline " + h.Format(time.RFC3339))
+		e = s.noteEntry(e.Action, e.Actor, NoteExtended, map[string]string{"text": e.Note, "handle_by": h.Format(time.RFC3339)})
+		if err := s.apply(ctx, c, c.Status, e); err != nil {
+			return nil, err
+		}
+	case ActUrge:
+		if err := s.apply(ctx, c, c.Status, e); err != nil {
+			return nil, err
+		}
+		deadline, _, _, _ := s.stepDeadline(c)
+		s.notifyParty(ctx, fmt.Sprintf("urge:%s:%d", c.ID, len(c.Timeline)), "urge", c, c.Department, deadline, e.Note)
+	case ActReassign:
+		dep := strings.TrimSpace(r.Department)
+		if dep == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: required for reassign")
+		}
+		if _, ok := s.router.Department(dep); !ok {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: %q is not a configured department or contractor", dep)
+		}
+		if dep == c.Department {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "department: case %s is already with %s", c.ID, dep)
+		}
+		old := c.Department
+		c.Department = dep
+		if e.Note == "" {
+			e = s.noteEntry(e.Action, e.Actor, NoteReassigned, map[string]string{"from": old, "to": dep})
+		}
+		if err := s.dispatchTo(ctx, c, e); err != nil {
+			return nil, err
+		}
+		s.notifyParty(ctx, fmt.Sprintf("reassigned:%s:%d", c.ID, len(c.Timeline)), "reassigned", c, old, time.Time{}, e.Note)
+	case ActDefer:
+		if reason == "" {
+			return nil, lanewatch.Errorf(lanewatch.EInvalid, "reason: required for defer (缓办)")
+		}
 		if err := s.apply(ctx, c, c.Status, e); err != nil {
 			return nil, err
 		}
 	case ActRate:
-		return s.rate(ctx, c, r.Score, r.Comment, a)
+		next, err := s.rate(ctx, c, r.Score, r.Comment, a)
+		return s.named(next), err
 	}
-	return c, nil
+	return s.named(c), nil
 }
 
 // Rate records the rating of a closed case (once, score 1..5).
@@ -549,8 +674,8 @@ func (s *Service) rate(ctx context.Context, c *lanewatch.Case, score int, commen
 	if err := s.o.Store.SetRating(ctx, c.ID, r); err != nil {
 		return nil, err
 	}
-	e := lanewatch.TimelineEntry{Action: ActRate, Actor: a.String(), At: r.At, From: c.Status, To: c.Status,
-		Note: fmt.Sprintf("score %d: %s", score, comment)}
+	e := s.noteEntry(ActRate, a.String(), NoteRated, map[string]string{"score": strconv.Itoa(score), "comment": comment})
+	e.At, e.From, e.To = r.At, c.Status, c.Status
 	next := *c
 	next.UpdatedAt = r.At
 	if err := s.o.Store.UpdateCase(ctx, &next, c.Status, e); err != nil {

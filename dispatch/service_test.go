@@ -57,15 +57,21 @@ func newFixture(t testing.TB, start time.Time) *fixture {
 
 func (f *fixture) service(t testing.TB, st Store) *Service {
 	t.Helper()
-	cat, err := LoadCatalog("testdata/categories.yaml")
+	return f.serviceFrom(t, st, "testdata")
+}
+
+// serviceFrom is a Service over categories.yaml, routing.yaml and districts.geojson in dir.
+func (f *fixture) serviceFrom(t testing.TB, st Store, dir string) *Service {
+	t.Helper()
+	cat, err := LoadCatalog(filepath.Join(dir, "categories.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	routing, err := LoadRouting("testdata/routing.yaml")
+	routing, err := LoadRouting(filepath.Join(dir, "routing.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dist, err := LoadDistricts("testdata/districts.geojson")
+	dist, err := LoadDistricts(filepath.Join(dir, "districts.geojson"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,8 +72,8 @@ func (s *Service) check(ctx context.Context, c *lanewatch.Case, now time.Time) e
 		if !c.Overdue {
 			next := *c
 			next.Overdue, next.UpdatedAt = true, now
-			e := lanewatch.TimelineEntry{Action: "overdue", Actor: "system", At: now, From: c.Status, To: c.Status,
-				Note: step + " deadline " + deadline.Format(time.RFC3339) + " passed"}
+			e := s.noteEntry("overdue", "system", NoteOverdue, map[string]string{"step": step, "deadline": deadline.UTC().Format(time.RFC3339)})
+			e.At, e.From, e.To = now, c.Status, c.Status
 			if err := s.o.Store.UpdateCase(ctx, &next, c.Status, e); err != nil {
 				if lanewatch.ErrorCode(err) == lanewatch.EConflict {
 					return nil // moved on meanwhile

@@ -1,6 +1,7 @@
 package influx
 
 import (
+	"hash/fnv"
 	"math"
 	"strconv"
 	"time"
@@ -153,7 +154,32 @@ func AppendPlaqueScan(buf []byte, dev DeviceTags, s *lanewatch.PlaqueScan) []byt
 	var fw fieldWriter
 	buf = fw.string(buf, "scan_id", s.ScanID)
 	buf = fw.int(buf, "count", 1)
-	return finishLine(buf, start, fw.n, s.TS)
+	return finishLine(buf, start, fw.n, scanTime(s))
+}
+
+// scanTime is the point time of a scan: its time plus an offset below the precision the time
+// was given in (whole seconds, ms or µs), taken from the scan id. Two scans of one plaque in
+// the same second are two points (InfluxDB keeps one point per series and timestamp), while a
+// replay of the same scan lands on the same point again. Times given to the nanosecond are kept.
+func scanTime(s *lanewatch.PlaqueScan) time.Time {
+	ts := s.TS
+	if ts.IsZero() {
+		return ts
+	}
+	var grain uint64
+	switch ns := ts.Nanosecond(); {
+	case ns == 0:
+		grain = uint64(time.Second)
+	case ns%int(time.Millisecond) == 0:
+		grain = uint64(time.Millisecond)
+	case ns%int(time.Microsecond) == 0:
+		grain = uint64(time.Microsecond)
+	default:
+		return ts
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s.ScanID))
+	return ts.Add(time.Duration(h.Sum64() % grain))
 }
 
 // AppendCaseEvent appends one case_event line to buf: action (e.g. "open", "dispatch",

@@ -3,6 +3,7 @@ package plaques
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,11 @@ type Store interface {
 	PutPlaqueReport(ctx context.Context, plaqueID, scanID, caseID string, at time.Time) error
 }
 
+// DeadLetters keeps refused messages (store.Store satisfies it).
+type DeadLetters interface {
+	AddDeadLetter(ctx context.Context, dl *lanewatch.DeadLetter, keep int) error
+}
+
 // Photos stores report photos (camera.Snapshots satisfies it).
 type Photos interface {
 	PutReader(ctx context.Context, r io.Reader) (*camera.Snapshot, error)
@@ -51,6 +57,12 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// DeadLetters, if set, keeps report scans from plaques not in the registry (reason
+	// unknown_plaque); DeadLetterKeep bounds them as the pipeline's do (default 10000).
+	DeadLetters    DeadLetters
+	DeadLetterKeep int
+	// DistrictName, if set, gives a district id's display name for the public view.
+	DistrictName func(id string) string
 	// OnChange, if set, is called after a registry change (create, update, delete) is stored,
 	// e.g. to tell other nodes to reload.
 	OnChange func(ctx context.Context, id string)
@@ -82,12 +94,15 @@ func New(o Options) (*Service, error) {
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
 	}
+	if o.DeadLetterKeep <= 0 {
+		o.DeadLetterKeep = 10000
+	}
 	rl := o.Config.RateLimit
 	s := &Service{o: o, logger: o.Logger.With("component", "plaques"), byID: map[string]*Plaque{},
 		byAddr:   ratelimit.New(rl.PerAddress.N, time.Duration(rl.PerAddress.Per), 0),
 		byPlaque: ratelimit.New(rl.PerPlaque.N, time.Duration(rl.PerPlaque.Per), 0),
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_plaque_reports_total",
-			Help: "Plaque reports, by channel (http, mqtt) and result (opened, duplicate, rate_limited, invalid, error)."}, []string{"channel", "result"}),
+			Help: "Plaque reports, by channel (http, mqtt) and result (opened, duplicate, rate_limited, invalid, unknown_plaque, error)."}, []string{"channel", "result"}),
 	}
 	for i := range o.Config.Plaques {
 		p := &o.Config.Plaques[i]
@@ -101,12 +116,14 @@ func New(o Options) (*Service, error) {
 
 // Public is what anyone scanning a plaque sees.
 type Public struct {
-	ID         string             `json:"id"`
-	Address    string             `json:"address"`
-	District   string             `json:"district"`
-	Location   lanewatch.Location `json:"location"`
-	Party      PublicParty        `json:"party"`
-	Categories []string           `json:"categories"`
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	District string `json:"district"`
+	// DistrictName is the district's display name (districts file), "" if unknown.
+	DistrictName string             `json:"district_name"`
+	Location     lanewatch.Location `json:"location"`
+	Party        PublicParty        `json:"party"`
+	Categories   []string           `json:"categories"`
 }
 
 // PublicParty is the responsible party with its contact masked.
@@ -126,7 +143,11 @@ func (s *Service) Get(_ context.Context, id string) (*Public, error) {
 	if duties == nil {
 		duties = []string{}
 	}
-	return &Public{ID: p.ID, Address: p.Address, District: p.District, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon},
+	name := ""
+	if s.o.DistrictName != nil {
+		name = s.o.DistrictName(p.District)
+	}
+	return &Public{ID: p.ID, Address: p.Address, District: p.District, DistrictName: name, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon},
 		Party:      PublicParty{Name: p.Party.Name, Contact: MaskContact(p.Party.Contact), Duties: duties},
 		Categories: slices.Clone(s.o.Config.Categories)}, nil
 }
@@ -229,7 +250,7 @@ func (s *Service) open(ctx context.Context, p *Plaque, category, description str
 		}
 	}
 	title := fmt.Sprintf("门前三包 %s: %s", p.Party.Name, p.Address)
-	c := &lanewatch.Case{Category: category, Source: lanewatch.SourcePlaque, DeviceID: p.ID, District: p.District,
+	c := &lanewatch.Case{Category: category, Source: lanewatch.SourcePlaque, DeviceID: p.ID, District: p.District, Address: p.Address,
 		Department: p.Party.Department, Location: lanewatch.Location{Lat: p.Lat, Lon: p.Lon}, Title: title,
 		Description: description, Reporter: rep}
 	opened, _, err := s.o.Opener.Open(ctx, c, "plaque:"+p.ID)
@@ -258,9 +279,11 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 	}
 	p, ok := s.lookup(plaqueID)
 	if !ok {
+		// A plaque device without a registry entry has no party, address or district to
+		// route to: the report is kept as a dead letter for the operator, not lost in a log.
 		s.logger.Warn("report scan from a plaque not in the registry", "plaque", plaqueID, "scan", scan.ScanID)
-		s.reports.WithLabelValues("mqtt", "invalid").Inc()
-		return nil
+		s.reports.WithLabelValues("mqtt", "unknown_plaque").Inc()
+		return s.deadLetter(ctx, plaqueID, scan)
 	}
 	if _, err := s.o.Store.GetPlaqueReport(ctx, plaqueID, scan.ScanID); err == nil {
 		s.reports.WithLabelValues("mqtt", "duplicate").Inc()
@@ -284,6 +307,22 @@ func (s *Service) HandleScan(ctx context.Context, plaqueID string, scan *lanewat
 	}
 	if err := s.o.Store.PutPlaqueReport(ctx, plaqueID, scan.ScanID, c.ID, s.o.Now()); err != nil {
 		return fmt.Errorf("record plaque scan %s: %w", scan.ScanID, err)
+	}
+	return nil
+}
+
+// deadLetter records a report scan of an unregistered plaque (photo left out).
+func (s *Service) deadLetter(ctx context.Context, plaqueID string, scan *lanewatch.PlaqueScan) error {
+	if s.o.DeadLetters == nil {
+		return nil
+	}
+	body, _ := json.Marshal(map[string]any{"scan_id": scan.ScanID, "ts": scan.TS, "action": scan.Action,
+		"category": scan.Category, "description": scan.Description, "photo_bytes": len(scan.Photo)})
+	dl := &lanewatch.DeadLetter{At: s.o.Now().UTC(), DeviceID: plaqueID, Topic: "plaques/" + plaqueID + "/scans",
+		Kind: string(lanewatch.KindPlaque), Reason: "unknown_plaque",
+		Error: fmt.Sprintf("plaque %q is not in the plaque registry (plaques.yaml or the plaques API)", plaqueID), Payload: string(body)}
+	if err := s.o.DeadLetters.AddDeadLetter(ctx, dl, s.o.DeadLetterKeep); err != nil {
+		return fmt.Errorf("dead-letter report scan of unknown plaque %s: %w", plaqueID, err)
 	}
 	return nil
 }

@@ -12,13 +12,15 @@ type Templates struct{ byEvent map[string]*template.Template }
 
 // DefaultTexts are the built-in texts per event.
 var DefaultTexts = map[string]string{
-	"dispatched": "【城管派遣】案件{{.case_id}} {{.title}}（{{.district}}）已派遣至您单位，请于{{.deadline}}前签收。",
+	"dispatched": "【城管派遣】案件{{.case_id}} {{.title}}（{{or .district_name .district}}）已派遣至您单位，请于{{.deadline}}前签收。",
 	"rework":     "【城管返工】案件{{.case_id}} {{.title}} 核查未通过，请于{{.deadline}}前重新签收处置。",
 	"remind":     "【城管提醒】案件{{.case_id}} {{.title}} 即将到期（{{.deadline}}），请尽快处理。",
 	"overdue":    "【城管超期】案件{{.case_id}} {{.title}} 已超过{{.deadline}}期限，请立即处理。",
-	"escalate":   "【城管督办】{{.department}}的案件{{.case_id}} {{.title}} 已超过{{.deadline}}期限，请督办。",
-	"result":     "【城管回复】您反映的问题（案件{{.case_id}}）已处理：{{.status}}。{{.note}}",
-	"duplicate":  "【城管回复】您反映的问题已由案件{{.note}}受理，感谢您的参与。",
+	"escalate":   "【城管督办】{{or .department_name .department}}的案件{{.case_id}} {{.title}} 已超过{{.deadline}}期限，请督办。",
+	"result":     "【城管回复】您反映的问题（案件{{.case_id}}）已处理：{{.status}}。{{.note}}{{if .rate_url}} 请为处理结果评分：{{.rate_url}}{{end}}",
+	"duplicate":  "【城管回复】您反映的问题已由案件{{.duplicate_of}}受理，感谢您的参与。",
+	"urge":       "【城管催办】案件{{.case_id}} {{.title}} 请尽快处理{{if .deadline}}（期限{{.deadline}}）{{end}}。{{.note}}",
+	"reassigned": "【城管改派】案件{{.case_id}} {{.title}} 已改派至{{or .department_name .department}}，您单位无需再处理。",
 }
 
 // NewTemplates parses texts (event -> template), falling back to DefaultTexts per event.

@@ -14,7 +14,8 @@ const (
 )
 
 // PlaqueScan decodes a plaque scan: scan_id, ts and action ("view" or "report") are required;
-// category (4 digits) is required for a report and optional for a view; description (at most
+// category (4 digits) is optional (a report without one is a 9101 case, DOMAIN.md 8: the
+// plaque service applies its default category); description (at most
 // 2000 characters), reporter {name, phone} and photo (base64 JPEG or PNG, decoded) are
 // optional. Whether the category exists in the catalog is for the caller to check. Unknown
 // fields are ignored.
@@ -81,16 +82,13 @@ func (d *Decoder) scan(o *fastjson.Object, now time.Time, a at) (*lanewatch.Plaq
 	}
 
 	v = o.Get("category")
-	switch {
-	case !isNull(v) && !emptyString(v):
+	if !isNull(v) && !emptyString(v) {
 		if s.Category, err = str(v, a, "category", 4, true); err != nil {
 			return nil, err
 		}
 		if _, ok := digits([]byte(s.Category)); !ok || len(s.Category) != 4 {
 			return nil, a.errorf(ReasonBadType, "category", "%q is not a 4-digit category code", s.Category)
 		}
-	case s.Action == ActionReport:
-		return nil, a.errorf(ReasonMissingField, "category", "required for a report")
 	}
 
 	if v = o.Get("description"); !isNull(v) {

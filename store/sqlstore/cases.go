@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,15 +16,15 @@ import (
 const caseCols = `id, status, category, urgency, source, rule, key, device_id, district, department,
 	contractor, lat, lon, title, description, confidence, reporter_name, reporter_phone,
 	created_at, updated_at, dispatch_by, sign_by, handle_by, overdue, duplicate_of, occurrences,
-	last_seen_at, rework_count`
+	last_seen_at, rework_count, address`
 
 // insertCaseSQL inserts one case; the dialect's openCase adds its conflict handling and
 // RETURNING clause. Its arguments are caseArgs.
 const insertCaseSQL = `INSERT INTO cases (status, category, urgency, source, rule,
 	key, device_id, district, department, contractor, lat, lon, title, description,
 	confidence, reporter_name, reporter_phone, created_at, updated_at, dispatch_by, sign_by,
-	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count, address)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time) []any {
 	var repName, repPhone sql.NullString
@@ -35,7 +36,7 @@ func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time
 		c.District, c.Department, c.Contractor, c.Location.Lat, c.Location.Lon, c.Title,
 		c.Description, c.Confidence, repName, repPhone, d.t(c.CreatedAt), d.t(c.UpdatedAt),
 		d.tp(c.Deadlines.DispatchBy), d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy),
-		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount}
+		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount, c.Address}
 }
 
 func scanCase(row scanner) (*lanewatch.Case, error) {
@@ -49,7 +50,7 @@ func scanCase(row scanner) (*lanewatch.Case, error) {
 		&c.DeviceID, &c.District, &c.Department, &c.Contractor, &c.Location.Lat, &c.Location.Lon,
 		&c.Title, &c.Description, &c.Confidence, &repName, &repPhone, scanT(&c.CreatedAt), scanT(&c.UpdatedAt),
 		scanTP(&c.Deadlines.DispatchBy), scanTP(&c.Deadlines.SignBy), scanTP(&c.Deadlines.HandleBy),
-		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount); err != nil {
+		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount, &c.Address); err != nil {
 		return nil, err
 	}
 	c.ID = strconv.FormatInt(id, 10)
@@ -105,12 +106,13 @@ func (s *Store) insertTimeline(ctx context.Context, tx conn, caseID int64, seq i
 	const chunk = 100
 	for len(entries) > 0 {
 		n := min(len(entries), chunk)
-		args := make([]any, 0, 8*n)
+		args := make([]any, 0, 10*n)
 		for i, e := range entries[:n] {
-			args = append(args, caseID, seq+i, e.Action, e.Actor, s.d.t(e.At), string(e.From), string(e.To), e.Note)
+			args = append(args, caseID, seq+i, e.Action, e.Actor, s.d.t(e.At), string(e.From), string(e.To), e.Note,
+				e.Code, paramsText(e.Params))
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO case_timeline
-			(case_id, seq, action, actor, at, from_status, to_status, note) VALUES `+rows(n, 8), args...); err != nil {
+			(case_id, seq, action, actor, at, from_status, to_status, note, code, params) VALUES `+rows(n, 10), args...); err != nil {
 			return fmt.Errorf("append timeline: %w", err)
 		}
 		entries, seq = entries[n:], seq+n
@@ -138,12 +140,45 @@ func (s *Store) GetCase(ctx context.Context, id string) (*lanewatch.Case, error)
 
 func scanTimelineEntry(row scanner) (lanewatch.TimelineEntry, error) {
 	var (
-		e        lanewatch.TimelineEntry
-		from, to string
+		e                lanewatch.TimelineEntry
+		from, to, params string
 	)
-	err := row.Scan(&e.Action, &e.Actor, scanT(&e.At), &from, &to, &e.Note)
+	err := row.Scan(&e.Action, &e.Actor, scanT(&e.At), &from, &to, &e.Note, &e.Code, &params)
 	e.From, e.To = lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
+	e.Params = parseParams(params)
 	return e, err
+}
+
+// withID scans a leading case id column, then the rest as row would.
+type withID struct {
+	row scanner
+	id  *int64
+}
+
+func (w withID) Scan(dest ...any) error { return w.row.Scan(append([]any{w.id}, dest...)...) }
+
+// timelineCols are the columns scanTimelineEntry reads.
+const timelineCols = `action, actor, at, from_status, to_status, note, code, params`
+
+// paramsText encodes a timeline entry's note parameters ("" for none).
+func paramsText(p map[string]string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// parseParams decodes paramsText (nil for "" or a value that is not an object of strings).
+func parseParams(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	var p map[string]string
+	if json.Unmarshal([]byte(s), &p) != nil {
+		return nil
+	}
+	return p
 }
 
 func getCase(ctx context.Context, q conn, id int64) (*lanewatch.Case, error) {
@@ -154,7 +189,7 @@ func getCase(ctx context.Context, q conn, id int64) (*lanewatch.Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Timeline, err = collect(q.query(ctx, `SELECT action, actor, at, from_status, to_status, note
+	c.Timeline, err = collect(q.query(ctx, `SELECT `+timelineCols+`
 		FROM case_timeline WHERE case_id = ? ORDER BY seq`, id), scanTimelineEntry)
 	if err != nil {
 		return nil, err
@@ -253,17 +288,13 @@ func (s *Store) fillHistory(ctx context.Context, cases []*lanewatch.Case) error 
 		args[i] = id
 	}
 	in := placeholders(len(args))
-	err := each(s.r().query(ctx, `SELECT case_id, action, actor, at, from_status, to_status, note
+	err := each(s.r().query(ctx, `SELECT case_id, `+timelineCols+`
 		FROM case_timeline WHERE case_id IN (`+in+`) ORDER BY case_id, seq`, args...), func(row scanner) error {
-		var (
-			id       int64
-			e        lanewatch.TimelineEntry
-			from, to string
-		)
-		if err := row.Scan(&id, &e.Action, &e.Actor, scanT(&e.At), &from, &to, &e.Note); err != nil {
+		var id int64
+		e, err := scanTimelineEntry(withID{row, &id})
+		if err != nil {
 			return err
 		}
-		e.From, e.To = lanewatch.CaseStatus(from), lanewatch.CaseStatus(to)
 		byID[id].Timeline = append(byID[id].Timeline, e)
 		return nil
 	})

@@ -321,6 +321,7 @@ func fullCase() *lanewatch.Case {
 		Occurrences: 3,
 		LastSeenAt:  at(30 * time.Second),
 		ReworkCount: 1,
+		Address:     "鼓楼区 东街 88 号 'quoted' \\ 地址",
 		Timeline: []lanewatch.TimelineEntry{
 			{Action: "report", Actor: "citizen", At: at(0), To: lanewatch.StatusReported, Note: "扫码上报"},
 			{Action: "accept", Actor: "op-1", At: at(time.Second), From: lanewatch.StatusReported, To: lanewatch.StatusRegistered},
@@ -466,7 +467,8 @@ func transition(t *testing.T, s store.Store, c *lanewatch.Case, to lanewatch.Cas
 	t.Helper()
 	from := c.Status
 	c.Status, c.UpdatedAt = to, when
-	e := lanewatch.TimelineEntry{Action: "to_" + string(to), Actor: "op", At: when, From: from, To: to}
+	e := lanewatch.TimelineEntry{Action: "to_" + string(to), Actor: "op", At: when, From: from, To: to,
+		Code: "to", Params: map[string]string{"status": string(to)}}
 	must(t, s.UpdateCase(t.Context(), c, from, e))
 	c.Timeline = append(c.Timeline, e)
 }
@@ -599,7 +601,8 @@ func testUpdateConditional(t *testing.T, s store.Store) {
 	// Fields outside the mutable set are not written.
 	upd.Category, upd.Occurrences, upd.Source = "other", 99, lanewatch.SourceCamera
 	entry := lanewatch.TimelineEntry{Action: "dispatch", Actor: "op-2", At: at(10 * time.Minute),
-		From: lanewatch.StatusReported, To: lanewatch.StatusDispatched, Note: "to dept-9"}
+		From: lanewatch.StatusReported, To: lanewatch.StatusDispatched, Note: "to dept-9",
+		Code: "dispatched", Params: map[string]string{"department": "dept-9", "quote": `"引号" \ 和换行` + "\n"}}
 	must(t, s.UpdateCase(ctx, &upd, lanewatch.StatusReported, entry))
 
 	want := *orig
