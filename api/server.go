@@ -84,6 +84,9 @@ type Options struct {
 	Console fs.FS
 	Logger  *slog.Logger
 	Now     func() time.Time
+
+	// Inspections serves /api/v1/inspections (DOMAIN.md 9); nil leaves it out.
+	Inspections Inspections
 }
 
 // Server is the HTTP API.
@@ -158,6 +161,7 @@ func New(o Options) (*Server, error) {
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)
+	s.mountInspections(v1) // supervision workflows (DOMAIN.md 9–11)
 	for _, m := range o.Mount {
 		m(e, v1, s)
 	}

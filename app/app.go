@@ -189,6 +189,10 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	if err := a.setupCoverage(ctx, loc, net); err != nil {
 		return nil, err
 	}
+	sup, err := a.setupSupervision(loc, net, dataDir)
+	if err != nil {
+		return nil, err
+	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
 	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
@@ -239,6 +243,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 			"broker": func(context.Context) error { return a.broker.Ready() },
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
+		Inspections: sup.inspections,
 	})
 	if err != nil {
 		return nil, err
