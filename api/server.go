@@ -87,6 +87,8 @@ type Options struct {
 
 	// Inspections serves /api/v1/inspections (DOMAIN.md 9); nil leaves it out.
 	Inspections Inspections
+	// Reviews serves /api/v1/reviews (DOMAIN.md 10); nil leaves it out.
+	Reviews Reviews
 }
 
 // Server is the HTTP API.
@@ -162,6 +164,7 @@ func New(o Options) (*Server, error) {
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)
 	s.mountInspections(v1) // supervision workflows (DOMAIN.md 9–11)
+	s.mountReviews(v1)
 	for _, m := range o.Mount {
 		m(e, v1, s)
 	}

@@ -243,7 +243,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 			"broker": func(context.Context) error { return a.broker.Ready() },
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
-		Inspections: sup.inspections,
+		Inspections: sup.inspections, Reviews: sup.reviews,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/casereview"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/dispatch"
 	"github.com/lanewatch/lanewatch/inspections"
@@ -19,17 +20,41 @@ import (
 // the package that owns it.
 type supervisionFile struct {
 	Campaigns []inspections.CampaignConfig `yaml:"campaigns"`
+	Review    casereview.Config            `yaml:"review"`
 }
 
 // supervision is what setupSupervision builds; nil fields are not configured.
 type supervision struct {
 	inspections api.Inspections
+	reviews     api.Reviews
 }
 
 // setupSupervision loads the places and the supervision file and builds the inspection
-// service on the case service (nothing when places_file is not set).
+// service (when places_file is set) and the case-file review on the case service; a review
+// index_weight adds the district review scores to the 综合指数.
 func (a *App) setupSupervision(loc *time.Location, net *coverage.Network, dataDir string) (*supervision, error) {
 	out := &supervision{}
+	var f supervisionFile
+	if a.cfg.SupervisionFile != "" {
+		if err := yamlx.ReadFile(a.cfg.Resolve(a.cfg.SupervisionFile), &f); err != nil {
+			return nil, fmt.Errorf("load supervision: %w", err)
+		}
+	}
+	var segs []casereview.Road
+	if net != nil {
+		for _, seg := range net.Segments {
+			segs = append(segs, casereview.Road{Class: seg.Class, Coords: seg.Coords})
+		}
+	}
+	rev, err := casereview.New(casereview.Options{Store: a.store, Cases: a.cases, Config: f.Review, Roads: segs,
+		Location: loc, Now: a.now, Logger: a.logger})
+	if err != nil {
+		return nil, fmt.Errorf("load supervision: %s: %w", a.cfg.SupervisionFile, err)
+	}
+	out.reviews = rev
+	if w := rev.IndexWeight(); w > 0 {
+		a.cases.SetIndexParts(dispatch.IndexPart{Name: "review", Weight: w, Values: rev.DistrictScores})
+	}
 	if a.cfg.PlacesFile == "" {
 		return out, nil
 	}
@@ -46,12 +71,6 @@ func (a *App) setupSupervision(loc *time.Location, net *coverage.Network, dataDi
 	places, err := inspections.LoadPlaces(a.cfg.Resolve(a.cfg.PlacesFile), roads)
 	if err != nil {
 		return nil, fmt.Errorf("load places: %w", err)
-	}
-	var f supervisionFile
-	if a.cfg.SupervisionFile != "" {
-		if err := yamlx.ReadFile(a.cfg.Resolve(a.cfg.SupervisionFile), &f); err != nil {
-			return nil, fmt.Errorf("load supervision: %w", err)
-		}
 	}
 	campaigns, err := inspections.NewCampaigns(f.Campaigns, places, loc)
 	if err != nil {

@@ -27,6 +27,8 @@ type DistrictScore struct {
 	MeanHandleHours *float64 `json:"mean_handle_hours"`
 	Cases           int      `json:"cases"`
 	Counts          Counts   `json:"counts"`
+	// Parts are the values (0..1) of the extra index parts (SetIndexParts) for the district.
+	Parts map[string]float64 `json:"parts,omitempty"`
 }
 
 // Rates of a district.
@@ -119,7 +121,7 @@ func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error)
 		}
 		f.Cursor = next
 	}
-	return s.assess(month, start, end, cases), nil
+	return s.withParts(ctx, s.assess(month, start, end, cases), start, end)
 }
 
 func (s *Service) closeBy(c *lanewatch.Case) *time.Time {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,8 @@ type Service struct {
 	opened *prometheus.CounterVec
 	occur  prometheus.Counter
 	acts   *prometheus.CounterVec
+
+	parts atomic.Pointer[[]IndexPart] // extra parts of the 综合指数 (assessment_parts.go)
 }
 
 // New returns a Service.

@@ -20,7 +20,10 @@ import (
 	"github.com/lanewatch/lanewatch/internal/testenv"
 )
 
-const inspectorToken = "console-inspector-token-0123456789"
+const (
+	inspectorToken = "console-inspector-token-0123456789"
+	reviewerToken  = "console-reviewer-token-0123456789"
+)
 
 // startInspections runs lanewatch with the shipped places and a campaign around today whose
 // group g1 (王建国 with 李明, 陈芳) has three places.
@@ -59,13 +62,14 @@ http:
   tokens:
     - {name: 李明, token: %q, role: inspector}
     - {name: ops-desk, token: %q, role: operator}
+    - {name: 林审, token: %q, role: reviewer}
 influx: {url: %q, bucket: %q, flush_interval: 100ms}
 categories_file: %q
 coverage: {roads_file: %q, districts_file: %q}
 places_file: %q
 supervision_file: %q
 log: {level: warn}
-`, filepath.Join(dir, "data"), mqttAddr, testenv.FreeAddr(t), httpAddr, inspectorToken, operatorToken,
+`, filepath.Join(dir, "data"), mqttAddr, testenv.FreeAddr(t), httpAddr, inspectorToken, operatorToken, reviewerToken,
 		influx.URL, influx.Bucket, filepath.Join(wd, "..", "configs", "categories.yaml"),
 		filepath.Join(wd, "..", "configs", "roads.geojson"), filepath.Join(wd, "..", "configs", "districts.geojson"),
 		filepath.Join(wd, "..", "configs", "places.geojson"), supPath)

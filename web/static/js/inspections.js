@@ -10,7 +10,7 @@ const dict = {
   zh: {
     title: '督导检查', 'lang.other': 'English', signout: '退出', 'signin.lead': '请输入检查员令牌。令牌只保存在本浏览器会话中；未发送的检查记录保存在本机。',
     'signin.token': 'API 令牌', 'signin.submit': '登录', 'signin.bad': '令牌无效或无权访问督导检查。',
-    'tab.visit': '检查登记', 'tab.report': '活动报告', 'net.on': '在线', 'net.off': '离线：记录保存在本机',
+    'tab.visit': '检查登记', 'tab.report': '活动报告', 'tab.casefiles': '案卷评查', 'net.on': '在线', 'net.off': '离线：记录保存在本机',
     'visit.title': '登记一次检查', 'f.campaign': '检查活动', 'f.group': '检查组', 'f.place': '检查地点', 'f.at': '检查时间',
     'f.people': '参加人员', 'f.result': '检查结果', 'r.pass': '合格（未发现问题）', 'r.problems': '发现问题', 'f.photos': '现场照片',
     'f.note': '备注', 'p.add': '＋ 添加问题', 'p.title': '问题', 'p.category': '问题类别', 'p.description': '问题描述', 'p.photo': '问题照片',
@@ -31,7 +31,7 @@ const dict = {
   en: {
     title: 'Inspections', 'lang.other': '中文', signout: 'Sign out', 'signin.lead': 'Enter your inspector token. It stays in this browser session; unsent visits stay on this device.',
     'signin.token': 'API token', 'signin.submit': 'Sign in', 'signin.bad': 'The token is not valid or may not use inspections.',
-    'tab.visit': 'Record a visit', 'tab.report': 'Campaign report', 'net.on': 'Online', 'net.off': 'Offline: visits kept on this device',
+    'tab.visit': 'Record a visit', 'tab.report': 'Campaign report', 'tab.casefiles': 'Case files', 'net.on': 'Online', 'net.off': 'Offline: visits kept on this device',
     'visit.title': 'Record an inspection visit', 'f.campaign': 'Campaign', 'f.group': 'Group', 'f.place': 'Place', 'f.at': 'Time of the visit',
     'f.people': 'People present', 'f.result': 'Result', 'r.pass': 'Pass (no problem found)', 'r.problems': 'Problems found', 'f.photos': 'Photos of the place',
     'f.note': 'Note', 'p.add': '+ Add a problem', 'p.title': 'Problem', 'p.category': 'Category', 'p.description': 'What was found', 'p.photo': 'Photo of the problem',
