@@ -89,6 +89,8 @@ type Options struct {
 	Inspections Inspections
 	// Reviews serves /api/v1/reviews (DOMAIN.md 10); nil leaves it out.
 	Reviews Reviews
+	// Notices serves /api/v1/notices (DOMAIN.md 11); nil leaves it out.
+	Notices Notices
 }
 
 // Server is the HTTP API.
@@ -165,6 +167,7 @@ func New(o Options) (*Server, error) {
 	s.mountCameras(e, v1)
 	s.mountInspections(v1) // supervision workflows (DOMAIN.md 9–11)
 	s.mountReviews(v1)
+	s.mountNotices(v1)
 	for _, m := range o.Mount {
 		m(e, v1, s)
 	}
