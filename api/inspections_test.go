@@ -31,7 +31,9 @@ func (f *inspCases) Get(_ context.Context, id string) (*lanewatch.Case, error) {
 	return &lanewatch.Case{ID: id, Status: lanewatch.StatusReported}, nil
 }
 
-func newInspectionServer(t *testing.T) *Server {
+func newInspectionServer(t *testing.T) *Server { return newInspectionServerWith(t, 0) }
+
+func newInspectionServerWith(t *testing.T, maxPhoto int64) *Server {
 	t.Helper()
 	places, err := inspections.LoadPlaces("../configs/places.geojson", nil)
 	if err != nil {
@@ -51,7 +53,7 @@ func newInspectionServer(t *testing.T) *Server {
 	t.Cleanup(func() { st.Close() })
 	var _ store.Store = st
 	svc, err := inspections.New(inspections.Options{Store: st, Cases: &inspCases{}, Places: places, Campaigns: cs,
-		PhotoDir: t.TempDir(), Now: func() time.Time { return time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC) }})
+		PhotoDir: t.TempDir(), MaxPhotoBytes: maxPhoto, MaxPhotos: 2, Now: func() time.Time { return time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +168,38 @@ func TestInspectionMultipart(t *testing.T) {
 	s.Handler().ServeHTTP(w, req)
 	if w.Code != 200 || w.Header().Get("Content-Type") != "image/jpeg" || !bytes.Equal(w.Body.Bytes(), jpeg) {
 		t.Fatalf("photo: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestInspectionUploadLimits(t *testing.T) {
+	s := newInspectionServerWith(t, 2000)
+	post := func(photo []byte) (int, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("visit", visitJSON)
+		fw, _ := mw.CreateFormFile("photo", "p.jpg")
+		_, _ = fw.Write(photo)
+		mw.Close()
+		req := httptest.NewRequest("POST", "/api/v1/inspections/visits", &buf)
+		req.Header.Set("Authorization", "Bearer insp-tok")
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	jpeg := func(n int) []byte { return append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), make([]byte, n)...) }
+	// A photo over its bound: 413 naming the photo, nothing recorded.
+	if code, body := post(jpeg(3000)); code != 413 || !strings.Contains(body, "photo:") {
+		t.Fatalf("large photo: %d %s", code, body)
+	}
+	// A body over every photo's bound plus 1 MiB is cut off: 413.
+	if code, body := post(jpeg(2<<20)); code != 413 {
+		t.Fatalf("huge body: %d %.200s", code, body)
+	}
+	if code, _ := do(t, s, "GET", "/api/v1/inspections/visits/phone-visit-01", "viewer-tok", ""); code != 404 {
+		t.Fatalf("a refused upload left a visit: %d", code)
+	}
+	if code, body := post(jpeg(1000)); code != 201 {
+		t.Fatalf("photo within bounds: %d %s", code, body)
 	}
 }
