@@ -103,6 +103,26 @@ func TestCaseFilePrint(t *testing.T) {
 	if got := count(t, ctx, ".casefile tbody tr"); got != 9 { // report, accept, close for each
 		t.Errorf("timeline rows = %d, want 9", got)
 	}
+	// The reviewer scores the second case file on the page: photos fail (with a note), the
+	// reporter item does not apply: 4 of 5 items pass with weight 1 each -> 80.
+	second := rv.CaseIDs[1]
+	form := fmt.Sprintf(`form.score[data-case=%q]`, second)
+	run(t, ctx, "score a case file on the page",
+		js(fmt.Sprintf(`document.querySelector('%s fieldset[data-id=photos] input[value=fail]').click()`, form)),
+		js(fmt.Sprintf(`document.querySelector('%s fieldset[data-id=reporter_informed] input[value=na]').click()`, form)),
+		js(fmt.Sprintf(`document.querySelector('%s button').click()`, form)),
+		until(fmt.Sprintf(`document.querySelector('%s p').textContent.includes('不合格项')`, form)),
+		setValue(form+" fieldset[data-id=photos] .note", "缺少处置后照片"),
+		js(fmt.Sprintf(`document.querySelector('%s button').click()`, form)),
+		until(fmt.Sprintf(`document.querySelector('%s').dataset.score === '80'`, form)))
+	code, body = s.call("GET", "/api/v1/reviews/"+rv.ID+"/results", reviewerToken, nil)
+	var res struct {
+		Scored int     `json:"scored"`
+		Mean   float64 `json:"mean"`
+	}
+	if code != 200 || json.Unmarshal(body, &res) != nil || res.Scored != 2 || res.Mean != (75+80)/2.0 {
+		t.Errorf("results after the page's score: %d %s", code, body)
+	}
 	pdf := get(t, ctx, "print to PDF", chromedp.Action[page.PrintToPDFResult](func(c context.Context, _ *chromedp.Target) (page.PrintToPDFResult, error) {
 		return chromedp.Call(c, page.PrintToPDF, page.PrintToPDFParams{PaperWidth: 8.27, PaperHeight: 11.69})
 	}))

@@ -10,12 +10,14 @@ const dict = {
     file: '行政执法案卷', no: '案卷号', category: '类别', status: '状态', source: '来源', district: '镇街', department: '处置部门',
     location: '位置', created: '上报时间', deadlines: '时限', description: '描述', timeline: '处置过程', photos: '照片', rating: '评价',
     at: '时间', action: '环节', actor: '操作人', transition: '状态变化', note: '说明', none: '无', sampled: '抽取自', seed: '随机种子',
-    before: '处置前', after: '处置后', evidence: '证据', empty: '此评查没有案卷。' },
+    before: '处置前', after: '处置后', evidence: '证据', empty: '此评查没有案卷。',
+    score: '评分', pass: '合格', fail: '不合格', na: '不适用', save: '保存评分', saved: '已保存：', mine: '我的评分', failnote: '不合格项请写明问题' },
   en: { title: 'Case files', 'signin.token': 'API token', 'signin.submit': 'Sign in', review: 'Review', print: 'Print / save as PDF', 'lang.other': '中文',
     file: 'Enforcement case file', no: 'Case no.', category: 'Category', status: 'Status', source: 'Source', district: 'District', department: 'Department',
     location: 'Location', created: 'Reported', deadlines: 'Deadlines', description: 'Description', timeline: 'Timeline', photos: 'Photos', rating: 'Rating',
     at: 'Time', action: 'Step', actor: 'By', transition: 'Status change', note: 'Note', none: 'None', sampled: 'Sampled in', seed: 'seed',
-    before: 'before', after: 'after', evidence: 'evidence', empty: 'This review has no case files.' },
+    before: 'before', after: 'after', evidence: 'evidence', empty: 'This review has no case files.',
+    score: 'Score', pass: 'pass', fail: 'fail', na: 'n/a', save: 'Save score', saved: 'Saved: ', mine: 'My score', failnote: 'Say what is wrong for each fail' },
 };
 const tr = (k) => dict[lang()][k] ?? dict.zh[k] ?? k;
 const $ = (id) => document.getElementById(id);
@@ -30,6 +32,31 @@ async function get(path) {
 function labels() {
   document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = tr(el.dataset.t);
+}
+
+// scoreForm is the reviewer's checklist for one case file (screen only, not printed); saving
+// again replaces the reviewer's score.
+function scoreForm(rv, c) {
+  const itemName = (it) => (lang() === 'en' ? it.name_en || it.name_zh : it.name_zh || it.name_en);
+  const msg = h('p', { class: 'muted', role: 'status' });
+  const rows = rv.checklist.map((it) => h('fieldset', { class: 'item', dataset: { id: it.id } },
+    h('legend', {}, itemName(it)),
+    ['pass', 'fail', 'na'].map((r) => h('label', { class: 'inline' }, h('input', { type: 'radio', name: `${c.id}-${it.id}`, value: r, checked: r === 'pass' }), tr(r))),
+    h('input', { type: 'text', class: 'note', maxlength: '1000', 'aria-label': itemName(it) + ' · ' + tr('note') })));
+  const form = h('form', { class: 'score noprint', dataset: { case: c.id } }, h('h2', {}, tr('mine')), rows,
+    h('button', { type: 'submit', class: 'primary' }, tr('save')), msg);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const items = [...form.querySelectorAll('fieldset.item')].map((f) => ({ id: f.dataset.id,
+      result: f.querySelector('input[type=radio]:checked').value, note: f.querySelector('.note').value.trim() }));
+    if (items.some((i) => i.result === 'fail' && !i.note)) { msg.textContent = tr('failnote'); return; }
+    const r = await fetch(`/api/v1/reviews/${encodeURIComponent(rv.id)}/scores/${encodeURIComponent(c.id)}`, { method: 'PUT',
+      headers: { Authorization: 'Bearer ' + token(), 'Content-Type': 'application/json' }, body: JSON.stringify({ items }), credentials: 'omit' });
+    const body = await r.json().catch(() => ({}));
+    msg.textContent = r.ok ? tr('saved') + body.score.toFixed(1) : (body.error || {}).message || String(r.status);
+    form.dataset.score = r.ok ? String(body.score) : '';
+  });
+  return form;
 }
 
 function caseFile(rv, c) {
@@ -59,7 +86,8 @@ function caseFile(rv, c) {
       h('tbody', {}, (c.timeline || []).map((e) => h('tr', {}, h('td', {}, fmtTime(e.at)), h('td', {}, e.action), h('td', {}, e.actor),
         h('td', {}, (e.from || '') + ' → ' + (e.to || '')), h('td', {}, e.note || '')))))),
     h('h2', {}, tr('photos')), (c.attachments || []).length ? photos : h('p', {}, tr('none')),
-    h('h2', {}, tr('rating')), h('p', {}, c.rating ? `${c.rating.score} / 5 ${c.rating.comment || ''}` : tr('none')));
+    h('h2', {}, tr('rating')), h('p', {}, c.rating ? `${c.rating.score} / 5 ${c.rating.comment || ''}` : tr('none')),
+    scoreForm(rv, c)); // a role that may not score sees the API's refusal on saving
 }
 
 async function show() {
