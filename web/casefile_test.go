@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,21 @@ func TestCaseFilePrint(t *testing.T) {
 	}))
 	if n := len(pdfPage.FindAll(pdf.Data, -1)); n != 3 {
 		t.Errorf("PDF has %d pages, want 3 (one per case)", n)
+	}
+	// An operator draws a new review from the page: 2 of the 3 inspection cases, seed 11; drawing
+	// the same filter and seed through the API gives the same sample.
+	run(t, ctx, "sign in as operator", js(`sessionStorage.setItem('lanewatch.token', '`+operatorToken+`')`),
+		chromedp.Navigate(s.url+"/console/casefile.html"), until(`document.body.dataset.ready === '3'`),
+		js(`document.querySelector('#newreview').open = true`),
+		setValue("#n-name", "复查抽样"), setValue("#n-seed", "11"), setValue("#n-size", "2"), setValue("#n-source", "inspection"),
+		chromedp.Click(css("#new-form button")), until(`document.body.dataset.ready === '2'`))
+	pageIDs := get(t, ctx, "sampled ids", chromedp.Evaluate[string](`[...document.querySelectorAll('.casefile')].map((a) => a.dataset.id).join(',')`))
+	code, body = s.call("POST", "/api/v1/reviews", operatorToken, map[string]any{"name": "again", "seed": 11, "size": 2, "filter": map[string]string{"source": "inspection"}})
+	var again struct {
+		CaseIDs []string `json:"case_ids"`
+	}
+	if code != 201 || json.Unmarshal(body, &again) != nil || strings.Join(again.CaseIDs, ",") != pageIDs {
+		t.Errorf("same seed and filter: page %s, API %d %s", pageIDs, code, body)
 	}
 	if dir := *screenshotDir; dir != "" {
 		_ = os.WriteFile(dir+"/casefiles.pdf", pdf.Data, 0o644)

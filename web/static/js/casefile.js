@@ -11,12 +11,16 @@ const dict = {
     location: '位置', created: '上报时间', deadlines: '时限', description: '描述', timeline: '处置过程', photos: '照片', rating: '评价',
     at: '时间', action: '环节', actor: '操作人', transition: '状态变化', note: '说明', none: '无', sampled: '抽取自', seed: '随机种子',
     before: '处置前', after: '处置后', evidence: '证据', empty: '此评查没有案卷。',
+    new: '新建评查（抽取案卷）', 'f.name': '名称', 'f.seed': '随机种子（留空自动）', 'f.size': '抽取件数', 'f.from': '起始日期', 'f.to': '截止日期',
+    'f.road_class': '道路等级', 'f.draw': '抽取', drawn: '已抽取：', of: '件，候选',
     score: '评分', pass: '合格', fail: '不合格', na: '不适用', save: '保存评分', saved: '已保存：', mine: '我的评分', failnote: '不合格项请写明问题' },
   en: { title: 'Case files', 'signin.token': 'API token', 'signin.submit': 'Sign in', review: 'Review', print: 'Print / save as PDF', 'lang.other': '中文',
     file: 'Enforcement case file', no: 'Case no.', category: 'Category', status: 'Status', source: 'Source', district: 'District', department: 'Department',
     location: 'Location', created: 'Reported', deadlines: 'Deadlines', description: 'Description', timeline: 'Timeline', photos: 'Photos', rating: 'Rating',
     at: 'Time', action: 'Step', actor: 'By', transition: 'Status change', note: 'Note', none: 'None', sampled: 'Sampled in', seed: 'seed',
     before: 'before', after: 'after', evidence: 'evidence', empty: 'This review has no case files.',
+    new: 'New review (draw a sample)', 'f.name': 'Name', 'f.seed': 'Seed (empty: from the clock)', 'f.size': 'Sample size', 'f.from': 'From', 'f.to': 'To',
+    'f.road_class': 'Road class', 'f.draw': 'Draw', drawn: 'Drawn: ', of: ' of',
     score: 'Score', pass: 'pass', fail: 'fail', na: 'n/a', save: 'Save score', saved: 'Saved: ', mine: 'My score', failnote: 'Say what is wrong for each fail' },
 };
 const tr = (k) => dict[lang()][k] ?? dict.zh[k] ?? k;
@@ -105,7 +109,7 @@ async function start() {
     put($('review'), list.items.map((r) => h('option', { value: r.id }, r.name + ' · ' + fmtTime(r.created_at))));
     const want = location.hash.slice(1);
     if (list.items.some((r) => r.id === want)) $('review').value = want;
-    $('signin').hidden = true; $('toolbar').hidden = false;
+    $('signin').hidden = true; $('toolbar').hidden = false; $('newreview').hidden = false;
     await show();
   } catch (e) {
     if (e.auth || !token()) { $('signin').hidden = false; $('toolbar').hidden = true; return; }
@@ -113,7 +117,23 @@ async function start() {
   }
 }
 
+async function createReview(e) {
+  e.preventDefault();
+  const v = (id) => $(id).value.trim();
+  const body = { name: v('n-name'), size: Number(v('n-size')) || 0, filter: { from: v('n-from'), to: v('n-to'), district: v('n-district'),
+    department: v('n-department'), category: v('n-category'), road_class: v('n-road'), source: v('n-source') } };
+  if (v('n-seed') !== '') body.seed = Number(v('n-seed'));
+  const r = await fetch('/api/v1/reviews', { method: 'POST', headers: { Authorization: 'Bearer ' + token(), 'Content-Type': 'application/json' },
+    body: JSON.stringify(body), credentials: 'omit' });
+  const out = await r.json().catch(() => ({}));
+  if (!r.ok) { $('new-msg').textContent = (out.error || {}).message || String(r.status); return; }
+  $('new-msg').textContent = tr('drawn') + out.case_ids.length + tr('of') + ' ' + out.population + ' · ' + tr('seed') + ' ' + out.seed;
+  location.hash = out.id;
+  await start();
+}
+
 labels();
+$('new-form').addEventListener('submit', createReview);
 $('signin-form').addEventListener('submit', (e) => { e.preventDefault(); setToken($('token').value.trim()); $('token').value = ''; start(); });
 $('review').addEventListener('change', show);
 $('print').addEventListener('click', () => window.print());
