@@ -99,3 +99,37 @@ func TestOwnerNoticeWiring(t *testing.T) {
 		t.Errorf("counts = %d %+v", code, counts)
 	}
 }
+
+// TestShippedSupervision: the shipped places, campaigns, checklist and notices settings load
+// against the shipped road network (what `make run` starts with).
+func TestShippedSupervision(t *testing.T) {
+	influx := testenv.Influx(t)
+	wd, _ := os.Getwd()
+	shipped := func(name string) string { return filepath.Join(wd, "..", "configs", name) }
+	cfg := testConfig(t, influx, t.TempDir(), func(c *Config) {
+		c.PlacesFile, c.SupervisionFile = shipped("places.geojson"), shipped("supervision.yaml")
+		c.Coverage.RoadsFile, c.Coverage.DistrictsFile = shipped("roads.geojson"), shipped("districts.geojson")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, Options{Logger: testLogger(t), Env: []string{"LANEWATCH_ADMIN_TOKEN=" + adminToken}})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	h := launch(t, ctx, cancel, a, cfg, influx, "http")
+	var places, campaigns, checklist struct {
+		Items []map[string]any `json:"items"`
+	}
+	if code := h.getJSON("/api/v1/inspections/places", &places); code != 200 || len(places.Items) != 49 {
+		t.Errorf("places: %d, %d items", code, len(places.Items))
+	}
+	if code := h.getJSON("/api/v1/inspections/campaigns", &campaigns); code != 200 || len(campaigns.Items) != 1 {
+		t.Errorf("campaigns: %d, %d items", code, len(campaigns.Items))
+	}
+	if code := h.getJSON("/api/v1/reviews/checklist", &checklist); code != 200 || len(checklist.Items) != 6 {
+		t.Errorf("checklist: %d, %d items", code, len(checklist.Items))
+	}
+	if code := h.getJSON("/api/v1/notices", &checklist); code != 404 {
+		t.Errorf("notices are off as shipped, GET /api/v1/notices = %d", code)
+	}
+}
