@@ -193,7 +193,7 @@ func TestInspectionUploadLimits(t *testing.T) {
 		t.Fatalf("large photo: %d %s", code, body)
 	}
 	// A body over every photo's bound plus 1 MiB is cut off: 413.
-	if code, body := post(jpeg(2<<20)); code != 413 {
+	if code, body := post(jpeg(2 << 20)); code != 413 {
 		t.Fatalf("huge body: %d %.200s", code, body)
 	}
 	if code, _ := do(t, s, "GET", "/api/v1/inspections/visits/phone-visit-01", "viewer-tok", ""); code != 404 {
