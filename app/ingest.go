@@ -65,7 +65,7 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	// The rules run even when the camera step fails: a detection without its incident fields
 	// still counts as a camera message.
 	stepErr := h.cams.step(ctx, msg, dev)
-	return errors.Join(stepErr, h.sup.observe(ctx, msg, dev), h.rules.Handle(ctx, msg, dev))
+	return errors.Join(stepErr, h.sup.observe(ctx, msg, dev, h.cams), h.rules.Handle(ctx, msg, dev))
 }
 
 // caseOpener turns rule firings into cases; rules.RetryingOpener retries it while the store is

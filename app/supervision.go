@@ -46,8 +46,9 @@ func (s *supervision) noticesAPI() api.Notices {
 	return s.notices
 }
 
-// observe hands a camera message to the owner notices (after the camera step set its incident).
-func (s *supervision) observe(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device) error {
+// observe hands a camera message to the owner notices (after the camera step set its incident;
+// cams tells whether the incident has a case already).
+func (s *supervision) observe(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device, cams *cameraWiring) error {
 	if s == nil || s.notices == nil || msg.Kind != lanewatch.KindCamera || msg.Camera == nil {
 		return nil
 	}
@@ -55,6 +56,11 @@ func (s *supervision) observe(ctx context.Context, msg *lanewatch.Message, dev *
 	d := notices.Detection{CameraID: dev.ID, Plate: c.Plate, TS: c.TS, Lat: c.Lat, Lon: c.Lon}
 	if c.IncidentID != "" {
 		d.IncidentID, d.Category = c.IncidentID, payload.CameraTypes[c.Type]
+		if cams != nil && cams.svc != nil {
+			if inc, ok := cams.svc.Tracker().Get(c.IncidentID); ok && len(inc.CaseIDs) > 0 {
+				d.HasCase = true
+			}
+		}
 	}
 	return s.notices.Observe(ctx, d)
 }

@@ -154,6 +154,13 @@ func TestOwnerNotices(t *testing.T) {
 	det("cam-3", "inc-3", "粤T·33333", 0, 3)
 	det("cam-4", "inc-4", "粤T·99999", 0, 4)
 	det("cam-1", "inc-x", "", 0, 1) // an incident without a plate: no notice, the rules handle it
+	// An incident whose case the rules opened before its plate was read: no notice either.
+	if err := svc.Observe(ctx, notices.Detection{CameraID: "cam-1", IncidentID: "inc-y", Category: "0505", Plate: "粤T·12345", TS: t0, Lat: 1, HasCase: true}); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := svc.Holds(ctx, "inc-y"); held {
+		t.Error("inc-y held although it had a case already")
+	}
 	if held, _ := svc.Holds(ctx, "inc-1"); !held {
 		t.Error("inc-1 not held by its notice")
 	}

@@ -35,6 +35,9 @@ type Detection struct {
 	Plate      string
 	TS         time.Time
 	Lat, Lon   float64
+	// HasCase tells that the incident already has a case (the rules opened it before a plate
+	// was read): no notice starts, the case proceeds as it is.
+	HasCase bool
 }
 
 // Owners finds a vehicle owner's phone number; an error with code ENotFound means no owner.
@@ -205,8 +208,8 @@ func (s *Service) Observe(ctx context.Context, d Detection) error {
 	n, err := s.get(ctx, noticeID(d.IncidentID))
 	switch {
 	case lanewatch.ErrorCode(err) == lanewatch.ENotFound:
-		if d.Plate == "" {
-			return nil // no plate: the rules handle the incident as before
+		if d.Plate == "" || d.HasCase {
+			return nil // no plate, or a case already: the rules handle the incident as before
 		}
 		n = &Notice{ID: noticeID(d.IncidentID), IncidentID: d.IncidentID, CameraID: d.CameraID, Category: d.Category,
 			Plate: d.Plate, District: s.o.District(d.Lat, d.Lon), Location: lanewatch.Location{Lat: d.Lat, Lon: d.Lon},
