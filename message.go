@@ -77,6 +77,8 @@ type CameraEvent struct {
 	VendorCode string
 	RegionID   string
 	State      string
+	// Plate is the licence plate read by the camera (illegal parking, e.g. 粤T·12345); "" when none.
+	Plate string
 	// Incident the detection belongs to, set by the camera incident tracker before the rules
 	// run; empty for heartbeats, inactive events and detections of unmapped types.
 	IncidentID         string

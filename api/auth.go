@@ -14,14 +14,14 @@ import (
 type Token struct {
 	Name  string
 	Token string
-	// Role: admin | operator | department:ID | contractor:ID | viewer
+	// Role: admin | operator | department:ID | contractor:ID | viewer | inspector | reviewer
 	Role string
 }
 
 // Principal is the authenticated caller.
 type Principal struct {
 	Name string
-	Role string // admin | operator | department | contractor | viewer
+	Role string // admin | operator | department | contractor | viewer | inspector | reviewer | reviewer
 	ID   string // department or contractor id
 }
 

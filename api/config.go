@@ -25,7 +25,7 @@ type TokenConfig struct {
 	Name     string `yaml:"name"`
 	Token    string `yaml:"token"`
 	TokenEnv string `yaml:"token_env"`
-	// Role: admin | operator | department:ID | contractor:ID | viewer
+	// Role: admin | operator | department:ID | contractor:ID | viewer | inspector | reviewer
 	Role string `yaml:"role"`
 }
 
@@ -49,7 +49,7 @@ func (c *HTTPConfig) Validate() error {
 			return fmt.Errorf("tokens[%d] (%s): token or token_env required", i, t.Name)
 		}
 		if !ValidRole(t.Role) {
-			return fmt.Errorf("tokens[%d] (%s): role %q is not one of admin, operator, department:ID, contractor:ID, viewer", i, t.Name, t.Role)
+			return fmt.Errorf("tokens[%d] (%s): role %q is not one of admin, operator, department:ID, contractor:ID, viewer, inspector, reviewer", i, t.Name, t.Role)
 		}
 	}
 	return nil
@@ -58,7 +58,7 @@ func (c *HTTPConfig) Validate() error {
 // ValidRole reports whether r is a role a token may have.
 func ValidRole(r string) bool {
 	switch {
-	case r == "admin", r == "operator", r == "viewer":
+	case r == "admin", r == "operator", r == "viewer", r == "inspector", r == "reviewer":
 		return true
 	case strings.HasPrefix(r, "department:") && len(r) > len("department:"):
 		return true

@@ -84,6 +84,13 @@ type Options struct {
 	Console fs.FS
 	Logger  *slog.Logger
 	Now     func() time.Time
+
+	// Inspections serves /api/v1/inspections (DOMAIN.md 9); nil leaves it out.
+	Inspections Inspections
+	// Reviews serves /api/v1/reviews (DOMAIN.md 10); nil leaves it out.
+	Reviews Reviews
+	// Notices serves /api/v1/notices (DOMAIN.md 11); nil leaves it out.
+	Notices Notices
 }
 
 // Server is the HTTP API.
@@ -159,6 +166,9 @@ func New(o Options) (*Server, error) {
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)
+	s.mountInspections(v1) // supervision workflows (DOMAIN.md 9–11)
+	s.mountReviews(v1)
+	s.mountNotices(v1)
 	for _, m := range o.Mount {
 		m(e, v1, s)
 	}

@@ -63,6 +63,7 @@ type App struct {
 	cams     *cameraWiring
 	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster.Node
+	sup      *supervision // inspections, case-file review, owner notices
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -175,7 +176,12 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	if err := a.setupCoverage(ctx, loc, net); err != nil {
 		return nil, err
 	}
-	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
+	sup, err := a.setupSupervision(loc, net, dataDir, o.Env)
+	if err != nil {
+		return nil, err
+	}
+	a.sup = sup
+	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger, sup: sup}
 	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
 	}
@@ -201,7 +207,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		}
 	} else {
 		po := cfg.Pipeline.Options()
-		po.Reader, po.Handler, po.Flusher = a.journal, &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams}, a.flusher()
+		po.Reader, po.Handler, po.Flusher = a.journal, &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams, sup: a.sup}, a.flusher()
 		po.DeadLetters, po.Devices, po.Decoder = a.store, a.registry, &payload.Decoder{}
 		po.Registerer, po.Logger, po.Now = a.reg, a.logger, a.now
 		if a.pipeline, err = gateway.NewPipeline(po); err != nil {
@@ -225,6 +231,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 			"broker": func(context.Context) error { return a.broker.Ready() },
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
+		Inspections: sup.inspections, Reviews: sup.reviews, Notices: sup.noticesAPI(),
 	})
 	if err != nil {
 		return nil, err
@@ -302,6 +309,7 @@ func (a *App) Run(ctx context.Context) error {
 	loop("rules", a.runRules)
 	loop("coverage", a.runCoverage)
 	loop("cluster", a.runCluster)
+	loop("owner notices", a.runNotices)
 	if a.media != nil {
 		loop("open311 media", a.media.Run)
 	}

@@ -48,6 +48,11 @@ type Config struct {
 	CamerasFile string `yaml:"cameras_file"`
 	// PlaquesFile is the responsibility plaque registry (configs/plaques.yaml); optional.
 	PlaquesFile string `yaml:"plaques_file"`
+	// PlacesFile is the places of supervision inspections (configs/places.geojson); optional.
+	PlacesFile string `yaml:"places_file"`
+	// SupervisionFile is the inspection campaigns, case-file review checklist and owner
+	// notices (configs/supervision.yaml); optional.
+	SupervisionFile string `yaml:"supervision_file"`
 
 	Log LogConfig `yaml:"log"`
 	// Node is this process's identity among several nodes sharing one PostgreSQL (cluster package).

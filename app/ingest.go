@@ -25,6 +25,8 @@ type ingest struct {
 	coverage *coverage.Tracker
 	// cams runs the camera incident and plaque report steps before the rules; nil skips them.
 	cams *cameraWiring
+	// sup hands camera messages to the owner notices; nil skips it.
+	sup  *supervision
 	bufs sync.Pool
 }
 
@@ -63,7 +65,7 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	// The rules run even when the camera step fails: a detection without its incident fields
 	// still counts as a camera message.
 	stepErr := h.cams.step(ctx, msg, dev)
-	return errors.Join(stepErr, h.rules.Handle(ctx, msg, dev))
+	return errors.Join(stepErr, h.sup.observe(ctx, msg, dev, h.cams), h.rules.Handle(ctx, msg, dev))
 }
 
 // caseOpener turns rule firings into cases; rules.RetryingOpener retries it while the store is
@@ -74,12 +76,17 @@ type caseOpener struct {
 	logger *slog.Logger
 	// camera attaches an incident's first and latest snapshots to the case; nil skips it.
 	camera *camera.Service
+	// sup holds the firings of incidents that have an owner notice (notices opens those cases).
+	sup *supervision
 }
 
 func (o *caseOpener) OpenRuleCase(ctx context.Context, f rules.Firing) error {
 	if f.Shadow {
 		o.logger.Debug("shadow rule fired", "rule", f.Rule, "key", f.Key)
 		return nil
+	}
+	if held, err := o.sup.holds(ctx, f.Key); err != nil || held {
+		return err
 	}
 	c := &lanewatch.Case{Category: f.Category, Urgency: f.Urgency, Source: lanewatch.SourceRule, Rule: f.Rule,
 		Key: f.Key, DeviceID: f.DeviceID, District: f.District, Contractor: f.Contractor, Location: f.Location, Title: f.Title, Description: f.Description,

@@ -38,6 +38,8 @@ type Event struct {
 	// Snapshot is an inline image (JPEG or PNG), SnapshotURL a link to one.
 	Snapshot    []byte
 	SnapshotURL string
+	// Plate is the licence plate the camera read (DOMAIN.md 11), "" when none.
+	Plate string
 }
 
 // FromMessage normalises a decoded camera message of device cameraID.
@@ -45,7 +47,7 @@ func FromMessage(cameraID string, c *lanewatch.CameraEvent) Event {
 	return Event{CameraID: cameraID, Channel: c.Channel, EventID: c.EventID, TS: c.TS, VendorCode: c.VendorCode,
 		Type: c.Type, Category: payload.CameraTypes[c.Type], Confidence: c.Confidence, BBox: c.BBox, HasBBox: c.HasBBox,
 		RegionID: c.RegionID, State: c.State, Lat: c.Lat, Lon: c.Lon, HasLoc: c.HasLocation,
-		Snapshot: c.Snapshot, SnapshotURL: c.SnapshotURL}
+		Snapshot: c.Snapshot, SnapshotURL: c.SnapshotURL, Plate: c.Plate}
 }
 
 // Detection reports whether the event is a detection that may join or open an incident:
@@ -69,6 +71,7 @@ type wireEvent struct {
 	VendorCode  string      `json:"vendor_code,omitempty"`
 	RegionID    string      `json:"region_id,omitempty"`
 	State       string      `json:"state,omitempty"`
+	Plate       string      `json:"plate,omitempty"`
 }
 
 // Payload encodes e as the MQTT camera event of SPEC.md section 3 (the fields channel,
@@ -78,7 +81,7 @@ func (e *Event) Payload() ([]byte, error) {
 		return nil, fmt.Errorf("camera event type %q is not a known camera type", e.Type)
 	}
 	w := wireEvent{EventID: e.EventID, TS: e.TS.UTC().Format(time.RFC3339Nano), Type: e.Type, Confidence: e.Confidence,
-		SnapshotURL: e.SnapshotURL, Channel: e.Channel, VendorCode: e.VendorCode, RegionID: e.RegionID, State: e.State}
+		SnapshotURL: e.SnapshotURL, Channel: e.Channel, VendorCode: e.VendorCode, RegionID: e.RegionID, State: e.State, Plate: e.Plate}
 	if e.HasBBox {
 		b := e.BBox
 		w.BBox = &b

@@ -33,6 +33,8 @@ type DistrictScore struct {
 	// still ahead and not done: counted in no rate, shown apart.
 	Pending int    `json:"pending"`
 	Counts  Counts `json:"counts"`
+	// Parts are the values (0..1) of the extra index parts (SetIndexParts) for the district.
+	Parts map[string]float64 `json:"parts,omitempty"`
 }
 
 // Rates of a district.
@@ -145,7 +147,7 @@ func (s *Service) Assess(ctx context.Context, month string) (*Assessment, error)
 		}
 		f.Cursor = next
 	}
-	return s.assess(month, start, end, s.o.Now(), cases), nil
+	return s.withParts(ctx, s.assess(month, start, end, s.o.Now(), cases), start, end)
 }
 
 func (s *Service) closeBy(c *lanewatch.Case) *time.Time {

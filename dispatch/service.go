@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,8 @@ type Service struct {
 	opened *prometheus.CounterVec
 	occur  prometheus.Counter
 	acts   *prometheus.CounterVec
+
+	parts atomic.Pointer[[]IndexPart] // extra parts of the 综合指数 (assessment_parts.go)
 }
 
 // New returns a Service.

@@ -76,6 +76,13 @@ log: {level: warn}
 		filepath.Join(wd, "..", "configs", "categories.yaml"), filepath.Join(wd, "testdata", "rules"),
 		filepath.Join(wd, "..", "configs", "roads.geojson"), filepath.Join(wd, "..", "configs", "districts.geojson"),
 		filepath.Join(wd, "..", "configs", "zones.geojson"))
+	return runLanewatch(t, dir, cfg, httpAddr, mqttAddr)
+}
+
+// runLanewatch starts lanewatch with the config text cfg (written into dir) and waits until it
+// answers on httpAddr.
+func runLanewatch(t *testing.T, dir, cfg, httpAddr, mqttAddr string) *server {
+	t.Helper()
 	path := filepath.Join(dir, "lanewatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -114,7 +114,7 @@ func (d *Decoder) camera(o *fastjson.Object, now time.Time, a at) (*lanewatch.Ca
 	for _, f := range []struct {
 		key string
 		dst *string
-	}{{"vendor_code", &ev.VendorCode}, {"region_id", &ev.RegionID}, {"state", &ev.State}} {
+	}{{"vendor_code", &ev.VendorCode}, {"region_id", &ev.RegionID}, {"state", &ev.State}, {"plate", &ev.Plate}} {
 		if v = o.Get(f.key); !isNull(v) {
 			if *f.dst, err = str(v, a, f.key, maxIDLen, true); err != nil {
 				return nil, err

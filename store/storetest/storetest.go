@@ -53,6 +53,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Plaques", testPlaques},
 		{"RuleVersions", testRuleVersions},
 		{"Incidents", testIncidents},
+		{"Supervision/Visits", testVisits},
+		{"Supervision/Reviews", testReviews},
+		{"Supervision/Notices", testNotices},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
