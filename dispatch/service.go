@@ -518,16 +518,23 @@ func (s *Service) named(c *lanewatch.Case) *lanewatch.Case {
 	if c == nil {
 		return c
 	}
-	c.DistrictName = s.o.Districts.Name(c.District, "zh")
-	c.DepartmentName, c.ContractorName = "", ""
-	if d, ok := s.router.Department(c.Department); ok {
-		c.DepartmentName = d.Name
-	}
-	if d, ok := s.router.Department(c.Contractor); ok {
-		c.ContractorName = d.Name
-	}
+	c.DistrictName = s.DistrictName(c.District)
+	c.DepartmentName, c.ContractorName = s.PartyName(c.Department), s.PartyName(c.Contractor)
 	s.RenderNotes(c, "zh")
 	return c
+}
+
+// DistrictName returns a district's display name (name_zh of the districts file; "" for an
+// unknown district).
+func (s *Service) DistrictName(id string) string { return s.o.Districts.Name(id, "zh") }
+
+// PartyName returns the name of a department or contractor of the routing file ("" for an
+// unknown one).
+func (s *Service) PartyName(id string) string {
+	if d, ok := s.router.Department(id); ok {
+		return d.Name
+	}
+	return ""
 }
 
 // Catalog returns the category catalog.
