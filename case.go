@@ -130,4 +130,7 @@ type Case struct {
 	Timeline    []TimelineEntry `json:"timeline"`
 	Attachments []Attachment    `json:"attachments"`
 	Rating      *Rating         `json:"rating"`
+	// DeferredAt is when an approved 缓办 (deferral) of the case began; nil when the case is
+	// not deferred. While deferred the case's clock is stopped: no reminder, no overdue.
+	DeferredAt *time.Time `json:"deferred_at"`
 }

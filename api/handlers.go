@@ -119,6 +119,19 @@ func (b *deviceBody) device() *lanewatch.Device {
 		Contractor: b.Contractor, Plate: b.Plate, Tags: b.Tags}
 }
 
+// deviceItem is a device as the API shows it, with the display names of its district and
+// contractor ("" when the districts or routing file does not list them).
+type deviceItem struct {
+	*lanewatch.Device
+	DistrictName   string `json:"district_name"`
+	ContractorName string `json:"contractor_name"`
+}
+
+func (s *Server) deviceItem(d *lanewatch.Device) deviceItem {
+	n := s.names()
+	return deviceItem{Device: d, DistrictName: n.DistrictName(d.District), ContractorName: n.PartyName(d.Contractor)}
+}
+
 func (s *Server) listDevices(c *gin.Context) {
 	var f store.DeviceFilter
 	var err error
@@ -135,10 +148,14 @@ func (s *Server) listDevices(c *gin.Context) {
 	if p := principal(c); p.Role == "contractor" {
 		f.Contractor = p.ID
 	}
-	items, next, err := s.o.Devices.List(c.Request.Context(), f)
+	list, next, err := s.o.Devices.List(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	items := make([]deviceItem, len(list))
+	for i, d := range list {
+		items[i] = s.deviceItem(d)
 	}
 	page(c, items, next)
 }
@@ -152,7 +169,7 @@ func (s *Server) getDevice(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, s.deviceItem(d))
 }
 
 func (s *Server) createDevice(c *gin.Context) {
@@ -194,7 +211,7 @@ func (s *Server) respondDevice(c *gin.Context, status int, id string) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(status, d)
+	c.JSON(status, s.deviceItem(d))
 }
 
 func (s *Server) deleteDevice(c *gin.Context) {

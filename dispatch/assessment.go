@@ -68,8 +68,8 @@ type Counts struct {
 	PendingSign   int `json:"pending_sign"`
 	PendingHandle int `json:"pending_handle"`
 	PendingClose  int `json:"pending_close"`
-	// Deferred counts cases suspended by an approved 缓办 (action defer), left out of the
-	// 应结案 denominators.
+	// Deferred counts cases suspended by an approved 缓办 (action defer) and not resumed, left
+	// out of the 应结案 denominators; their other steps are judged as of the deferral.
 	Deferred int `json:"deferred"`
 	// Urges are 催办 actions and Reassigned cases sent to another department (改派), over the
 	// cases with a step due or pending in the month.
@@ -82,7 +82,34 @@ type Counts struct {
 type caseFacts struct {
 	signedAt, resolvedAt, closedAt *time.Time
 	reworks, extends, urges        int
-	reassigned, deferred           bool
+	reassigned                     bool
+	// deferredAt is when the case's current 缓办 began (nil: not deferred); spans are the
+	// ended ones, [defer, resume).
+	deferredAt *time.Time
+	spans      [][2]time.Time
+}
+
+// stopped returns the working time in [a, b) during which f's case was deferred.
+func (f *caseFacts) stopped(cal *Calendar, a, b time.Time) time.Duration {
+	var sum time.Duration
+	for _, sp := range f.spans {
+		sum += cal.Between(maxTime(a, sp[0]), minTime(b, sp[1]))
+	}
+	return sum
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func factsOf(c *lanewatch.Case) caseFacts {
@@ -105,7 +132,12 @@ func factsOf(c *lanewatch.Case) caseFacts {
 		case ActExtend:
 			f.extends++
 		case ActDefer:
-			f.deferred = true
+			f.deferredAt = &at
+		case ActResume:
+			if f.deferredAt != nil {
+				f.spans = append(f.spans, [2]time.Time{*f.deferredAt, at})
+			}
+			f.deferredAt = nil
 		case ActUrge:
 			f.urges++
 		case ActReassign:
@@ -186,8 +218,14 @@ func (s *Service) assess(month string, start, end, now time.Time, cases []*lanew
 		f := factsOf(c)
 		n := get(c.District)
 		counted, waiting := false, false
+		// A deferred case's clock stopped at the deferral: a step due then stays due, one
+		// still ahead then is still ahead (pending).
+		asOf := now
+		if f.deferredAt != nil && f.deferredAt.Before(now) {
+			asOf = *f.deferredAt
+		}
 		if inMonth(c.Deadlines.SignBy, start, end) {
-			if due(f.signedAt != nil, c.Deadlines.SignBy, now) {
+			if due(f.signedAt != nil, c.Deadlines.SignBy, asOf) {
 				counted = true
 				n.ShouldSign++
 				if within(f.signedAt, c.Deadlines.SignBy) {
@@ -199,13 +237,13 @@ func (s *Service) assess(month string, start, end, now time.Time, cases []*lanew
 			}
 		}
 		if inMonth(c.Deadlines.HandleBy, start, end) {
-			if due(f.resolvedAt != nil, c.Deadlines.HandleBy, now) {
+			if due(f.resolvedAt != nil, c.Deadlines.HandleBy, asOf) {
 				counted = true
 				n.ShouldHandle++
 				if f.resolvedAt != nil {
 					n.Handled++
 					if f.signedAt != nil {
-						n.HandleDuration += s.cal.Between(*f.signedAt, *f.resolvedAt)
+						n.HandleDuration += s.cal.Between(*f.signedAt, *f.resolvedAt) - f.stopped(s.cal, *f.signedAt, *f.resolvedAt)
 					}
 				}
 				if within(f.resolvedAt, c.Deadlines.HandleBy) {
@@ -221,7 +259,7 @@ func (s *Service) assess(month string, start, end, now time.Time, cases []*lanew
 		}
 		if cb := s.closeBy(c); inMonth(cb, start, end) {
 			switch {
-			case f.deferred && f.closedAt == nil:
+			case f.deferredAt != nil && f.closedAt == nil:
 				n.Deferred++
 			case due(f.closedAt != nil, cb, now):
 				counted = true

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"slices"
+	"time"
 
 	"github.com/lanewatch/lanewatch"
 )
@@ -21,8 +22,13 @@ const (
 	ActExtend   = "extend"
 	ActRate     = "rate"
 	// ActDefer is 缓办: the operator approves suspending a case that cannot be handled now
-	// (reason required, status kept); the assessment leaves it out of the 应结案 rates.
+	// (reason required, status kept, Case.DeferredAt set). Its clock stops: no reminder, no
+	// overdue, no other action until it is resumed; the assessment leaves it out of the 应结案
+	// rates.
 	ActDefer = "defer"
+	// ActResume ends a 缓办: deadlines still ahead when the case was deferred are moved on by
+	// the deferred span (working time, natural time for urgent limits).
+	ActResume = "resume"
 	// ActUrge is 催办: the operator reminds the assigned department of a case (note recorded,
 	// department notified, status kept).
 	ActUrge = "urge"
@@ -95,11 +101,12 @@ var (
 		ActExtend:   {openHandling, "", byOperator},
 		ActRate:     {[]lanewatch.CaseStatus{lanewatch.StatusClosed}, "", byOperator | byReporter},
 		ActDefer:    {inHands, "", byOperator},
+		ActResume:   {inHands, "", byOperator},
 		ActUrge:     {inHands, "", byOperator},
 		ActReassign: {inHands, lanewatch.StatusDispatched, byOperator},
 	}
 	actionOrder = []string{ActAccept, ActReject, ActDispatch, ActSign, ActStart, ActResolve, ActVerify,
-		ActClose, ActReturn, ActRework, ActExtend, ActRate, ActDefer, ActUrge, ActReassign}
+		ActClose, ActReturn, ActRework, ActExtend, ActRate, ActDefer, ActResume, ActUrge, ActReassign}
 )
 
 // Actions returns every action name in lifecycle order.
@@ -126,7 +133,7 @@ func Allowed(a Actor, c *lanewatch.Case) []string {
 	out := []string{}
 	for _, name := range actionOrder {
 		t := machine[name]
-		if slices.Contains(t.from, c.Status) && mayAct(a, t.who, c) {
+		if slices.Contains(t.from, c.Status) && mayAct(a, t.who, c) && deferralAllows(name, c) {
 			out = append(out, name)
 		}
 	}
@@ -139,7 +146,7 @@ func Allowed(a Actor, c *lanewatch.Case) []string {
 func check(a Actor, action string, c *lanewatch.Case) (transition, error) {
 	t, ok := machine[action]
 	if !ok {
-		return t, lanewatch.Errorf(lanewatch.EInvalid, "action: %q is not one of accept, reject, dispatch, sign, start, resolve, verify, close, return, rework, extend, rate, defer, urge, reassign", action)
+		return t, lanewatch.Errorf(lanewatch.EInvalid, "action: %q is not one of accept, reject, dispatch, sign, start, resolve, verify, close, return, rework, extend, rate, defer, resume, urge, reassign", action)
 	}
 	if !mayAct(a, t.who, c) {
 		return t, lanewatch.Errorf(lanewatch.EForbidden, "%s may not %s case %s", a, action, c.ID)
@@ -149,5 +156,22 @@ func check(a Actor, action string, c *lanewatch.Case) (transition, error) {
 		e.Allowed = Allowed(a, c)
 		return t, e
 	}
+	if !deferralAllows(action, c) {
+		var e *lanewatch.Error
+		if c.DeferredAt != nil {
+			e = lanewatch.Errorf(lanewatch.EConflict, "case %s is deferred (缓办) since %s: %s is not allowed until it is resumed",
+				c.ID, c.DeferredAt.UTC().Format(time.RFC3339), action)
+		} else {
+			e = lanewatch.Errorf(lanewatch.EConflict, "case %s is not deferred: nothing to resume", c.ID)
+		}
+		e.Allowed = Allowed(a, c)
+		return t, e
+	}
 	return t, nil
+}
+
+// deferralAllows reports whether action fits c's deferral: a deferred case takes resume only,
+// a case not deferred anything but resume.
+func deferralAllows(action string, c *lanewatch.Case) bool {
+	return (c.DeferredAt != nil) == (action == ActResume)
 }

@@ -3,12 +3,14 @@ package dispatch
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lanewatch/lanewatch"
 )
 
-// TestMachineTable checks every (state, action, role) against DOMAIN.md section 1, written out
-// independently of the machine's own table.
+// TestMachineTable checks every (state, deferred or not, action, role) against DOMAIN.md
+// section 1, written out independently of the machine's own table. A deferred case (缓办) takes
+// resume only, and only a deferred case takes resume.
 func TestMachineTable(t *testing.T) {
 	type S = lanewatch.CaseStatus
 	const (
@@ -36,6 +38,7 @@ func TestMachineTable(t *testing.T) {
 		"extend":   {[]S{sig, inp}, ops, ""},
 		"rate":     {[]S{clo}, append([]string{"reporter"}, ops...), ""},
 		"defer":    {[]S{dis, sig, inp}, ops, ""},
+		"resume":   {[]S{dis, sig, inp}, ops, ""},
 		"urge":     {[]S{dis, sig, inp}, ops, ""},
 		"reassign": {[]S{dis, sig, inp}, ops, dis},
 	}
@@ -52,48 +55,55 @@ func TestMachineTable(t *testing.T) {
 	if len(domain) != len(Actions()) {
 		t.Fatalf("machine has %d actions, DOMAIN %d", len(Actions()), len(domain))
 	}
+	deferredAt := time.Date(2025, 3, 12, 3, 0, 0, 0, time.UTC)
+	fits := func(action string, deferred bool) bool { return deferred == (action == "resume") }
 	n := 0
-	for _, st := range states {
-		for action, d := range domain {
-			for name, a := range actors {
-				// The contractor's cases are routed to itself (department = contractor id).
-				c := &lanewatch.Case{ID: "1", Status: st, Department: "d1"}
-				if a.Role == RoleContractor {
-					c.Department, c.Contractor = "c1", "c1"
-				}
-				tr, err := check(a, action, c)
-				n++
-				switch {
-				case !slices.Contains(d.who, name):
-					if lanewatch.ErrorCode(err) != lanewatch.EForbidden {
-						t.Errorf("%s %s by %s: err %v, want forbidden", st, action, name, err)
+	for _, deferred := range []bool{false, true} {
+		for _, st := range states {
+			for action, d := range domain {
+				for name, a := range actors {
+					// The contractor's cases are routed to itself (department = contractor id).
+					c := &lanewatch.Case{ID: "1", Status: st, Department: "d1"}
+					if a.Role == RoleContractor {
+						c.Department, c.Contractor = "c1", "c1"
 					}
-				case !slices.Contains(d.from, st):
-					e, ok := err.(*lanewatch.Error)
-					if !ok || e.Code != lanewatch.EConflict {
-						t.Errorf("%s %s by %s: err %v, want conflict", st, action, name, err)
-						continue
+					if deferred {
+						c.DeferredAt = &deferredAt
 					}
-					var want []string
-					for _, act := range actionOrder {
-						if slices.Contains(domain[act].from, st) && slices.Contains(domain[act].who, name) {
-							want = append(want, act)
+					tr, err := check(a, action, c)
+					n++
+					switch {
+					case !slices.Contains(d.who, name):
+						if lanewatch.ErrorCode(err) != lanewatch.EForbidden {
+							t.Errorf("%s (deferred %v) %s by %s: err %v, want forbidden", st, deferred, action, name, err)
 						}
-					}
-					if !slices.Equal(e.Allowed, want) && !(len(want) == 0 && len(e.Allowed) == 0) {
-						t.Errorf("%s %s by %s: allowed %v, want %v", st, action, name, e.Allowed, want)
-					}
-				default:
-					if err != nil {
-						t.Errorf("%s %s by %s: %v, want allowed", st, action, name, err)
-					} else if tr.to != d.to {
-						t.Errorf("%s %s: to %s, want %s", st, action, tr.to, d.to)
+					case !slices.Contains(d.from, st) || !fits(action, deferred):
+						e, ok := err.(*lanewatch.Error)
+						if !ok || e.Code != lanewatch.EConflict {
+							t.Errorf("%s (deferred %v) %s by %s: err %v, want conflict", st, deferred, action, name, err)
+							continue
+						}
+						var want []string
+						for _, act := range actionOrder {
+							if slices.Contains(domain[act].from, st) && slices.Contains(domain[act].who, name) && fits(act, deferred) {
+								want = append(want, act)
+							}
+						}
+						if !slices.Equal(e.Allowed, want) && !(len(want) == 0 && len(e.Allowed) == 0) {
+							t.Errorf("%s (deferred %v) %s by %s: allowed %v, want %v", st, deferred, action, name, e.Allowed, want)
+						}
+					default:
+						if err != nil {
+							t.Errorf("%s (deferred %v) %s by %s: %v, want allowed", st, deferred, action, name, err)
+						} else if tr.to != d.to {
+							t.Errorf("%s %s: to %s, want %s", st, action, tr.to, d.to)
+						}
 					}
 				}
 			}
 		}
 	}
-	if n != 8*15*8 {
+	if n != 2*8*16*8 {
 		t.Fatalf("checked %d combinations", n)
 	}
 	if _, err := check(actors["admin"], "teleport", &lanewatch.Case{Status: rep}); lanewatch.ErrorCode(err) != lanewatch.EInvalid {

@@ -19,6 +19,9 @@ const (
 	NoteReassigned   = "reassigned"    // from, to
 	NoteExtended     = "extended"      // text (reason and note), handle_by
 	NoteRated        = "rated"         // score, comment
+	// NoteResumed ends a 缓办: since (when it was deferred), step and deadline (the current
+	// step's deadline after the shift), text (the operator's note).
+	NoteResumed = "resumed"
 )
 
 // noteTexts are the note templates per language; {name} is a parameter.
@@ -32,6 +35,7 @@ var noteTexts = map[string]map[string]string{
 		NoteReassigned:   "由{from}改派至{to}",
 		NoteExtended:     "{text}\n新处置期限{handle_by}",
 		NoteRated:        "评分{score}：{comment}",
+		NoteResumed:      "缓办结束（{since}起），恢复办理；{step}期限{deadline}\n{text}",
 	},
 	"en": {
 		NoteAutoAccept:   "registered automatically",
@@ -42,6 +46,7 @@ var noteTexts = map[string]map[string]string{
 		NoteReassigned:   "reassigned from {from} to {to}",
 		NoteExtended:     "{text}\nnew handling deadline {handle_by}",
 		NoteRated:        "score {score}: {comment}",
+		NoteResumed:      "resumed after deferral since {since}; {step} deadline {deadline}\n{text}",
 	},
 }
 
@@ -108,7 +113,7 @@ func (s *Service) renderNote(e lanewatch.TimelineEntry, lang string) string {
 // contractors by name, steps in the reader's words.
 func (s *Service) renderParam(name, v, lang string) string {
 	switch name {
-	case "deadline", "handle_by":
+	case "deadline", "handle_by", "since":
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t.In(s.cal.Location()).Format("2006-01-02 15:04")
 		}

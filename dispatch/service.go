@@ -24,6 +24,7 @@ type Store interface {
 	ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error)
 	CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error)
 	UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
+	SetDeferral(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
 	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
 	SetRating(ctx context.Context, caseID string, r lanewatch.Rating) error
 	EnqueueNotification(ctx context.Context, n *store.Notification) (bool, error)
@@ -357,13 +358,20 @@ func (s *Service) linkedBefore(ctx context.Context, c, dup *lanewatch.Case) (*la
 // apply moves c to status to (deadlines and fields already set on c), appending entry, and
 // writes c back on success.
 func (s *Service) apply(ctx context.Context, c *lanewatch.Case, to lanewatch.CaseStatus, e lanewatch.TimelineEntry) error {
+	return s.write(ctx, c, to, e, s.o.Store.UpdateCase)
+}
+
+// write is apply through update (Store.UpdateCase, or Store.SetDeferral when c's deferral
+// begins or ends).
+func (s *Service) write(ctx context.Context, c *lanewatch.Case, to lanewatch.CaseStatus, e lanewatch.TimelineEntry,
+	update func(context.Context, *lanewatch.Case, lanewatch.CaseStatus, ...lanewatch.TimelineEntry) error) error {
 	now := s.o.Now().UTC()
 	from := c.Status
 	next := *c
 	next.Status, next.UpdatedAt = to, now
 	e.At, e.From, e.To = now, from, to
 	next.Overdue = s.overdueAt(&next, now)
-	if err := s.o.Store.UpdateCase(ctx, &next, from, e); err != nil {
+	if err := update(ctx, &next, from, e); err != nil {
 		return err
 	}
 	next.Timeline = append(slices.Clone(c.Timeline), e)
@@ -440,17 +448,48 @@ func (s *Service) stepDeadline(c *lanewatch.Case) (time.Time, Limit, string, boo
 	return time.Time{}, Limit{}, "", false
 }
 
-// overdueAt reports whether c is past the deadline of its current step at now.
+// overdueAt reports whether c is past the deadline of its current step at now; a deferred
+// case never is (its clock is stopped).
 func (s *Service) overdueAt(c *lanewatch.Case, now time.Time) bool {
+	if c.DeferredAt != nil {
+		return false
+	}
 	d, _, _, ok := s.stepDeadline(c)
 	return ok && !now.Before(d)
+}
+
+// shiftDeadlines moves on the deadlines of c's steps not yet done that were still ahead when
+// its deferral began at since, by the span since → now: in working time (the working time
+// left at since is left from now), in natural time for natural limits (urgent). A deadline
+// already passed at since stays: the deferral stopped a clock that had run out.
+func (s *Service) shiftDeadlines(c *lanewatch.Case, since, now time.Time) {
+	shift := func(d *time.Time, natural bool) *time.Time {
+		if d == nil || !d.After(since) {
+			return d
+		}
+		var next time.Time
+		if natural {
+			next = now.Add(d.Sub(since)).UTC()
+		} else {
+			next = s.cal.Add(now, s.cal.Between(since, *d))
+		}
+		return &next
+	}
+	handleNatural := s.HandleLimit(c).Natural
+	switch c.Status {
+	case lanewatch.StatusDispatched:
+		c.Deadlines.SignBy = shift(c.Deadlines.SignBy, c.Urgency == lanewatch.UrgencyUrgent)
+		c.Deadlines.HandleBy = shift(c.Deadlines.HandleBy, handleNatural)
+	case lanewatch.StatusSigned, lanewatch.StatusInProgress:
+		c.Deadlines.HandleBy = shift(c.Deadlines.HandleBy, handleNatural)
+	}
 }
 
 // ActionRequest is one action on a case with its fields.
 type ActionRequest struct {
 	Action     string
 	Note       string
-	Reason     string // reject, close, extend, defer
+	Reason     string // reject, close, extend, defer (resume: optional, kept as the note)
 	Department string // dispatch (default: the routed department), reassign (required)
 	// HandleBy is the new handling deadline of an extend (required) or a rework (optional).
 	HandleBy *time.Time
@@ -482,16 +521,23 @@ func (s *Service) named(c *lanewatch.Case) *lanewatch.Case {
 	if c == nil {
 		return c
 	}
-	c.DistrictName = s.o.Districts.Name(c.District, "zh")
-	c.DepartmentName, c.ContractorName = "", ""
-	if d, ok := s.router.Department(c.Department); ok {
-		c.DepartmentName = d.Name
-	}
-	if d, ok := s.router.Department(c.Contractor); ok {
-		c.ContractorName = d.Name
-	}
+	c.DistrictName = s.DistrictName(c.District)
+	c.DepartmentName, c.ContractorName = s.PartyName(c.Department), s.PartyName(c.Contractor)
 	s.RenderNotes(c, "zh")
 	return c
+}
+
+// DistrictName returns a district's display name (name_zh of the districts file; "" for an
+// unknown district).
+func (s *Service) DistrictName(id string) string { return s.o.Districts.Name(id, "zh") }
+
+// PartyName returns the name of a department or contractor of the routing file ("" for an
+// unknown one).
+func (s *Service) PartyName(id string) string {
+	if d, ok := s.router.Department(id); ok {
+		return d.Name
+	}
+	return ""
 }
 
 // Catalog returns the category catalog.
@@ -651,9 +697,26 @@ func (s *Service) Act(ctx context.Context, id string, r ActionRequest, a Actor) 
 		if reason == "" {
 			return nil, lanewatch.Errorf(lanewatch.EInvalid, "reason: required for defer (缓办)")
 		}
-		if err := s.apply(ctx, c, c.Status, e); err != nil {
+		c.DeferredAt = &now
+		if err := s.write(ctx, c, c.Status, e, s.o.Store.SetDeferral); err != nil {
 			return nil, err
 		}
+		s.notifyParty(ctx, fmt.Sprintf("deferred:%s:%d", c.ID, len(c.Timeline)), "deferred", c, c.Department, time.Time{}, e.Note)
+	case ActResume:
+		since := *c.DeferredAt
+		s.shiftDeadlines(c, since, now)
+		c.DeferredAt = nil
+		params := map[string]string{"since": since.UTC().Format(time.RFC3339), "text": e.Note}
+		deadline, _, step, ok := s.stepDeadline(c)
+		if ok {
+			params["step"], params["deadline"] = step, deadline.UTC().Format(time.RFC3339)
+		}
+		text := e.Note
+		e = s.noteEntry(e.Action, e.Actor, NoteResumed, params)
+		if err := s.write(ctx, c, c.Status, e, s.o.Store.SetDeferral); err != nil {
+			return nil, err
+		}
+		s.notifyParty(ctx, fmt.Sprintf("resumed:%s:%d", c.ID, len(c.Timeline)), "resumed", c, c.Department, deadline, text)
 	case ActRate:
 		next, err := s.rate(ctx, c, r.Score, r.Comment, a)
 		return s.named(next), err

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -33,6 +34,7 @@ func (s *Service) Run(ctx context.Context) error {
 // Tick checks every open case against the deadline of its step at the clock's now: at the
 // reminder share of the limit the department is reminded; past the deadline the case is
 // marked overdue (timeline entry by system) and the department and its supervisor are told.
+// A deferred case (缓办) is skipped: its clock is stopped until it is resumed.
 // Notifications are idempotent per (case, step, deadline), so ticks may repeat freely; a
 // dispatched case's dispatch notice is re-enqueued too (covering a crash between the action
 // and its notice).
@@ -59,6 +61,9 @@ func (s *Service) Tick(ctx context.Context) error {
 func (s *Service) check(ctx context.Context, c *lanewatch.Case, now time.Time) error {
 	if err := s.resumeAuto(ctx, c); err != nil {
 		return fmt.Errorf("resume automatic steps: %w", err)
+	}
+	if c.DeferredAt != nil {
+		return s.clearOverdue(ctx, c, now) // 缓办: the clock is stopped
 	}
 	deadline, limit, step, ok := s.stepDeadline(c)
 	if !ok {
@@ -93,17 +98,29 @@ func (s *Service) check(ctx context.Context, c *lanewatch.Case, now time.Time) e
 		}
 		return nil
 	}
-	if c.Overdue {
-		// A new deadline (extension) lifted it.
-		next := *c
-		next.Overdue, next.UpdatedAt = false, now
-		if err := s.o.Store.UpdateCase(ctx, &next, c.Status); err != nil && lanewatch.ErrorCode(err) != lanewatch.EConflict {
-			return err
-		}
+	// A new deadline (extension) lifted it.
+	if err := s.clearOverdue(ctx, c, now); err != nil {
+		return err
 	}
-	remain := s.cal.Remaining(now, deadline, limit)
-	if limit.D > 0 && float64(remain) <= float64(limit.D)*(1-s.o.Routing.Limits.ReminderAt) && c.Department != "" && step != "dispatch" {
+	// The reminder share is rounded to the nanosecond once: 1-0.8 in floating point is below
+	// 0.2, which put the reminder of a 4h limit a tick after 48 minutes were left.
+	remindAt := time.Duration(math.Round(float64(limit.D) * s.o.Routing.Limits.ReminderAt))
+	used := limit.D - s.cal.Remaining(now, deadline, limit)
+	if limit.D > 0 && used >= remindAt && c.Department != "" && step != "dispatch" {
 		s.notifyDepartment(ctx, "remind", c, c.Department, deadline, step)
+	}
+	return nil
+}
+
+// clearOverdue stores c as not overdue if it is marked so (a conflict means it moved on).
+func (s *Service) clearOverdue(ctx context.Context, c *lanewatch.Case, now time.Time) error {
+	if !c.Overdue {
+		return nil
+	}
+	next := *c
+	next.Overdue, next.UpdatedAt = false, now
+	if err := s.o.Store.UpdateCase(ctx, &next, c.Status); err != nil && lanewatch.ErrorCode(err) != lanewatch.EConflict {
+		return err
 	}
 	return nil
 }

@@ -67,9 +67,14 @@ type Cases interface {
 	ListCases(ctx context.Context, f CaseFilter) ([]*lanewatch.Case, string, error)
 	// UpdateCase stores c's mutable fields (status, department, district, deadlines, overdue,
 	// urgency, title, description, duplicate_of, rework_count, contractor, updated_at) and appends
-	// the entries to its timeline, atomically, provided the stored status still equals from;
-	// otherwise it fails with EConflict and changes nothing.
+	// the entries to its timeline, atomically, provided the stored status still equals from and
+	// the stored case is deferred exactly when c is (DeferredAt set); otherwise it fails with
+	// EConflict and changes nothing. It never changes deferred_at.
 	UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
+	// SetDeferral is UpdateCase that also stores c.DeferredAt: set, a deferral (缓办) begins,
+	// provided the stored case is not deferred; nil, it ends, provided the stored case is
+	// deferred. EConflict otherwise, changing nothing.
+	SetDeferral(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error
 	// AddAttachment records an attachment of a case.
 	AddAttachment(ctx context.Context, caseID string, a lanewatch.Attachment) error
 	// SetRating stores the rating of a case; EConflict if it already has one.

@@ -21,6 +21,8 @@ var DefaultTexts = map[string]string{
 	"duplicate":  "【城管回复】您反映的问题已由案件{{.duplicate_of}}受理，感谢您的参与。",
 	"urge":       "【城管催办】案件{{.case_id}} {{.title}} 请尽快处理{{if .deadline}}（期限{{.deadline}}）{{end}}。{{.note}}",
 	"reassigned": "【城管改派】案件{{.case_id}} {{.title}} 已改派至{{or .department_name .department}}，您单位无需再处理。",
+	"deferred":   "【城管缓办】案件{{.case_id}} {{.title}} 已批准缓办，暂停计时至恢复办理。{{.note}}",
+	"resumed":    "【城管恢复办理】案件{{.case_id}} {{.title}} 缓办结束，请于{{.deadline}}前处理。{{.note}}",
 }
 
 // NewTemplates parses texts (event -> template), falling back to DefaultTexts per event.

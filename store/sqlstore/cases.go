@@ -16,15 +16,15 @@ import (
 const caseCols = `id, status, category, urgency, source, rule, key, device_id, district, department,
 	contractor, lat, lon, title, description, confidence, reporter_name, reporter_phone,
 	created_at, updated_at, dispatch_by, sign_by, handle_by, overdue, duplicate_of, occurrences,
-	last_seen_at, rework_count, address`
+	last_seen_at, rework_count, address, deferred_at`
 
 // insertCaseSQL inserts one case; the dialect's openCase adds its conflict handling and
 // RETURNING clause. Its arguments are caseArgs.
 const insertCaseSQL = `INSERT INTO cases (status, category, urgency, source, rule,
 	key, device_id, district, department, contractor, lat, lon, title, description,
 	confidence, reporter_name, reporter_phone, created_at, updated_at, dispatch_by, sign_by,
-	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count, address)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	handle_by, overdue, duplicate_of, occurrences, last_seen_at, rework_count, address, deferred_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time) []any {
 	var repName, repPhone sql.NullString
@@ -36,7 +36,7 @@ func caseArgs(d *dialect, c *lanewatch.Case, occurrences int, lastSeen time.Time
 		c.District, c.Department, c.Contractor, c.Location.Lat, c.Location.Lon, c.Title,
 		c.Description, c.Confidence, repName, repPhone, d.t(c.CreatedAt), d.t(c.UpdatedAt),
 		d.tp(c.Deadlines.DispatchBy), d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy),
-		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount, c.Address}
+		c.Overdue, c.DuplicateOf, occurrences, d.t(lastSeen), c.ReworkCount, c.Address, d.tp(c.DeferredAt)}
 }
 
 func scanCase(row scanner) (*lanewatch.Case, error) {
@@ -50,7 +50,8 @@ func scanCase(row scanner) (*lanewatch.Case, error) {
 		&c.DeviceID, &c.District, &c.Department, &c.Contractor, &c.Location.Lat, &c.Location.Lon,
 		&c.Title, &c.Description, &c.Confidence, &repName, &repPhone, scanT(&c.CreatedAt), scanT(&c.UpdatedAt),
 		scanTP(&c.Deadlines.DispatchBy), scanTP(&c.Deadlines.SignBy), scanTP(&c.Deadlines.HandleBy),
-		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount, &c.Address); err != nil {
+		&c.Overdue, &c.DuplicateOf, &c.Occurrences, scanT(&c.LastSeenAt), &c.ReworkCount, &c.Address,
+		scanTP(&c.DeferredAt)); err != nil {
 		return nil, err
 	}
 	c.ID = strconv.FormatInt(id, 10)
@@ -317,24 +318,47 @@ func (s *Store) fillHistory(ctx context.Context, cases []*lanewatch.Case) error 
 }
 
 // UpdateCase stores c's mutable fields and appends entries to its timeline in one transaction,
-// provided the stored status still equals from; EConflict otherwise, ENotFound if absent. The
-// conditional UPDATE locks the row, so concurrent updates from one status serialize and all but
-// the first fail.
+// provided the stored status still equals from and the stored deferral state (deferred or not)
+// is c's; EConflict otherwise, ENotFound if absent. The conditional UPDATE locks the row, so
+// concurrent updates from one status serialize and all but the first fail.
 func (s *Store) UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error {
+	deferred := c.DeferredAt != nil
+	return s.updateCase(ctx, c, from, false, deferred, entries)
+}
+
+// SetDeferral stores c's mutable fields and its deferral (c.DeferredAt: set, the deferral
+// begins; nil, it ends) and appends entries, in one transaction, provided the stored status
+// still equals from and the stored case is not deferred (when c.DeferredAt is set) or is (when
+// nil); EConflict otherwise, ENotFound if absent.
+func (s *Store) SetDeferral(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, entries ...lanewatch.TimelineEntry) error {
+	return s.updateCase(ctx, c, from, true, c.DeferredAt == nil, entries)
+}
+
+// updateCase writes c (and its deferred_at when setDeferral) where the status is from and the
+// stored case is deferred (wasDeferred) or not.
+func (s *Store) updateCase(ctx context.Context, c *lanewatch.Case, from lanewatch.CaseStatus, setDeferral, wasDeferred bool, entries []lanewatch.TimelineEntry) error {
 	id, ok := parseID(c.ID)
 	if !ok {
 		return notFoundCase(c.ID)
 	}
 	d := s.d
+	set, cond := "", " AND deferred_at IS NULL"
+	args := []any{string(c.Status), c.Department, c.District, d.tp(c.Deadlines.DispatchBy),
+		d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy), c.Overdue,
+		c.Urgency, c.Title, c.Description, c.DuplicateOf, c.ReworkCount, c.Contractor,
+		d.t(c.UpdatedAt)}
+	if setDeferral {
+		set, args = ", deferred_at = ?", append(args, d.tp(c.DeferredAt))
+	}
+	if wasDeferred {
+		cond = " AND deferred_at IS NOT NULL"
+	}
+	args = append(args, id, string(from))
 	err := s.inTx(ctx, func(tx conn) error {
 		n, err := affected(tx.exec(ctx, `UPDATE cases SET status = ?, department = ?, district = ?,
 			dispatch_by = ?, sign_by = ?, handle_by = ?, overdue = ?, urgency = ?, title = ?,
-			description = ?, duplicate_of = ?, rework_count = ?, contractor = ?, updated_at = ?
-			WHERE id = ? AND status = ?`,
-			string(c.Status), c.Department, c.District, d.tp(c.Deadlines.DispatchBy),
-			d.tp(c.Deadlines.SignBy), d.tp(c.Deadlines.HandleBy), c.Overdue,
-			c.Urgency, c.Title, c.Description, c.DuplicateOf, c.ReworkCount, c.Contractor,
-			d.t(c.UpdatedAt), id, string(from)))
+			description = ?, duplicate_of = ?, rework_count = ?, contractor = ?, updated_at = ?`+set+`
+			WHERE id = ? AND status = ?`+cond, args...))
 		if d.constraint(err) == uniqueViolation {
 			return lanewatch.Errorf(lanewatch.EConflict,
 				"case %s: another case for rule %q and key %q is open", c.ID, c.Rule, c.Key)
@@ -343,13 +367,22 @@ func (s *Store) UpdateCase(ctx context.Context, c *lanewatch.Case, from lanewatc
 			return err
 		}
 		if n == 0 {
-			var status string
-			err := tx.queryRow(ctx, `SELECT status FROM cases WHERE id = ?`, id).Scan(&status)
+			var (
+				status string
+				at     *time.Time
+			)
+			err := tx.queryRow(ctx, `SELECT status, deferred_at FROM cases WHERE id = ?`, id).Scan(&status, scanTP(&at))
 			if isNoRows(err) {
 				return notFoundCase(c.ID)
 			}
 			if err != nil {
 				return err
+			}
+			if status == string(from) && at != nil {
+				return lanewatch.Errorf(lanewatch.EConflict, "case %s is deferred (缓办) since %s", c.ID, at.UTC().Format(time.RFC3339))
+			}
+			if status == string(from) {
+				return lanewatch.Errorf(lanewatch.EConflict, "case %s is not deferred", c.ID)
 			}
 			return lanewatch.Errorf(lanewatch.EConflict, "case %s is %s, not %s", c.ID, status, from)
 		}

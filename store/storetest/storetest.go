@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cases/RuleConcurrent", testRuleConcurrent},
 		{"Cases/UpdateConditional", testUpdateConditional},
 		{"Cases/UpdateConcurrent", testUpdateConcurrent},
+		{"Cases/Deferral", testDeferral},
 		{"Cases/TimelineOrder", testTimelineOrder},
 		{"Cases/Attachments", testAttachments},
 		{"Cases/Rating", testRating},
