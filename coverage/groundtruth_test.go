@@ -39,6 +39,16 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	if name := os.Getenv("LANEWATCH_TRUTH_TRACE"); name != "" && strings.Contains(f.Name, name) {
+		tr.trace = func(a, b tail, ps []piece) {
+			var parts []string
+			for _, p := range ps {
+				parts = append(parts, fmt.Sprintf("%s %.1f→%.1f", n.Segments[p.seg].ID, p.a, p.b))
+			}
+			t.Logf("%s %s/%d %.1f (%.0f,%.0f) → %s/%d %.1f (%.0f,%.0f) w%v%v: %s", b.ts.Format("15:04:05"), n.Segments[a.seg].ID, a.dir, a.along, a.p.x, a.p.y,
+				n.Segments[b.seg].ID, b.dir, b.along, b.p.x, b.p.y, a.working, b.working, strings.Join(parts, ", "))
+		}
+	}
 	ctx := context.Background()
 	var last time.Time
 	for _, b := range f.Delivery() {
@@ -78,6 +88,9 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 			l := r.Length()
 			tm := truth[day][r.ID]
 			ratio := min(1, tm/l)
+			if e := math.Abs(sd.Ratio-ratio) * 100; e > boundPP && os.Getenv("LANEWATCH_TRUTH_DEBUG") != "" {
+				t.Logf("%s %s %s: %.1f%% want %.1f%%", f.Name, day, r.ID, sd.Ratio*100, ratio*100)
+			}
 			if e := math.Abs(sd.Ratio-ratio) * 100; e > res.segPP {
 				res.segPP, res.worst = e, fmt.Sprintf("%s %s: %.1f%% want %.1f%%", day, r.ID, sd.Ratio*100, ratio*100)
 			}

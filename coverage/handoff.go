@@ -37,6 +37,7 @@ const (
 type tail struct {
 	seg     int32
 	along   float64
+	dir     int8 // direction of travel on seg (0 along, 1 against its digitisation), -1 unknown
 	p       vec
 	ts      time.Time
 	working bool
@@ -56,24 +57,14 @@ func (t *Tracker) matchAlone(deviceType string, p *lanewatch.Telemetry, prev int
 		tolDeg: t.cfg.HeadingToleranceDeg, stickM: t.cfg.StickinessM, heading: p.Heading}
 	q.useHeading = p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	m := t.net.match(&q)
-	return tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p)}
+	return tail{seg: m.seg, along: m.along, dir: -1, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p)}
 }
 
-// pairs reports whether a and then b are consecutive working points close enough in time and
-// space to mark the stretch between them (the rule of Observe).
-func (t *Tracker) pairs(a, b tail) bool {
-	dt := b.ts.Sub(a.ts)
-	return a.working && b.working && a.seg >= 0 && b.seg >= 0 && dt > 0 && dt <= time.Duration(t.cfg.MaxGap) &&
-		b.p.sub(a.p).len() <= t.cfg.MaxGapM
-}
-
-// bridge credits the stretch from a to b when they pair.
+// bridge credits the stretch from a to b (the rule of Observe: creditTails) when they pair.
 func (t *Tracker) bridge(deviceID string, a, b tail) bool {
-	if !t.pairs(a, b) {
+	if !t.creditTails(deviceID, a, b, &routeBuf{}) {
 		return false
 	}
-	t.credit(deviceID, b.ts, &vehicle{has: true, seg: a.seg, along: a.along, p: a.p, ts: a.ts, working: true},
-		matchResult{seg: b.seg, along: b.along})
 	t.handoffs.Inc()
 	return true
 }
@@ -211,9 +202,12 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 	t.vehicles.Range(func(k, vi any) bool {
 		v := vi.(*vehicle)
 		v.mu.Lock()
+		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= idle {
+			t.settle(k.(string), v) // its last point must be decided before it is handed off
+		}
 		if v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
 			jobs = append(jobs, job{id: k.(string), typ: v.typ, v: v, try: v.fwd,
-				at: tail{seg: v.seg, along: v.along, p: v.p, ts: v.ts, working: true}})
+				at: tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: true}})
 		}
 		v.mu.Unlock()
 		return true

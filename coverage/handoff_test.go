@@ -98,7 +98,7 @@ func TestHandoffMatchesSingleNode(t *testing.T) {
 	clock := &fakeClock{t: day0.Add(time.Hour)}
 	single := newMemStore()
 	ref := newHandoffTracker(t, n, single, clock, &fakeInflux{})
-	ref.Observe("sw-1", "sweeper", pts, nil)
+	observeSettled(ref, "sw-1", pts)
 	if err := ref.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +116,11 @@ func TestHandoffMatchesSingleNode(t *testing.T) {
 			nb := &fakeInflux{}
 			clock.Set(day0.Add(time.Hour))
 			a, b := newHandoffTracker(t, n, st, clock, nb), newHandoffTracker(t, n, st, clock, nb)
-			a.Observe("sw-1", "sweeper", pts[:k], nil)
+			observeSettled(a, "sw-1", pts[:k])
 			if storedFirst {
 				nb.store("sw-1", pts[:k]...)
 			}
-			b.Observe("sw-1", "sweeper", pts[k:], nil)
+			observeSettled(b, "sw-1", pts[k:])
 			if err := b.Flush(ctx); err != nil { // the new node's predecessor lookup
 				t.Fatal(err)
 			}
@@ -163,8 +163,8 @@ func TestHandoffMatchesSingleNode(t *testing.T) {
 	// Without Neighbours the stretch across the split is lost (what the lookups repair).
 	st := newMemStore()
 	a, b := newTracker(t, n, st, clock), newTracker(t, n, st, clock)
-	a.Observe("sw-1", "sweeper", pts[:30], nil)
-	b.Observe("sw-1", "sweeper", pts[30:], nil)
+	observeSettled(a, "sw-1", pts[:30])
+	observeSettled(b, "sw-1", pts[30:])
 	for _, tr := range []*Tracker{a, b} {
 		if err := tr.Flush(ctx); err != nil {
 			t.Fatal(err)
@@ -184,15 +184,15 @@ func TestHandoffSkipsWhatCannotPair(t *testing.T) {
 	nb := &fakeInflux{}
 	tr := newHandoffTracker(t, n, newMemStore(), clock, nb)
 	pts := drive([][2]float64{{10, 0}, {200, 0}}, 2.5, 0, day0, nil)
-	tr.Observe("sw-1", "sweeper", pts[:10], nil)
-	tr.Observe("sw-1", "sweeper", pts[10:], nil)
+	observeSettled(tr, "sw-1", pts[:10])
+	observeSettled(tr, "sw-1", pts[10:])
 	off := slices.Clone(pts)
 	for i := range off {
 		off[i].BrushOn = false
 	}
-	tr.Observe("sw-2", "sweeper", off, nil)
+	observeSettled(tr, "sw-2", off)
 	far := drive([][2]float64{{10, 500}, {200, 500}}, 2.5, 0, day0, nil)
-	tr.Observe("sw-3", "sweeper", far, nil)
+	observeSettled(tr, "sw-3", far)
 	if err := tr.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestHandoffHungInfluxDoesNotHoldFlush(t *testing.T) {
 		id := fmt.Sprintf("sw-%02d", i)
 		pts := drive([][2]float64{{10, 0}, {400, 0}}, 2.5, 0, day0.Add(time.Duration(i)*10*time.Minute), nil)
 		nb.store(id, pts[:10]...) // observed by another node before
-		tr.Observe(id, "sweeper", pts[10:], nil)
+		observeSettled(tr, id, pts[10:])
 	}
 	nb.hung.Store(true)
 	if err := tr.Flush(ctx); err != nil {

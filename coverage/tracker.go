@@ -58,6 +58,8 @@ type Tracker struct {
 	logger *slog.Logger
 
 	vehicles sync.Map // device id -> *vehicle
+	m        *matcher
+	trace    func(a, b tail, pieces []piece) // tests: every credited route
 
 	mu   sync.Mutex
 	days map[string]*dayCov
@@ -75,8 +77,9 @@ type Tracker struct {
 	handoffDropped prometheus.Counter
 }
 
-// vehicle is the matching state of one device. Observe (the device's pipeline worker) and
-// Handoffs both use it, under mu.
+// vehicle is the matching state of one device. Observe (the device's pipeline worker),
+// Flush and Handoffs use it, under mu. The anchor fields (has … working) are the device's last
+// decided point.
 type vehicle struct {
 	mu      sync.Mutex
 	typ     string
@@ -85,9 +88,15 @@ type vehicle struct {
 	has     bool
 	seg     int32
 	along   float64
+	dir     int8
 	p       vec
 	ts      time.Time
 	working bool
+
+	hasLast bool
+	last    time.Time // time of the last observed point
+	k       track
+	buf     routeBuf
 
 	// The last observed batch and its matches, for Matched.
 	batch  []lanewatch.Telemetry
@@ -144,6 +153,7 @@ func New(o Options) (*Tracker, error) {
 		}
 	}
 	t.completeFrom = t.dayOf(o.Now().AddDate(0, 0, -(o.Config.KeepDays - 1)))
+	t.m = newMatcher(o.Network, &o.Config)
 	return t, nil
 }
 
@@ -223,12 +233,14 @@ func (c *Config) IsWorking(deviceType string, p *lanewatch.Telemetry) bool {
 	return p.Has&lanewatch.FieldWater != 0 && p.WaterOn
 }
 
-// Observe map-matches the points of one message of a device (in order), credits the covered
-// stretches and appends the matched segment id of each point ("" when none) to ids.
+// Observe map-matches the points of one message of a device (in order) and appends the
+// segment id each point is matched to for now ("" when none) to ids: the sequence matcher
+// decides a point once it has seen Lag later ones (or the vehicle fell silent for LagTimeout,
+// or the path broke), and credits the covered stretches then.
 func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry, ids []string) []string {
 	vi, ok := t.vehicles.Load(deviceID)
 	if !ok {
-		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1})
+		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}})
 	}
 	v := vi.(*vehicle)
 	v.mu.Lock()
@@ -239,32 +251,10 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 	maxGap := time.Duration(t.cfg.MaxGap)
 	for i := range pts {
 		p := &pts[i]
-		q := matchQuery{p: t.net.proj.project(p.Lat, p.Lon), prev: -1, maxDist: t.cfg.MatchRadiusM,
-			tolDeg: t.cfg.HeadingToleranceDeg, stickM: t.cfg.StickinessM}
-		q.useHeading = p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
-		q.heading = p.Heading
-		dt := p.TS.Sub(v.ts)
-		if v.has && dt.Abs() <= maxGap {
-			q.prev = v.seg
-		}
-		m := t.net.match(&q)
-		working := t.cfg.IsWorking(deviceType, p)
-		if v.has && v.working && working && m.seg >= 0 && v.seg >= 0 && dt > 0 && dt <= maxGap &&
-			q.p.sub(v.p).len() <= t.cfg.MaxGapM {
-			t.credit(deviceID, p.TS, v, m)
-		}
-		if t.o.Neighbours != nil && working && m.seg >= 0 && !(v.has && dt > 0 && dt <= maxGap) {
-			// No predecessor here: it may be another node's (or this node's before a restart).
-			t.mu.Lock()
-			t.pending = append(t.pending, before{deviceID: deviceID, deviceType: deviceType,
-				at: tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: true}})
-			t.trimPendingLocked()
-			t.mu.Unlock()
-		}
-		v.has, v.seg, v.along, v.p, v.ts, v.working = true, m.seg, m.along, q.p, p.TS, working
-		v.result = append(v.result, m.seg)
-		if m.seg >= 0 {
-			ids = append(ids, t.net.Segments[m.seg].ID)
+		seg := t.observe(deviceID, deviceType, v, p, maxGap)
+		v.result = append(v.result, seg)
+		if seg >= 0 {
+			ids = append(ids, t.net.Segments[seg].ID)
 		} else {
 			ids = append(ids, "")
 		}
@@ -272,36 +262,177 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 	return ids
 }
 
-// credit marks the stretch between the vehicle's previous point and m as covered.
-func (t *Tracker) credit(deviceID string, ts time.Time, v *vehicle, m matchResult) {
-	day := t.dayOf(ts)
-	if m.seg == v.seg {
-		t.add(day, m.seg, v.along, m.along, ts, deviceID)
-		return
+// observe adds one point to the vehicle's matcher window and returns the segment of its best
+// candidate for now (-1 for none).
+func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.Telemetry, maxGap time.Duration) int32 {
+	pv := t.net.proj.project(p.Lat, p.Lon)
+	dt := p.TS.Sub(v.last)
+	fresh := v.hasLast && dt > 0 && dt <= maxGap
+	v.last, v.hasLast = p.TS, true
+	k := &v.k
+	if !fresh && k.n > 0 {
+		// A gap, or a point older than the last (a backlog): the path breaks.
+		t.settle(deviceID, v)
+		k.reset()
 	}
-	// A change of segment: if the two share an end, both partial stretches up to the junction
-	// were driven.
-	a, b := &t.net.Segments[v.seg], &t.net.Segments[m.seg]
-	ea, eb, ok := sharedEnd(a, b)
-	if !ok || math.Abs(v.along-ea)+math.Abs(m.along-eb) > t.cfg.MaxGapM {
-		return
+	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
+	c := k.push()
+	c.p, c.ts, c.working, c.orphan, c.chosen = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1
+	if !t.net.candidates(c, pv, p.Heading, useHeading, &t.m.p) {
+		// Beyond the search radius of every road: the path breaks here.
+		k.n--
+		t.settle(deviceID, v)
+		k.reset()
+		return -1
 	}
-	t.add(day, v.seg, v.along, ea, ts, deviceID)
-	t.add(day, m.seg, eb, m.along, ts, deviceID)
+	if k.n > 1 && !t.m.step(k, c) {
+		// No route from any candidate of the previous point: decide what came before and
+		// start again from this point.
+		tmp := *c
+		k.n--
+		t.settle(deviceID, v)
+		k.reset()
+		c = k.push()
+		*c = tmp
+	}
+	if k.n == 1 {
+		for j := 0; j < c.n; j++ {
+			c.c[j].score, c.c[j].back, c.c[j].alive = c.c[j].emis, -1, true
+		}
+	}
+	best := c.c[c.best()].seg
+	for k.n-t.anchors(k) > t.cfg.Lag {
+		t.decide(deviceID, v)
+	}
+	return best
 }
 
-// sharedEnd returns the positions along a and b of an end they share (within 2 m).
-func sharedEnd(a, b *Segment) (float64, float64, bool) {
-	ends := func(s *Segment) [2]vec { return [2]vec{s.pts[0], s.pts[len(s.pts)-1]} }
-	ae, be := ends(a), ends(b)
-	for i, pa := range ae {
-		for j, pb := range be {
-			if pa.dist2(pb) <= 4 {
-				return float64(i) * a.LengthM, float64(j) * b.LengthM, true
+func (t *Tracker) anchors(k *track) int {
+	if k.hasAnchor {
+		return 1
+	}
+	return 0
+}
+
+// decide decides the vehicle's oldest undecided point, credits the stretch from the previous
+// decided point to it and makes it the anchor.
+func (t *Tracker) decide(deviceID string, v *vehicle) {
+	k := &v.k
+	i := k.decideFirst()
+	c := k.at(i)
+	x := &c.c[c.chosen]
+	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working}
+	if k.hasAnchor {
+		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working}
+		t.creditTails(deviceID, a, cur, &v.buf)
+		k.dropFirst()
+	} else if c.orphan && c.working && t.o.Neighbours != nil {
+		// No predecessor here: it may be another node's (or this node's before a restart).
+		t.mu.Lock()
+		t.pending = append(t.pending, before{deviceID: deviceID, deviceType: v.typ, at: cur})
+		t.trimPendingLocked()
+		t.mu.Unlock()
+	}
+	k.hasAnchor = true
+	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working
+}
+
+// settle decides all of the vehicle's undecided points.
+func (t *Tracker) settle(deviceID string, v *vehicle) {
+	for v.k.n-t.anchors(&v.k) > 0 {
+		t.decide(deviceID, v)
+	}
+}
+
+// settleIdle decides the undecided points of every vehicle silent for at least idle.
+func (t *Tracker) settleIdle(idle time.Duration) {
+	now := t.o.Now()
+	t.vehicles.Range(func(key, vi any) bool {
+		v := vi.(*vehicle)
+		v.mu.Lock()
+		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= idle {
+			t.settle(key.(string), v)
+		}
+		v.mu.Unlock()
+		return true
+	})
+}
+
+// creditTails credits the stretch of the route from a to b, two consecutive points of a
+// vehicle: all of it when both are working, the half nearer the working one when only one
+// is, nothing when neither is or they are too far apart in time or space. A direction of -1
+// (a point matched on its own) takes the direction that gives the likeliest route. A stretch
+// across local midnight is split in proportion to the time on either side.
+func (t *Tracker) creditTails(deviceID string, a, b tail, buf *routeBuf) bool {
+	dt := b.ts.Sub(a.ts)
+	gc := b.p.sub(a.p).len()
+	if !(a.working || b.working) || a.seg < 0 || b.seg < 0 || dt <= 0 || dt > time.Duration(t.cfg.MaxGap) || gc > t.cfg.MaxGapM {
+		return false
+	}
+	dirs := func(x tail) []uint8 {
+		if x.dir >= 0 {
+			return []uint8{uint8(x.dir)}
+		}
+		if t.net.Segments[x.seg].OneWay {
+			return []uint8{0}
+		}
+		return []uint8{0, 1}
+	}
+	var ca, cb cand
+	best := math.Inf(-1)
+	for _, da := range dirs(a) {
+		for _, db := range dirs(b) {
+			x, y := cand{seg: a.seg, dir: da, along: a.along}, cand{seg: b.seg, dir: db, along: b.along}
+			if lp := t.m.route(&x, &y, gc, nil); lp > best {
+				best, ca, cb = lp, x, y
 			}
 		}
 	}
-	return 0, 0, false
+	if math.IsInf(best, -1) {
+		return false
+	}
+	buf.pieces = buf.pieces[:0]
+	t.m.route(&ca, &cb, gc, buf)
+	var total float64
+	for _, pc := range buf.pieces {
+		total += math.Abs(pc.b - pc.a)
+	}
+	lo, hi := 0.0, total
+	if !a.working {
+		lo = total / 2
+	}
+	if !b.working {
+		hi = total / 2
+	}
+	if t.trace != nil {
+		t.trace(a, b, buf.pieces)
+	}
+	dayA, dayB := t.dayOf(a.ts), t.dayOf(b.ts)
+	if dayA == dayB {
+		t.creditRange(deviceID, dayB, b.ts, buf.pieces, lo, hi)
+		return true
+	}
+	cut := total * float64(t.midnight(dayB).Sub(a.ts)) / float64(dt)
+	t.creditRange(deviceID, dayA, a.ts, buf.pieces, lo, min(hi, cut))
+	t.creditRange(deviceID, dayB, b.ts, buf.pieces, max(lo, cut), hi)
+	return true
+}
+
+// creditRange credits the part [lo, hi] (metres from the route's start) of a route.
+func (t *Tracker) creditRange(deviceID, day string, ts time.Time, pieces []piece, lo, hi float64) {
+	if hi <= lo {
+		return
+	}
+	u := 0.0
+	for _, pc := range pieces {
+		l := math.Abs(pc.b - pc.a)
+		s0, s1 := max(lo, u), min(hi, u+l)
+		if s1 > s0 && l > 0 {
+			f0, f1 := (s0-u)/l, (s1-u)/l
+			t.add(day, pc.seg, pc.a+(pc.b-pc.a)*f0, pc.a+(pc.b-pc.a)*f1, ts, deviceID)
+		}
+		u += l
+	}
 }
 
 func (t *Tracker) add(day string, seg int32, a, b float64, ts time.Time, deviceID string) {
@@ -349,6 +480,7 @@ func (t *Tracker) Matched(deviceID string, p *lanewatch.Telemetry) *Segment {
 // stretches that end at points observed without a predecessor here (handoff.go). The pipeline
 // calls it before committing the journal, so a crash loses nothing.
 func (t *Tracker) Flush(ctx context.Context) error {
+	t.settleIdle(time.Duration(t.cfg.LagTimeout))
 	if t.o.Neighbours != nil {
 		t.resolveBefore(ctx)
 	}
