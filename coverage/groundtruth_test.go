@@ -43,6 +43,10 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 		tr.trace = func(a, b tail, ps []piece) {
 			var parts []string
 			for _, p := range ps {
+				if p.seg < 0 {
+					parts = append(parts, fmt.Sprintf("[est %.1f→%.1f s %.1f]", p.a, p.b, p.u))
+					continue
+				}
 				parts = append(parts, fmt.Sprintf("%s %.1f→%.1f", n.Segments[p.seg].ID, p.a, p.b))
 			}
 			t.Logf("%s %s/%d %.1f (%.0f,%.0f) → %s/%d %.1f (%.0f,%.0f) w%v%v: %s", b.ts.Format("15:04:05"), n.Segments[a.seg].ID, a.dir, a.along, a.p.x, a.p.y,

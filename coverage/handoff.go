@@ -41,6 +41,7 @@ type tail struct {
 	p       vec
 	ts      time.Time
 	working bool
+	kmh     float64 // reported speed, -1 when absent
 }
 
 // before is a point observed without a fresh predecessor in memory: its predecessor may have
@@ -57,7 +58,7 @@ func (t *Tracker) matchAlone(deviceType string, p *lanewatch.Telemetry, prev int
 		tolDeg: t.cfg.HeadingToleranceDeg, stickM: t.cfg.StickinessM, heading: p.Heading}
 	q.useHeading = p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	m := t.net.match(&q)
-	return tail{seg: m.seg, along: m.along, dir: -1, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p)}
+	return tail{seg: m.seg, along: m.along, dir: -1, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p), kmh: kmhOf(p)}
 }
 
 // bridge credits the stretch from a to b (the rule of Observe: creditTails) when they pair.
@@ -207,7 +208,7 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 		}
 		if v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
 			jobs = append(jobs, job{id: k.(string), typ: v.typ, v: v, try: v.fwd,
-				at: tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: true}})
+				at: tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: true, kmh: v.kmh}})
 		}
 		v.mu.Unlock()
 		return true

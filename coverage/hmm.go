@@ -38,7 +38,8 @@ type column struct {
 	p       vec
 	ts      time.Time
 	working bool
-	orphan  bool // observed without a predecessor within max_gap (handoff lookup)
+	orphan  bool    // observed without a predecessor within max_gap (handoff lookup)
+	kmh     float64 // reported speed, -1 when absent
 	n       int
 	c       [maxCands]cand
 	chosen  int8 // the decided candidate, -1 while undecided
@@ -71,7 +72,7 @@ func (k *track) dropFirst() {
 // matcherParams are the model's parameters, from Config.
 type matcherParams struct {
 	radius, sigma, beta float64
-	useHeading                  bool
+	useHeading          bool
 }
 
 // candidates fills col with the directed candidates of point p (heading in degrees when
@@ -152,19 +153,22 @@ func (n *Network) candidates(col *column, p vec, heading float64, useHeading boo
 	return col.n > 0
 }
 
-// piece is a stretch of a segment driven from along a to along b.
+// piece is a stretch of a segment driven from along a to along b; u is where it starts in
+// the coordinate of the vehicle's path (smooth.go; 0 within one route).
 type piece struct {
 	seg  int32
 	a, b float64
+	u    float64
 }
 
 // route returns the log transition probability from candidate x to candidate y whose points
-// are gc metres apart (-Inf when no route within the bound), and, when buf is not nil,
+// are gc metres apart (or the vehicle's speed covers gc metres between them: travelDistance) (-Inf when no route within the bound), and, when buf is not nil,
 // appends the stretches of the best route to buf.pieces.
 func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
 	g := m.g
 	best := math.Inf(-1)
 	var bestKind int // 1: along the segment, 2: through the graph
+	back := false
 	if x.seg == y.seg {
 		var r, pen float64
 		if x.dir == y.dir {
@@ -174,7 +178,7 @@ func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
 			}
 			r = math.Abs(prog)
 			if prog < 0 { // backwards (noise, or a vehicle reversing): allowed at a price
-				pen = -prog / m.p.beta
+				pen, back = -prog/m.p.beta, true
 			}
 		} else {
 			r, pen = math.Abs(y.along-x.along), uturnLogP
@@ -206,29 +210,30 @@ func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
 	}
 	if buf != nil {
 		pieces := &buf.pieces
+		buf.back = bestKind == 1 && back
 		switch bestKind {
 		case 1:
-			*pieces = append(*pieces, piece{x.seg, x.along, y.along})
+			*pieces = append(*pieces, piece{seg: x.seg, a: x.along, b: y.along})
 		case 2:
 			end := lx
 			if x.dir == 1 {
 				end = 0
 			}
-			*pieces = append(*pieces, piece{x.seg, x.along, end})
+			*pieces = append(*pieces, piece{seg: x.seg, a: x.along, b: end})
 			buf.edges = g.path(nx, ny, buf.edges[:0])
 			for _, e := range buf.edges {
 				s := e >> 1
 				if e&1 == 0 {
-					*pieces = append(*pieces, piece{s, 0, g.length[s]})
+					*pieces = append(*pieces, piece{seg: s, a: 0, b: g.length[s]})
 				} else {
-					*pieces = append(*pieces, piece{s, g.length[s], 0})
+					*pieces = append(*pieces, piece{seg: s, a: g.length[s], b: 0})
 				}
 			}
 			start := 0.0
 			if y.dir == 1 {
 				start = ly
 			}
-			*pieces = append(*pieces, piece{y.seg, start, y.along})
+			*pieces = append(*pieces, piece{seg: y.seg, a: start, b: y.along})
 		}
 	}
 	return best
@@ -246,13 +251,14 @@ type matcher struct {
 type routeBuf struct {
 	pieces []piece
 	edges  []dirEdge
+	back   bool // the route is a step backwards along one segment in the direction of travel
 }
 
 // step scores column c, the last of k (its candidates filled), from the column before it and
 // reports whether any candidate has a route from a live candidate there.
 func (m *matcher) step(k *track, c *column) bool {
 	prev := k.at(k.n - 2)
-	gc := c.p.sub(prev.p).len()
+	gc := travelDistance(prev.p, c.p, prev.kmh, c.kmh, c.ts.Sub(prev.ts))
 	any := false
 	maxScore := math.Inf(-1)
 	for j := 0; j < c.n; j++ {
@@ -330,4 +336,15 @@ func (k *track) decideFirst() int {
 func newMatcher(n *Network, c *Config) *matcher {
 	return &matcher{net: n, g: newGraph(n.Segments, c.RouteBoundM), lag: c.Lag,
 		p: matcherParams{radius: c.MatchRadiusM, sigma: c.SigmaM, beta: c.BetaM}}
+}
+
+// travelDistance is the distance a route between two consecutive points is compared with:
+// what the reported speeds cover in the time between them (the mean of the two speeds) when
+// both points carry a speed, else the straight line between them. At 1 Hz the straight line
+// between two points is mostly GPS noise (σ√2 for σ per point); the speed is not.
+func travelDistance(a, b vec, kmhA, kmhB float64, dt time.Duration) float64 {
+	if kmhA >= 0 && kmhB >= 0 {
+		return (kmhA + kmhB) / 2 / 3.6 * dt.Seconds()
+	}
+	return b.sub(a).len()
 }

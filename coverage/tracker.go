@@ -92,8 +92,10 @@ type vehicle struct {
 	p       vec
 	ts      time.Time
 	working bool
+	kmh     float64
 
 	hasLast bool
+	f       posFilter
 	last    time.Time // time of the last observed point
 	k       track
 	buf     routeBuf
@@ -277,7 +279,7 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 	}
 	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	c := k.push()
-	c.p, c.ts, c.working, c.orphan, c.chosen = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1
+	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
 	if !t.net.candidates(c, pv, p.Heading, useHeading, &t.m.p) {
 		// Beyond the search radius of every road: the path breaks here.
 		k.n--
@@ -321,12 +323,15 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	i := k.decideFirst()
 	c := k.at(i)
 	x := &c.c[c.chosen]
-	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working}
+	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh}
 	if k.hasAnchor {
-		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working}
-		t.creditTails(deviceID, a, cur, &v.buf)
+		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+		t.creditSmoothed(deviceID, v, a, cur)
 		k.dropFirst()
-	} else if c.orphan && c.working && t.o.Neighbours != nil {
+	} else {
+		v.f.reset()
+	}
+	if !k.hasAnchor &&  c.orphan && c.working && t.o.Neighbours != nil {
 		// No predecessor here: it may be another node's (or this node's before a restart).
 		t.mu.Lock()
 		t.pending = append(t.pending, before{deviceID: deviceID, deviceType: v.typ, at: cur})
@@ -334,7 +339,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		t.mu.Unlock()
 	}
 	k.hasAnchor = true
-	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working
+	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
 }
 
 // settle decides all of the vehicle's undecided points.
@@ -359,16 +364,36 @@ func (t *Tracker) settleIdle(idle time.Duration) {
 }
 
 // creditTails credits the stretch of the route from a to b, two consecutive points of a
-// vehicle: all of it when both are working, the half nearer the working one when only one
-// is, nothing when neither is or they are too far apart in time or space. A direction of -1
-// (a point matched on its own) takes the direction that gives the likeliest route. A stretch
-// across local midnight is split in proportion to the time on either side.
+// vehicle matched apart (handoffs): see creditSpan; nothing when neither is working or they
+// are too far apart in time or space. A direction of -1 (a point matched on its own) takes
+// the direction that gives the likeliest route.
 func (t *Tracker) creditTails(deviceID string, a, b tail, buf *routeBuf) bool {
-	dt := b.ts.Sub(a.ts)
-	gc := b.p.sub(a.p).len()
-	if !(a.working || b.working) || a.seg < 0 || b.seg < 0 || dt <= 0 || dt > time.Duration(t.cfg.MaxGap) || gc > t.cfg.MaxGapM {
+	if !t.pairs(a, b) {
 		return false
 	}
+	buf.pieces = buf.pieces[:0]
+	total, ok := t.routeBetween(a, b, buf)
+	if !ok {
+		return false
+	}
+	if t.trace != nil {
+		t.trace(a, b, buf.pieces)
+	}
+	t.creditSpan(deviceID, a, b, buf.pieces, 0, total)
+	return true
+}
+
+// pairs reports whether a and then b are consecutive points close enough in time and space,
+// and one of them working, for the stretch between them to be credited.
+func (t *Tracker) pairs(a, b tail) bool {
+	dt := b.ts.Sub(a.ts)
+	return (a.working || b.working) && a.seg >= 0 && b.seg >= 0 && dt > 0 && dt <= time.Duration(t.cfg.MaxGap) &&
+		b.p.sub(a.p).len() <= t.cfg.MaxGapM
+}
+
+// routeBetween appends the likeliest route from a to b to buf.pieces and returns its length.
+func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
+	gc := travelDistance(a.p, b.p, a.kmh, b.kmh, b.ts.Sub(a.ts))
 	dirs := func(x tail) []uint8 {
 		if x.dir >= 0 {
 			return []uint8{uint8(x.dir)}
@@ -389,41 +414,50 @@ func (t *Tracker) creditTails(deviceID string, a, b tail, buf *routeBuf) bool {
 		}
 	}
 	if math.IsInf(best, -1) {
-		return false
+		return 0, false
 	}
-	buf.pieces = buf.pieces[:0]
+	n := len(buf.pieces)
 	t.m.route(&ca, &cb, gc, buf)
 	var total float64
-	for _, pc := range buf.pieces {
+	for _, pc := range buf.pieces[n:] {
 		total += math.Abs(pc.b - pc.a)
 	}
-	lo, hi := 0.0, total
+	return total, true
+}
+
+// creditSpan credits [u0, u1] (metres along pieces) as the stretch driven from a to b: all of
+// it when both are working, the half nearer the working one when only one is; a stretch
+// across local midnight is split in proportion to the time on either side.
+func (t *Tracker) creditSpan(deviceID string, a, b tail, pieces []piece, u0, u1 float64) {
+	if u1 < u0 {
+		u0, u1 = u1, u0
+	}
+	lo, hi := u0, u1
 	if !a.working {
-		lo = total / 2
+		lo = (u0 + u1) / 2
 	}
 	if !b.working {
-		hi = total / 2
-	}
-	if t.trace != nil {
-		t.trace(a, b, buf.pieces)
+		hi = (u0 + u1) / 2
 	}
 	dayA, dayB := t.dayOf(a.ts), t.dayOf(b.ts)
 	if dayA == dayB {
-		t.creditRange(deviceID, dayB, b.ts, buf.pieces, lo, hi)
-		return true
+		t.creditRange(deviceID, dayB, b.ts, pieces, lo, hi)
+		return
 	}
-	cut := total * float64(t.midnight(dayB).Sub(a.ts)) / float64(dt)
-	t.creditRange(deviceID, dayA, a.ts, buf.pieces, lo, min(hi, cut))
-	t.creditRange(deviceID, dayB, b.ts, buf.pieces, max(lo, cut), hi)
-	return true
+	cut := u0 + (u1-u0)*float64(t.midnight(dayB).Sub(a.ts))/float64(b.ts.Sub(a.ts))
+	t.creditRange(deviceID, dayA, a.ts, pieces, lo, min(hi, cut))
+	t.creditRange(deviceID, dayB, b.ts, pieces, max(lo, cut), hi)
 }
 
-// creditRange credits the part [lo, hi] (metres from the route's start) of a route.
+// creditRange credits the part [lo, hi] (metres from the first piece's start) of a route.
 func (t *Tracker) creditRange(deviceID, day string, ts time.Time, pieces []piece, lo, hi float64) {
 	if hi <= lo {
 		return
 	}
 	u := 0.0
+	if len(pieces) > 0 {
+		u = pieces[0].u
+	}
 	for _, pc := range pieces {
 		l := math.Abs(pc.b - pc.a)
 		s0, s1 := max(lo, u), min(hi, u+l)
@@ -561,4 +595,12 @@ func unionSorted(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// kmhOf is a point's reported speed, -1 when it has none.
+func kmhOf(p *lanewatch.Telemetry) float64 {
+	if p.Has&lanewatch.FieldSpeed == 0 {
+		return -1
+	}
+	return max(0, p.SpeedKmh)
 }
