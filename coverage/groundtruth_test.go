@@ -33,7 +33,7 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 		t.Fatalf("%s: Parse: %v", f.Name, err)
 	}
 	clock := &fakeClock{t: f.Vehicles[0].Start}
-	cfg := Config{MatchRadiusM: f.RadiusM}
+	cfg := Config{MatchRadiusM: f.RadiusM, SigmaM: f.SigmaM, Lag: f.Lag}
 	tr, err := New(Options{Network: n, Config: cfg, Store: newMemStore(), Location: scenario.Local,
 		Registerer: prometheus.NewPedanticRegistry(), Now: clock.Now})
 	if err != nil {
@@ -93,7 +93,15 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 			tm := truth[day][r.ID]
 			ratio := min(1, tm/l)
 			if e := math.Abs(sd.Ratio-ratio) * 100; e > boundPP && os.Getenv("LANEWATCH_TRUTH_DEBUG") != "" {
-				t.Logf("%s %s %s: %.1f%% want %.1f%%", f.Name, day, r.ID, sd.Ratio*100, ratio*100)
+				var iv []interval
+				tr.mu.Lock()
+				if d := tr.days[day]; d != nil {
+					if c := d.segs[int32(n.byID[r.ID])]; c != nil {
+						iv = append(iv, c.iv...)
+					}
+				}
+				tr.mu.Unlock()
+				t.Logf("%s %s %s: %.1f%% want %.1f%% %v", f.Name, day, r.ID, sd.Ratio*100, ratio*100, iv)
 			}
 			if e := math.Abs(sd.Ratio-ratio) * 100; e > res.segPP {
 				res.segPP, res.worst = e, fmt.Sprintf("%s %s: %.1f%% want %.1f%%", day, r.ID, sd.Ratio*100, ratio*100)

@@ -17,9 +17,9 @@ import (
 const (
 	maxSegCands  = 6 // segments kept per point (nearest first)
 	maxCands     = 2 * maxSegCands
-	headingSigma = 30.0 // degrees
+	headingSigma = 20.0 // degrees
 	headingCap   = 18.0 // largest heading penalty (log units)
-	uturnLogP    = 4.0  // penalty of turning round
+	uturnLogP    = 8.0  // penalty of turning round
 )
 
 // cand is one directed candidate of a point.
@@ -40,6 +40,7 @@ type column struct {
 	working bool
 	orphan  bool    // observed without a predecessor within max_gap (handoff lookup)
 	kmh     float64 // reported speed, -1 when absent
+	backlog bool    // older than the point observed before it
 	n       int
 	c       [maxCands]cand
 	chosen  int8 // the decided candidate, -1 while undecided
@@ -72,7 +73,6 @@ func (k *track) dropFirst() {
 // matcherParams are the model's parameters, from Config.
 type matcherParams struct {
 	radius, sigma, beta float64
-	useHeading          bool
 }
 
 // candidates fills col with the directed candidates of point p (heading in degrees when
@@ -164,7 +164,7 @@ type piece struct {
 // route returns the log transition probability from candidate x to candidate y whose points
 // are gc metres apart (or the vehicle's speed covers gc metres between them: travelDistance) (-Inf when no route within the bound), and, when buf is not nil,
 // appends the stretches of the best route to buf.pieces.
-func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
+func (m *matcher) route(x, y *cand, gc, beta float64, buf *routeBuf) float64 {
 	g := m.g
 	best := math.Inf(-1)
 	var bestKind int // 1: along the segment, 2: through the graph
@@ -178,12 +178,12 @@ func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
 			}
 			r = math.Abs(prog)
 			if prog < 0 { // backwards (noise, or a vehicle reversing): allowed at a price
-				pen, back = -prog/m.p.beta, true
+				pen, back = -prog/beta, true
 			}
 		} else {
 			r, pen = math.Abs(y.along-x.along), uturnLogP
 		}
-		best, bestKind = -math.Abs(r-gc)/m.p.beta-pen, 1
+		best, bestKind = -math.Abs(r-gc)/beta-pen, 1
 	}
 	lx, ly := g.length[x.seg], g.length[y.seg]
 	var exitX, entryY float64
@@ -200,7 +200,7 @@ func (m *matcher) route(x, y *cand, gc float64, buf *routeBuf) float64 {
 	}
 	if d, ok := g.sp(nx, ny); ok && exitX+d+entryY <= g.bound {
 		r := exitX + d + entryY
-		lp := -math.Abs(r-gc) / m.p.beta
+		lp := -math.Abs(r-gc) / beta
 		if x.seg == y.seg && nx == ny {
 			lp -= uturnLogP // turned round at a node
 		}
@@ -258,7 +258,7 @@ type routeBuf struct {
 // reports whether any candidate has a route from a live candidate there.
 func (m *matcher) step(k *track, c *column) bool {
 	prev := k.at(k.n - 2)
-	gc := travelDistance(prev.p, c.p, prev.kmh, c.kmh, c.ts.Sub(prev.ts))
+	gc, beta := m.travel(prev.p, c.p, prev.kmh, c.kmh, c.ts.Sub(prev.ts))
 	any := false
 	maxScore := math.Inf(-1)
 	for j := 0; j < c.n; j++ {
@@ -273,7 +273,7 @@ func (m *matcher) step(k *track, c *column) bool {
 			if s-0 <= best {
 				continue // cannot win: transitions are <= 0
 			}
-			s += m.route(x, y, gc, nil)
+			s += m.route(x, y, gc, beta, nil)
 			if s > best {
 				best, arg = s, i
 			}
@@ -338,13 +338,15 @@ func newMatcher(n *Network, c *Config) *matcher {
 		p: matcherParams{radius: c.MatchRadiusM, sigma: c.SigmaM, beta: c.BetaM}}
 }
 
-// travelDistance is the distance a route between two consecutive points is compared with:
-// what the reported speeds cover in the time between them (the mean of the two speeds) when
-// both points carry a speed, else the straight line between them. At 1 Hz the straight line
-// between two points is mostly GPS noise (σ√2 for σ per point); the speed is not.
-func travelDistance(a, b vec, kmhA, kmhB float64, dt time.Duration) float64 {
+// travel returns the distance a route between two consecutive points is compared with and
+// the scale of the difference: what the reported speeds cover in the time between them (the
+// mean of the two speeds), known to about speedErrMS × dt (at least beta_m), when both
+// points carry a speed; else the straight line between them and beta_m. At 1 Hz the
+// straight line between two points is mostly GPS noise (σ√2 for σ per point); the speed is
+// not.
+func (m *matcher) travel(a, b vec, kmhA, kmhB float64, dt time.Duration) (float64, float64) {
 	if kmhA >= 0 && kmhB >= 0 {
-		return (kmhA + kmhB) / 2 / 3.6 * dt.Seconds()
+		return (kmhA + kmhB) / 2 / 3.6 * dt.Seconds(), max(m.p.beta, speedErrMS*dt.Seconds())
 	}
-	return b.sub(a).len()
+	return b.sub(a).len(), m.p.beta
 }

@@ -30,6 +30,10 @@ type posFilter struct {
 	est  float64 // its filtered position
 	p    float64 // variance of est
 	hist []piece // the path's recent pieces, u from the path's start
+	// warming: the path's first steps are held back (flushWarm).
+	warming bool
+	warm    []warmStep
+	carry   float64 // where the next step's credit starts if before its prev (creditStep)
 }
 
 // truncate cuts the path at u.
@@ -50,8 +54,8 @@ func (f *posFilter) truncate(u float64) {
 }
 
 func (f *posFilter) reset() {
-	f.on, f.s, f.est, f.p = false, 0, 0, 0
-	f.hist = f.hist[:0]
+	f.on, f.s, f.est, f.p, f.warming, f.carry = false, 0, 0, 0, false, math.Inf(1)
+	f.hist, f.warm = f.hist[:0], f.warm[:0]
 }
 
 // creditSmoothed extends the vehicle's path by the route from its anchor a to the newly
@@ -62,12 +66,13 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	v.buf.pieces = v.buf.pieces[:0]
 	r, ok := t.routeBetween(a, b, &v.buf)
 	if !ok {
+		t.flushWarm(deviceID, v)
 		f.reset()
 		return
 	}
 	sigma2 := t.cfg.SigmaM * t.cfg.SigmaM
 	if !f.on {
-		f.on, f.s, f.est, f.p = true, 0, 0, sigma2
+		f.on, f.s, f.est, f.p, f.warming, f.carry = true, 0, 0, sigma2, true, math.Inf(1)
 	}
 	var s float64
 	if v.buf.back {
@@ -85,10 +90,32 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 		}
 		s = f.s + r
 	}
-	prev := f.est
+	f.s = s
+	if t.trace != nil {
+		t.trace(a, b, v.buf.pieces)
+	}
 	dt := b.ts.Sub(a.ts).Seconds()
-	if a.kmh >= 0 && b.kmh >= 0 {
-		odo := (a.kmh + b.kmh) / 2 / 3.6 * dt
+	hasSpeed := a.kmh >= 0 && b.kmh >= 0
+	odo := 0.0
+	if hasSpeed {
+		odo = (a.kmh + b.kmh) / 2 / 3.6 * dt
+	}
+	if f.warming {
+		if hasSpeed {
+			o := odo
+			if n := len(f.warm); n > 0 {
+				o += f.warm[n-1].odo
+			}
+			f.warm = append(f.warm, warmStep{a: a, b: b, s: s, odo: o})
+			if len(f.warm) >= warmSteps {
+				t.flushWarm(deviceID, v)
+			}
+			return
+		}
+		t.flushWarm(deviceID, v)
+	}
+	prev := f.est
+	if hasSpeed {
 		pred, q := f.est+odo, speedErrMS*dt
 		pp := f.p + q*q
 		k := pp / (pp + sigma2)
@@ -96,33 +123,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	} else {
 		f.est, f.p = s, sigma2
 	}
-	f.s = s
-	if t.trace != nil {
-		t.trace(a, b, v.buf.pieces)
-	}
-	if t.pairs(a, b) {
-		// The filtered position may be a little ahead of the path's end: the path goes on
-		// along its last segment in its direction at least to that segment's end.
-		ext := extPiece{seg: b.seg, a: b.along, dir: b.dir}
-		if n := len(f.hist); n > 0 {
-			last := f.hist[n-1]
-			ext.seg, ext.a = last.seg, last.b
-			if last.seg != b.seg {
-				ext.dir = 0
-				if last.b < last.a {
-					ext.dir = 1
-				}
-			}
-		}
-		if ext.dir == 0 {
-			ext.b = t.net.Segments[ext.seg].LengthM
-		}
-		pieces := append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b})
-		if t.trace != nil {
-			t.trace(a, b, append([]piece{{seg: -1, a: prev, b: f.est, u: f.s}}, pieces...))
-		}
-		t.creditSpan(deviceID, a, b, pieces, prev, f.est)
-	}
+	t.creditStep(deviceID, f, a, b, prev, f.est)
 	// Forget the path well behind both positions.
 	keep := min(f.est, f.s) - 2*t.cfg.MaxGapM
 	i := 0
@@ -133,4 +134,85 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 		n := copy(f.hist, f.hist[i:])
 		f.hist = f.hist[:n]
 	}
+}
+
+// warmSteps is how many steps of a new path are held back so that the path's start is
+// placed by all of them (the forward filter alone would start with one point's error).
+const warmSteps = 10
+
+// warmStep is a held-back step of a new path: its two points, b's matched position and the
+// odometry from the path's first point to b.
+type warmStep struct {
+	a, b   tail
+	s, odo float64
+}
+
+// flushWarm places the held-back start of the path: with the odometry taken as exact over
+// those few steps, the least-squares position of the first point is the mean of (matched
+// position − odometry) over them; each step is credited from there and the filter goes on.
+func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
+	f := &v.f
+	if !f.warming {
+		return
+	}
+	f.warming = false
+	if len(f.warm) == 0 {
+		return
+	}
+	var sum float64
+	for _, w := range f.warm {
+		sum += w.s - w.odo
+	}
+	n := float64(len(f.warm) + 1) // and the first point: s = odo = 0
+	off := sum / n
+	prev := off
+	for _, w := range f.warm {
+		est := off + w.odo
+		t.creditStep(deviceID, f, w.a, w.b, prev, est)
+		prev = est
+	}
+	last := f.warm[len(f.warm)-1]
+	f.est, f.p = off+last.odo, t.cfg.SigmaM*t.cfg.SigmaM/n
+	f.warm = f.warm[:0]
+}
+
+// creditStep credits the step from a to b between the filtered positions prev and est. A
+// position beyond the end of the path known so far (the filter a little ahead of the matched
+// point at a junction) is credited by the next step, once the path goes on.
+func (t *Tracker) creditStep(deviceID string, f *posFilter, a, b tail, prev, est float64) {
+	if !t.pairs(a, b) {
+		f.carry = math.Inf(1)
+		return
+	}
+	pieces := t.pathPieces(f, b)
+	end := pieces[0].u
+	for _, pc := range pieces {
+		end += math.Abs(pc.b - pc.a)
+	}
+	lo := min(prev, f.carry)
+	f.carry = math.Inf(1)
+	if est > end {
+		f.carry = max(end, lo)
+	}
+	t.creditSpan(deviceID, a, b, pieces, lo, est)
+}
+
+// pathPieces is the vehicle's recent path and, after it, the rest of its last segment in its
+// direction (the filtered position may be a little ahead of the path's end).
+func (t *Tracker) pathPieces(f *posFilter, b tail) []piece {
+	ext := extPiece{seg: b.seg, a: b.along, dir: b.dir}
+	if n := len(f.hist); n > 0 {
+		last := f.hist[n-1]
+		ext.seg, ext.a = last.seg, last.b
+		if last.seg != b.seg {
+			ext.dir = 0
+			if last.b < last.a {
+				ext.dir = 1
+			}
+		}
+	}
+	if ext.dir == 0 {
+		ext.b = t.net.Segments[ext.seg].LengthM
+	}
+	return append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b})
 }

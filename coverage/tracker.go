@@ -99,6 +99,10 @@ type vehicle struct {
 	last    time.Time // time of the last observed point
 	k       track
 	buf     routeBuf
+	starts  []tail // first points of recent paths (endPath)
+	ends    []tail // last points of recent paths (startPath)
+	// backlogPath: the current path began with a point older than the one before it.
+	backlogPath bool
 
 	// The last observed batch and its matches, for Matched.
 	batch  []lanewatch.Telemetry
@@ -270,21 +274,21 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 	pv := t.net.proj.project(p.Lat, p.Lon)
 	dt := p.TS.Sub(v.last)
 	fresh := v.hasLast && dt > 0 && dt <= maxGap
+	backlog := v.hasLast && dt <= 0
 	v.last, v.hasLast = p.TS, true
 	k := &v.k
 	if !fresh && k.n > 0 {
 		// A gap, or a point older than the last (a backlog): the path breaks.
-		t.settle(deviceID, v)
-		k.reset()
+		t.endPath(deviceID, v)
 	}
 	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	c := k.push()
 	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
+	c.backlog = backlog
 	if !t.net.candidates(c, pv, p.Heading, useHeading, &t.m.p) {
 		// Beyond the search radius of every road: the path breaks here.
 		k.n--
-		t.settle(deviceID, v)
-		k.reset()
+		t.endPath(deviceID, v)
 		return -1
 	}
 	if k.n > 1 && !t.m.step(k, c) {
@@ -292,8 +296,7 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 		// start again from this point.
 		tmp := *c
 		k.n--
-		t.settle(deviceID, v)
-		k.reset()
+		t.endPath(deviceID, v)
 		c = k.push()
 		*c = tmp
 	}
@@ -330,8 +333,9 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		k.dropFirst()
 	} else {
 		v.f.reset()
+		t.startPath(deviceID, v, cur, c.backlog)
 	}
-	if !k.hasAnchor &&  c.orphan && c.working && t.o.Neighbours != nil {
+	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil {
 		// No predecessor here: it may be another node's (or this node's before a restart).
 		t.mu.Lock()
 		t.pending = append(t.pending, before{deviceID: deviceID, deviceType: v.typ, at: cur})
@@ -342,11 +346,63 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
 }
 
+// maxStarts is how many recent path starts a vehicle remembers (startPath).
+const maxStarts = 8
+
+// startPath remembers the first decided point of a new path: a backlog delivered later may
+// end just before it (endPath). A backlog path (its first point older than the point before
+// it) that starts just after the end of an earlier path is joined to it.
+func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog bool) {
+	v.backlogPath = backlog
+	if backlog {
+		for i, e := range v.ends {
+			if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
+				t.creditTails(deviceID, e, at, &v.buf)
+				v.ends = append(v.ends[:i], v.ends[i+1:]...)
+				break
+			}
+		}
+	}
+	v.starts = appendRecent(v.starts, at)
+}
+
+func appendRecent(l []tail, x tail) []tail {
+	if len(l) == maxStarts {
+		copy(l, l[1:])
+		l = l[:maxStarts-1]
+	}
+	return append(l, x)
+}
+
+// endPath decides the vehicle's undecided points and closes its path: when the path's last
+// point comes just before a path observed earlier (a backlog delivered after newer points)
+// the stretch between the two is credited as if they had come in order.
+func (t *Tracker) endPath(deviceID string, v *vehicle) {
+	t.settle(deviceID, v)
+	v.k.reset()
+	if !v.has {
+		return
+	}
+	end := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+	v.ends = appendRecent(v.ends, end)
+	if !v.backlogPath {
+		return
+	}
+	for i, s := range v.starts {
+		if s.ts.After(end.ts) && s.ts.Sub(end.ts) <= time.Duration(t.cfg.MaxGap) {
+			t.creditTails(deviceID, end, s, &v.buf)
+			v.starts = append(v.starts[:i], v.starts[i+1:]...)
+			return
+		}
+	}
+}
+
 // settle decides all of the vehicle's undecided points.
 func (t *Tracker) settle(deviceID string, v *vehicle) {
 	for v.k.n-t.anchors(&v.k) > 0 {
 		t.decide(deviceID, v)
 	}
+	t.flushWarm(deviceID, v)
 }
 
 // settleIdle decides the undecided points of every vehicle silent for at least idle.
@@ -393,7 +449,7 @@ func (t *Tracker) pairs(a, b tail) bool {
 
 // routeBetween appends the likeliest route from a to b to buf.pieces and returns its length.
 func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
-	gc := travelDistance(a.p, b.p, a.kmh, b.kmh, b.ts.Sub(a.ts))
+	gc, beta := t.m.travel(a.p, b.p, a.kmh, b.kmh, b.ts.Sub(a.ts))
 	dirs := func(x tail) []uint8 {
 		if x.dir >= 0 {
 			return []uint8{uint8(x.dir)}
@@ -408,7 +464,7 @@ func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
 	for _, da := range dirs(a) {
 		for _, db := range dirs(b) {
 			x, y := cand{seg: a.seg, dir: da, along: a.along}, cand{seg: b.seg, dir: db, along: b.along}
-			if lp := t.m.route(&x, &y, gc, nil); lp > best {
+			if lp := t.m.route(&x, &y, gc, beta, nil); lp > best {
 				best, ca, cb = lp, x, y
 			}
 		}
@@ -417,7 +473,7 @@ func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
 		return 0, false
 	}
 	n := len(buf.pieces)
-	t.m.route(&ca, &cb, gc, buf)
+	t.m.route(&ca, &cb, gc, beta, buf)
 	var total float64
 	for _, pc := range buf.pieces[n:] {
 		total += math.Abs(pc.b - pc.a)

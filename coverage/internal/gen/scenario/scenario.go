@@ -218,7 +218,11 @@ type Family struct {
 	Net  Net
 	// RadiusM is the search radius the family is matched with (0: the default); noisy fleets
 	// raise it (DOMAIN 6).
-	RadiusM  float64
+	RadiusM float64
+	// SigmaM and Lag, when set, are the matcher's σ and lag for the family (a noisy fleet is
+	// configured for its noise).
+	SigmaM   float64
+	Lag      int
 	Vehicles []Vehicle
 	// Reorder, if set, permutes the delivery order of each vehicle's chunks of Chunk points.
 	Chunk   int
