@@ -20,6 +20,7 @@ const (
 	headingSigma = 20.0 // degrees
 	headingCap   = 18.0 // largest heading penalty (log units)
 	uturnLogP    = 8.0  // penalty of turning round
+	beamLogP     = 10.0 // candidates this much less likely than a point's best are dropped
 )
 
 // cand is one directed candidate of a point.
@@ -149,6 +150,22 @@ func (n *Network) candidates(col *column, p vec, heading float64, useHeading boo
 			col.c[col.n] = cand{seg: h.seg, dir: dir, along: h.along, emis: e, back: -1, alive: true}
 			col.n++
 		}
+	}
+	// Beam: candidates far less likely than the best of the point (the wrong direction when
+	// the heading is known, a road three σ further away) are dropped.
+	if col.n > 1 {
+		best := math.Inf(-1)
+		for j := 0; j < col.n; j++ {
+			best = max(best, col.c[j].emis)
+		}
+		k := 0
+		for j := 0; j < col.n; j++ {
+			if col.c[j].emis >= best-beamLogP {
+				col.c[k] = col.c[j]
+				k++
+			}
+		}
+		col.n = k
 	}
 	return col.n > 0
 }

@@ -82,11 +82,16 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 		// The path from here on is the route (the stretch of path beyond a, reached by noise
 		// ahead of a, is replaced: when the route goes on the same way it is the same).
 		f.truncate(f.s)
-		u := f.s
 		for _, pc := range v.buf.pieces {
-			pc.u = u
+			pc.u += f.s
+			if n := len(f.hist); n > 0 {
+				// One piece per stretch driven on a segment in one direction.
+				if last := &f.hist[n-1]; last.seg == pc.seg && last.b == pc.a && (pc.b-pc.a)*(last.b-last.a) >= 0 {
+					last.b = pc.b
+					continue
+				}
+			}
 			f.hist = append(f.hist, pc)
-			u += math.Abs(pc.b - pc.a)
 		}
 		s = f.s + r
 	}
@@ -125,7 +130,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	}
 	t.creditStep(deviceID, f, a, b, prev, f.est)
 	// Forget the path well behind both positions.
-	keep := min(f.est, f.s) - 2*t.cfg.MaxGapM
+	keep := min(f.est, f.s) - 100 - 10*t.cfg.SigmaM
 	i := 0
 	for i < len(f.hist)-1 && (f.hist[i+1].u < keep || len(f.hist)-i > maxHistory) {
 		i++
@@ -185,10 +190,8 @@ func (t *Tracker) creditStep(deviceID string, f *posFilter, a, b tail, prev, est
 		return
 	}
 	pieces := t.pathPieces(f, b)
-	end := pieces[0].u
-	for _, pc := range pieces {
-		end += math.Abs(pc.b - pc.a)
-	}
+	x := pieces[len(pieces)-1]
+	end := x.u + math.Abs(x.b-x.a)
 	lo := min(prev, f.carry)
 	f.carry = math.Inf(1)
 	if est > end {
@@ -214,5 +217,9 @@ func (t *Tracker) pathPieces(f *posFilter, b tail) []piece {
 	if ext.dir == 0 {
 		ext.b = t.net.Segments[ext.seg].LengthM
 	}
-	return append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b})
+	u := 0.0
+	if n := len(f.hist); n > 0 {
+		u = f.hist[n-1].u + math.Abs(f.hist[n-1].b-f.hist[n-1].a)
+	}
+	return append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b, u: u})
 }

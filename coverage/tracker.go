@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,7 @@ type Tracker struct {
 
 	vehicles sync.Map // device id -> *vehicle
 	m        *matcher
+	lastDay  atomic.Pointer[dayRange] // the day dayOf found last
 	trace    func(a, b tail, pieces []piece) // tests: every credited route
 
 	mu   sync.Mutex
@@ -166,7 +168,23 @@ func New(o Options) (*Tracker, error) {
 // Network returns the tracker's road network.
 func (t *Tracker) Network() *Network { return t.net }
 
-func (t *Tracker) dayOf(ts time.Time) string { return ts.In(t.o.Location).Format(time.DateOnly) }
+func (t *Tracker) dayOf(ts time.Time) string {
+	if r := t.lastDay.Load(); r != nil && !ts.Before(r.from) && ts.Before(r.to) {
+		return r.day
+	}
+	l := ts.In(t.o.Location)
+	y, m, d := l.Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, t.o.Location)
+	r := &dayRange{from: from, to: from.AddDate(0, 0, 1), day: l.Format(time.DateOnly)}
+	t.lastDay.Store(r)
+	return r.day
+}
+
+// dayRange is a local day: [from, to) and its date.
+type dayRange struct {
+	from, to time.Time
+	day      string
+}
 
 // Load restores the last KeepDays days from the store.
 func (t *Tracker) Load(ctx context.Context) error {
@@ -475,8 +493,9 @@ func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
 	n := len(buf.pieces)
 	t.m.route(&ca, &cb, gc, beta, buf)
 	var total float64
-	for _, pc := range buf.pieces[n:] {
-		total += math.Abs(pc.b - pc.a)
+	for i := n; i < len(buf.pieces); i++ {
+		buf.pieces[i].u = total
+		total += math.Abs(buf.pieces[i].b - buf.pieces[i].a)
 	}
 	return total, true
 }
@@ -505,23 +524,28 @@ func (t *Tracker) creditSpan(deviceID string, a, b tail, pieces []piece, u0, u1 
 	t.creditRange(deviceID, dayB, b.ts, pieces, max(lo, cut), hi)
 }
 
-// creditRange credits the part [lo, hi] (metres from the first piece's start) of a route.
+// creditRange credits the part [lo, hi] (metres along the path: each piece starts at its u)
+// of a route or path.
 func (t *Tracker) creditRange(deviceID, day string, ts time.Time, pieces []piece, lo, hi float64) {
 	if hi <= lo {
 		return
 	}
-	u := 0.0
-	if len(pieces) > 0 {
-		u = pieces[0].u
-	}
-	for _, pc := range pieces {
+	i, _ := slices.BinarySearchFunc(pieces, lo, func(pc piece, lo float64) int {
+		if pc.u+math.Abs(pc.b-pc.a) <= lo {
+			return -1
+		}
+		return 1
+	})
+	for _, pc := range pieces[i:] {
+		if pc.u >= hi {
+			break
+		}
 		l := math.Abs(pc.b - pc.a)
-		s0, s1 := max(lo, u), min(hi, u+l)
+		s0, s1 := max(lo, pc.u), min(hi, pc.u+l)
 		if s1 > s0 && l > 0 {
-			f0, f1 := (s0-u)/l, (s1-u)/l
+			f0, f1 := (s0-pc.u)/l, (s1-pc.u)/l
 			t.add(day, pc.seg, pc.a+(pc.b-pc.a)*f0, pc.a+(pc.b-pc.a)*f1, ts, deviceID)
 		}
-		u += l
 	}
 }
 
