@@ -60,7 +60,7 @@ type Tracker struct {
 
 	vehicles sync.Map // device id -> *vehicle
 	m        *matcher
-	lastDay  atomic.Pointer[dayRange] // the day dayOf found last
+	lastDay  atomic.Pointer[dayRange]        // the day dayOf found last
 	trace    func(a, b tail, pieces []piece) // tests: every credited route
 
 	mu   sync.Mutex
