@@ -193,10 +193,9 @@ func (m *matcher) route(x, y *cand, gc, beta float64, buf *routeBuf) float64 {
 			if x.dir == 1 {
 				prog = -prog
 			}
-			r = math.Abs(prog)
-			if prog < 0 { // backwards (noise, or a vehicle reversing): allowed at a price
-				pen, back = -prog/beta, true
-			}
+			// Backwards (GPS noise along the road, or a vehicle reversing) is a negative
+			// distance: |r − expected| grows by the step back.
+			r, back = prog, prog < 0
 		} else {
 			r, pen = math.Abs(y.along-x.along), uturnLogP
 		}
@@ -357,13 +356,14 @@ func newMatcher(n *Network, c *Config) *matcher {
 
 // travel returns the distance a route between two consecutive points is compared with and
 // the scale of the difference: what the reported speeds cover in the time between them (the
-// mean of the two speeds), known to about speedErrMS × dt (at least beta_m), when both
-// points carry a speed; else the straight line between them and beta_m. At 1 Hz the
+// mean of the two speeds), known to about speedErrMS × dt, when both points carry a speed;
+// else the straight line between them. The scale is at least beta_m and sigma_m: the
+// positions of two points along a road differ by their GPS error too. At 1 Hz the
 // straight line between two points is mostly GPS noise (σ√2 for σ per point); the speed is
 // not.
 func (m *matcher) travel(a, b vec, kmhA, kmhB float64, dt time.Duration) (float64, float64) {
 	if kmhA >= 0 && kmhB >= 0 {
-		return (kmhA + kmhB) / 2 / 3.6 * dt.Seconds(), max(m.p.beta, speedErrMS*dt.Seconds())
+		return (kmhA + kmhB) / 2 / 3.6 * dt.Seconds(), max(m.p.beta, m.p.sigma, speedErrMS*dt.Seconds())
 	}
-	return b.sub(a).len(), m.p.beta
+	return b.sub(a).len(), max(m.p.beta, m.p.sigma)
 }

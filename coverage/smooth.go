@@ -1,6 +1,9 @@
 package coverage
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Where along its matched path a vehicle was at each point: the path is known exactly once
 // matched, but a point's position along it carries the GPS error (σ along the road), and the
@@ -12,7 +15,7 @@ import "math"
 
 // speedErrMS is the error of a reported speed (m/s): GPS Doppler speed, often rounded to whole
 // km/h (0.28 m/s).
-const speedErrMS = 0.3
+const speedErrMS = 0.1
 
 // maxHistory bounds the pieces of path a vehicle keeps behind its filtered position.
 const maxHistory = 256
@@ -112,7 +115,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 				o += f.warm[n-1].odo
 			}
 			f.warm = append(f.warm, warmStep{a: a, b: b, s: s, odo: o})
-			if len(f.warm) >= warmSteps {
+			if n := len(f.warm); n >= warmSteps || (n >= 3 && b.ts.Sub(f.warm[0].a.ts) >= warmTime) {
 				t.flushWarm(deviceID, v)
 			}
 			return
@@ -141,9 +144,13 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	}
 }
 
-// warmSteps is how many steps of a new path are held back so that the path's start is
-// placed by all of them (the forward filter alone would start with one point's error).
-const warmSteps = 10
+// warmSteps and warmTime: the first steps of a new path (up to warmSteps, or at least three
+// and warmTime) are held back so that the path's start is placed by all of them (the forward
+// filter alone would start with one point's error).
+const (
+	warmSteps = 30
+	warmTime  = 30 * time.Second
+)
 
 // warmStep is a held-back step of a new path: its two points, b's matched position and the
 // odometry from the path's first point to b.
