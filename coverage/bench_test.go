@@ -116,9 +116,16 @@ func BenchmarkMatchSequence20k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	tr := newTracker(b, n, newMemStore(), &fakeClock{t: day0})
-	b.Logf("network: %d segments; tracker with its shortest-path table built in %v", len(n.Segments), time.Since(start))
+	took := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.Logf("network: %d segments; tracker with its shortest-path table (route_bound_m %v) built in %v, %.1f MB of heap",
+		len(n.Segments), tr.cfg.RouteBoundM, took, float64(m1.HeapAlloc-m0.HeapAlloc)/1e6)
 	rng := rand.New(rand.NewPCG(3, 3))
 	type feed struct {
 		id  string
@@ -153,6 +160,7 @@ func BenchmarkMatchSequence20k(b *testing.B) {
 	ids := make([]string, 0, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	i, round := 0, 0
 	for b.Loop() {
 		f := &feeds[i%vehicles]
@@ -170,4 +178,7 @@ func BenchmarkMatchSequence20k(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "points/cpu-s")
+	}
 }

@@ -185,6 +185,13 @@ func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
 	}
 	last := f.warm[len(f.warm)-1]
 	f.est, f.p = off+last.odo, t.cfg.SigmaM*t.cfg.SigmaM/n
+	// The path's credit starts at off: a backlog ending just before the path is joined to
+	// that point (startPath, endPath).
+	if ns := len(v.starts); ns > 0 && v.starts[ns-1].ts.Equal(f.warm[0].a.ts) {
+		if seg, along, ok := f.at(max(off, 0)); ok {
+			v.starts[ns-1].seg, v.starts[ns-1].along = seg, along
+		}
+	}
 	f.warm = f.warm[:0]
 }
 
@@ -229,4 +236,20 @@ func (t *Tracker) pathPieces(f *posFilter, b tail) []piece {
 		u = f.hist[n-1].u + math.Abs(f.hist[n-1].b-f.hist[n-1].a)
 	}
 	return append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b, u: u})
+}
+
+// at returns the segment and position at u along the path (ok false when u is not on the
+// path kept).
+func (f *posFilter) at(u float64) (int32, float64, bool) {
+	for i := len(f.hist) - 1; i >= 0; i-- {
+		pc := &f.hist[i]
+		l := math.Abs(pc.b - pc.a)
+		if u >= pc.u && u <= pc.u+l {
+			if l == 0 {
+				return pc.seg, pc.a, true
+			}
+			return pc.seg, pc.a + (pc.b-pc.a)*(u-pc.u)/l, true
+		}
+	}
+	return 0, 0, false
 }

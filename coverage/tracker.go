@@ -402,6 +402,12 @@ func (t *Tracker) endPath(deviceID string, v *vehicle) {
 		return
 	}
 	end := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+	if v.f.on {
+		// The path's credit ends at the filtered position when that is behind the point.
+		if seg, along, ok := v.f.at(min(v.f.est, v.f.s)); ok {
+			end.seg, end.along = seg, along
+		}
+	}
 	v.ends = appendRecent(v.ends, end)
 	if !v.backlogPath {
 		return
