@@ -51,7 +51,8 @@ type Config struct {
 	// Lag is how many later points the matcher sees before it decides a point; default 5.
 	Lag int `yaml:"lag"`
 	// LagTimeout: a vehicle silent this long has its undecided points decided (so coverage
-	// stays live when a vehicle stops sending); default 5s.
+	// stays live when a vehicle stops sending); default 5s. A vehicle that resumes later (but
+	// within max_gap) goes on on the same path.
 	LagTimeout yamlx.Duration `yaml:"lag_timeout"`
 	// RouteBoundM is the longest route between two consecutive points (shortest paths up to
 	// it are precomputed); default 2 × max_gap_m.
@@ -82,10 +83,10 @@ const (
 	DefaultPlanThreshold  = 0.8
 	DefaultReportInterval = time.Minute
 	DefaultHandoffIdle    = 10 * time.Second
+	DefaultLagTimeout     = 5 * time.Second
 	DefaultSigmaM         = 5
 	DefaultBetaM          = 5
 	DefaultLag            = 5
-	DefaultLagTimeout     = 5 * time.Second
 )
 
 // SetDefaults fills zero fields with their defaults.

@@ -203,10 +203,10 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 	t.vehicles.Range(func(k, vi any) bool {
 		v := vi.(*vehicle)
 		v.mu.Lock()
-		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= idle {
+		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= time.Duration(t.cfg.LagTimeout) {
 			t.settle(k.(string), v) // its last point must be decided before it is handed off
 		}
-		if v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
+		if v.k.n-t.anchors(&v.k) == 0 && v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
 			jobs = append(jobs, job{id: k.(string), typ: v.typ, v: v, try: v.fwd,
 				at: tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: true, kmh: v.kmh}})
 		}

@@ -9,9 +9,9 @@ import (
 // matched, but a point's position along it carries the GPS error (σ along the road), and the
 // union of the stretches between noisy positions reaches past the true ends of a working
 // stretch by about σ at each end (at every brush change and every end of a run). The positions
-// are therefore filtered along the path: a one-dimensional Kalman filter whose prediction is
-// the distance the reported speed covers (odometry) and whose measurement is the matched
-// position. Without a speed on both points the matched position is used as it is.
+// are therefore filtered along the path: a Kalman filter of the position and the scale of the
+// odometry whose prediction is the distance the reported speed covers (times the scale) and
+// whose measurement is the matched position. Without a speed on both points the matched position is used as it is.
 
 // speedErrMS is the error of a reported speed (m/s): GPS Doppler speed, often rounded to whole
 // km/h (0.28 m/s).
@@ -37,6 +37,37 @@ type posFilter struct {
 	warming bool
 	warm    []warmStep
 	carry   float64 // where the next step's credit starts if before its prev (creditStep)
+	// scale: reported distance × scale = distance driven (a speed reported a few per cent
+	// high or low, wheel-based speeds); p01, p11: its covariance with est and its variance.
+	scale, p01, p11 float64
+}
+
+// maxScale bounds the odometry scale; scaleErr is its prior error, scaleDrift its change per
+// second.
+const (
+	maxScale   = 1.25
+	scaleErr   = 0.015
+	scaleDrift = 1e-5
+)
+
+// predict moves the filter by odo reported metres over dt seconds.
+func (f *posFilter) predict(odo, dt float64) {
+	// x = [est, scale], F = [[1, odo], [0, 1]], Q = diag((speedErrMS dt)², scaleDrift² dt).
+	p00 := f.p + 2*odo*f.p01 + odo*odo*f.p11
+	p01 := f.p01 + odo*f.p11
+	q := speedErrMS * dt
+	f.est += f.scale * odo
+	f.p, f.p01, f.p11 = p00+q*q, p01, f.p11+scaleDrift*scaleDrift*dt
+}
+
+// update takes the matched position s (variance r).
+func (f *posFilter) update(s, r float64) {
+	sv := f.p + r
+	k0, k1 := f.p/sv, f.p01/sv
+	y := s - f.est
+	f.est += k0 * y
+	f.scale = min(maxScale, max(1/maxScale, f.scale+k1*y))
+	f.p, f.p01, f.p11 = (1-k0)*f.p, (1-k0)*f.p01, f.p11-k1*f.p01
 }
 
 // truncate cuts the path at u.
@@ -58,6 +89,7 @@ func (f *posFilter) truncate(u float64) {
 
 func (f *posFilter) reset() {
 	f.on, f.s, f.est, f.p, f.warming, f.carry = false, 0, 0, 0, false, math.Inf(1)
+	f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	f.hist, f.warm = f.hist[:0], f.warm[:0]
 }
 
@@ -76,6 +108,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	sigma2 := t.cfg.SigmaM * t.cfg.SigmaM
 	if !f.on {
 		f.on, f.s, f.est, f.p, f.warming, f.carry = true, 0, 0, sigma2, true, math.Inf(1)
+		f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	}
 	var s float64
 	if v.buf.back {
@@ -124,12 +157,10 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	}
 	prev := f.est
 	if hasSpeed {
-		pred, q := f.est+odo, speedErrMS*dt
-		pp := f.p + q*q
-		k := pp / (pp + sigma2)
-		f.est, f.p = pred+k*(s-pred), (1-k)*pp
+		f.predict(odo, dt)
+		f.update(s, sigma2)
 	} else {
-		f.est, f.p = s, sigma2
+		f.est, f.p, f.p01 = s, sigma2, 0
 	}
 	t.creditStep(deviceID, f, a, b, prev, f.est)
 	// Forget the path well behind both positions.
@@ -171,20 +202,25 @@ func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
 	if len(f.warm) == 0 {
 		return
 	}
-	var sum float64
+	// Least squares of s = off + odo over the first point (0, 0) and the held-back ones (the
+	// odometry's scale is left to the filter: over a few steps the noise would set it).
+	n := float64(len(f.warm) + 1)
+	var so, ss float64
 	for _, w := range f.warm {
-		sum += w.s - w.odo
+		so, ss = so+w.odo, ss+w.s
 	}
-	n := float64(len(f.warm) + 1) // and the first point: s = odo = 0
-	off := sum / n
+	scale := 1.0
+	sigma2 := t.cfg.SigmaM * t.cfg.SigmaM
+	off := (ss - so) / n
 	prev := off
 	for _, w := range f.warm {
-		est := off + w.odo
+		est := off + scale*w.odo
 		t.creditStep(deviceID, f, w.a, w.b, prev, est)
 		prev = est
 	}
 	last := f.warm[len(f.warm)-1]
-	f.est, f.p = off+last.odo, t.cfg.SigmaM*t.cfg.SigmaM/n
+	f.est, f.p, f.p01, f.scale = off+scale*last.odo, sigma2/n, 0, scale
+	f.p11 = scaleErr * scaleErr
 	// The path's credit starts at off: a backlog ending just before the path is joined to
 	// that point (startPath, endPath).
 	if ns := len(v.starts); ns > 0 && v.starts[ns-1].ts.Equal(f.warm[0].a.ts) {

@@ -106,6 +106,12 @@ func Families() []Family {
 				Legs: []Leg{{Road: "main-1", From: 0, To: -1}, {Road: "main-2", From: 0, To: -1}, {Road: "main-3", From: 0, To: -1}}}}})
 		}
 	}
+	// A speedometer 6 % high and one 6 % low (the speed is not the distance driven), σ 3 m.
+	for _, sc := range []float64{1.06, 0.94} {
+		v := townVehicle(time.Second, Noise{Sigma: 3}, 130)
+		v.SpeedScale = sc
+		fs = append(fs, Family{Name: fmt.Sprintf("speed reported ×%.2f σ3", sc), Net: town(), Vehicles: []Vehicle{v}})
+	}
 	// Junction grid with turns at σ 5 m: straight-on streets never entered stay at 0.
 	{
 		v := townVehicle(time.Second, Noise{Sigma: 5}, 40)

@@ -203,7 +203,9 @@ type Vehicle struct {
 	Noise    Noise
 	// Working reports whether the brush is down at a time since Start; nil means always.
 	Working func(since time.Duration) bool
-	Seed    uint64
+	// SpeedScale multiplies the reported speed (0: 1; a speedometer a few per cent off).
+	SpeedScale float64
+	Seed       uint64
 }
 
 // Batch is one message of a device as delivered.
@@ -310,11 +312,18 @@ func (f *Family) Samples(v *Vehicle) []lanewatch.Telemetry {
 		heading := math.Mod(math.Atan2(dx, dy)*180/math.Pi+360, 360)
 		brush := v.Working == nil || v.Working(time.Duration(ts*float64(time.Second)))
 		out = append(out, lanewatch.Telemetry{TS: v.Start.Add(time.Duration(ts * float64(time.Second))), Lat: lat, Lon: lon,
-			SpeedKmh: p.speedKmh, Heading: heading, BrushOn: brush,
+			SpeedKmh: p.speedKmh * speedScale(v), Heading: heading, BrushOn: brush,
 			Has: lanewatch.FieldSpeed | lanewatch.FieldHeading | lanewatch.FieldBrush})
 		k++
 	}
 	return out
+}
+
+func speedScale(v *Vehicle) float64 {
+	if v.SpeedScale == 0 {
+		return 1
+	}
+	return v.SpeedScale
 }
 
 func frac(t, t0, t1 float64) float64 {
