@@ -179,8 +179,8 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 // and warmTime) are held back so that the path's start is placed by all of them (the forward
 // filter alone would start with one point's error).
 const (
-	warmSteps = 30
-	warmTime  = 30 * time.Second
+	warmSteps = 10
+	warmTime  = 10 * time.Second
 )
 
 // warmStep is a held-back step of a new path: its two points, b's matched position and the
