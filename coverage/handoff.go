@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,23 @@ type before struct {
 	at                   tail
 }
 
+// matchChain matches points read back from InfluxDB (in time order) as a sequence of their
+// own, credits the stretches between them (unions: what was credited already changes
+// nothing) and returns the last one, matched.
+func (t *Tracker) matchChain(deviceID, deviceType string, pts []lanewatch.Telemetry) tail {
+	v := &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}, typ: deviceType, readBack: true}
+	maxGap := time.Duration(t.cfg.MaxGap)
+	for i := range pts {
+		t.observe(deviceID, deviceType, v, &pts[i], maxGap)
+	}
+	t.settle(deviceID, v)
+	last := &pts[len(pts)-1]
+	if !v.has || !v.ts.Equal(last.TS) {
+		return t.matchAlone(deviceType, last, -1)
+	}
+	return tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+}
+
 // matchAlone matches a point read back from InfluxDB on its own (prev: the segment of the
 // point before it, -1 for none) without touching any vehicle state.
 func (t *Tracker) matchAlone(deviceType string, p *lanewatch.Telemetry, prev int32) tail {
@@ -93,16 +111,29 @@ func (t *Tracker) resolveBefore(ctx context.Context) {
 			return false
 		}
 		r := reqs[i]
-		p, ok, err := t.lookup(bctx, t.o.Neighbours.Before, r.deviceID, r.at.ts)
-		if err != nil {
-			if bctx.Err() == nil || ctx.Err() != nil {
-				t.lookupFailed("previous point", r.deviceID, err)
-				failed.Store(true)
+		// Walk back over the points before it (another node's, or this node's before a
+		// restart, whose credit may not have been decided when that node stopped) and match
+		// them as the sequence they were.
+		var chain []lanewatch.Telemetry
+		at := r.at.ts
+		for len(chain) < t.cfg.Lag+warmSteps {
+			p, ok, err := t.lookup(bctx, t.o.Neighbours.Before, r.deviceID, at)
+			if err != nil {
+				if bctx.Err() == nil || ctx.Err() != nil {
+					t.lookupFailed("previous point", r.deviceID, err)
+					failed.Store(true)
+				}
+				return false
 			}
-			return false
+			if !ok {
+				break
+			}
+			chain = append(chain, p)
+			at = p.TS
 		}
-		if ok {
-			t.bridge(r.deviceID, t.matchAlone(r.deviceType, &p, -1), r.at)
+		if len(chain) > 0 {
+			slices.Reverse(chain)
+			t.bridge(r.deviceID, t.matchChain(r.deviceID, r.deviceType, chain), r.at)
 		}
 		return true
 	})

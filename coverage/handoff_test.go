@@ -3,6 +3,8 @@ package coverage
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -279,5 +281,42 @@ func TestHandoffHungInfluxDoesNotHoldFlush(t *testing.T) {
 	}
 	if after := storedMetres(t, st, "2025-06-02", "a"); after <= before {
 		t.Fatalf("no stretch credited after InfluxDB came back: %.1f m -> %.1f m", before, after)
+	}
+}
+
+// TestCrashBeforeDecisionLosesNothing: a node that stops (is killed) with points observed and
+// their messages committed but not yet decided by the fixed lag loses nothing: the node that
+// sees the device's next point walks back over the stored points and matches them again.
+func TestCrashBeforeDecisionLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	n := mustNetwork(t, road("a", [2]float64{10, 0}, [2]float64{200, 0}), road("b", [2]float64{200, 0}, [2]float64{200, 150}))
+	pts := drive([][2]float64{{30, 0}, {200, 0}, {200, 60}}, 2.5, 2, day0, rand.New(rand.NewPCG(5, 5)))
+	const day = "2025-06-02"
+	clock := &fakeClock{t: day0.Add(time.Hour)}
+	single := newMemStore()
+	ref := newHandoffTracker(t, n, single, clock, &fakeInflux{})
+	observeSettled(ref, "sw-1", pts)
+	if err := ref.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{3, 8, 20, 40, 70, 90} {
+		st, nb := newMemStore(), &fakeInflux{}
+		a := newHandoffTracker(t, n, st, clock, nb)
+		a.Observe("sw-1", "sweeper", pts[:k], nil) // killed before its last points were decided
+		if err := a.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		nb.store("sw-1", pts[:k]...)
+		b := newHandoffTracker(t, n, st, clock, nb)
+		observeSettled(b, "sw-1", pts[k:])
+		if err := b.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"a", "b"} {
+			got, want := storedMetres(t, st, day, id), storedMetres(t, single, day, id)
+			if math.Abs(got-want) > 1.5 { // each part's positions are filtered on their own
+				t.Errorf("killed after %d points: segment %s covered %.2f m, single node %.2f m", k, id, got, want)
+			}
+		}
 	}
 }

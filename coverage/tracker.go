@@ -105,6 +105,8 @@ type vehicle struct {
 	ends    []tail // last points of recent paths (startPath)
 	// backlogPath: the current path began with a point older than the one before it.
 	backlogPath bool
+	// readBack: points read back from InfluxDB (matchChain), which look up nothing.
+	readBack bool
 
 	// The last observed batch and its matches, for Matched.
 	batch  []lanewatch.Telemetry
@@ -353,7 +355,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		v.f.reset()
 		t.startPath(deviceID, v, cur, c.backlog)
 	}
-	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil {
+	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil && !v.readBack {
 		// No predecessor here: it may be another node's (or this node's before a restart).
 		t.mu.Lock()
 		t.pending = append(t.pending, before{deviceID: deviceID, deviceType: v.typ, at: cur})
