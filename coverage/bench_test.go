@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/coverage/internal/gen/scenario"
 )
 
 // gridNetwork builds a street grid of about n segments (100 m blocks).
@@ -101,5 +102,83 @@ func BenchmarkZonesAndDistricts(b *testing.B) {
 		lat, lon := 26.072+float64(i%100)*0.00026, 119.286+float64(i%97)*0.0003
 		_ = n.InZone("central", lat, lon)
 		_ = n.DistrictOf(lat, lon)
+	}
+}
+
+// BenchmarkMatchSequence20k is the sequence matcher on a 20,200-segment street grid (100 m
+// blocks): 64 sweepers on random drives with turns at junctions, 1 Hz, σ 5 m, fed one point
+// per Observe as the pipeline does (matching, decisions at the lag, crediting along the path).
+func BenchmarkMatchSequence20k(b *testing.B) {
+	const side, vehicles, steps = 100, 64, 40
+	var net scenario.Net
+	net.Grid(side, side, 100, -5000, -5000, "main")
+	n, err := Parse(net.RoadsGeoJSON(), scenario.DistrictsGeoJSON(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	tr := newTracker(b, n, newMemStore(), &fakeClock{t: day0})
+	took := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	b.Logf("network: %d segments; tracker with its shortest-path table (route_bound_m %v) built in %v, %.1f MB of heap",
+		len(n.Segments), tr.cfg.RouteBoundM, took, float64(m1.HeapAlloc-m0.HeapAlloc)/1e6)
+	rng := rand.New(rand.NewPCG(3, 3))
+	type feed struct {
+		id  string
+		pts []lanewatch.Telemetry
+	}
+	var feeds []feed
+	total := 0
+	for v := range vehicles {
+		c, r := 10+rng.IntN(side-20), 10+rng.IntN(side-20)
+		nodes := [][2]int{{c, r}}
+		dc, dr := 1, 0
+		for range steps {
+			if rng.IntN(3) == 0 { // turn left or right
+				dc, dr = -dr*(1-2*rng.IntN(2)), dc*(1-2*rng.IntN(2))
+				if dc == 0 && dr == 0 {
+					dc = 1
+				}
+			}
+			if c+dc < 0 || c+dc > side || r+dr < 0 || r+dr > side {
+				dc, dr = -dc, -dr
+			}
+			c, r = c+dc, r+dr
+			nodes = append(nodes, [2]int{c, r})
+		}
+		f := scenario.Family{Net: net, Vehicles: []scenario.Vehicle{{ID: fmt.Sprintf("sw-%d", v), Legs: scenario.GridRoute(nodes...),
+			Start: day0, SpeedKmh: 9, Every: time.Second, Noise: scenario.Noise{Sigma: 5}, Seed: uint64(v)}}}
+		pts := f.Samples(&f.Vehicles[0])
+		feeds = append(feeds, feed{id: f.Vehicles[0].ID, pts: pts})
+		total += len(pts)
+	}
+	b.Logf("%d vehicles, %d points", vehicles, total)
+	ids := make([]string, 0, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	i, round := 0, 0
+	for b.Loop() {
+		f := &feeds[i%vehicles]
+		k := (i / vehicles) % len(f.pts)
+		p := f.pts[k : k+1]
+		if k == 0 && i >= vehicles {
+			round++
+		}
+		if round > 0 { // later rounds: the same drive again, a day later each time
+			q := p[0]
+			q.TS = q.TS.Add(time.Duration(round) * 24 * time.Hour)
+			p = []lanewatch.Telemetry{q}
+		}
+		ids = tr.Observe(f.id, "sweeper", p, ids[:0])
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "points/cpu-s")
 	}
 }

@@ -42,6 +42,21 @@ type Config struct {
 	MinHeadingKmh float64 `yaml:"min_heading_kmh"`
 	// StickinessM favours the vehicle's previous segment by this many metres; default 3.
 	StickinessM float64 `yaml:"stickiness_m"`
+	// SigmaM is the GPS error the sequence matcher expects (metres, the σ of its distance
+	// emission); default 5.
+	SigmaM float64 `yaml:"sigma_m"`
+	// BetaM scales the transition: a route that is BetaM longer (or shorter) than the straight
+	// line between two points is e times less likely; default 5.
+	BetaM float64 `yaml:"beta_m"`
+	// Lag is how many later points the matcher sees before it decides a point; default 5.
+	Lag int `yaml:"lag"`
+	// LagTimeout: a vehicle silent this long has its undecided points decided (so coverage
+	// stays live when a vehicle stops sending); default 5s. A vehicle that resumes later (but
+	// within max_gap) goes on on the same path.
+	LagTimeout yamlx.Duration `yaml:"lag_timeout"`
+	// RouteBoundM is the longest route between two consecutive points (shortest paths up to
+	// it are precomputed); default 2 × max_gap_m.
+	RouteBoundM float64 `yaml:"route_bound_m"`
 	// MaxGap and MaxGapM: consecutive points further apart in time or space do not mark the
 	// stretch between them; defaults 60s and 200.
 	MaxGap  yamlx.Duration `yaml:"max_gap"`
@@ -68,6 +83,10 @@ const (
 	DefaultPlanThreshold  = 0.8
 	DefaultReportInterval = time.Minute
 	DefaultHandoffIdle    = 10 * time.Second
+	DefaultLagTimeout     = 5 * time.Second
+	DefaultSigmaM         = 5
+	DefaultBetaM          = 5
+	DefaultLag            = 5
 )
 
 // SetDefaults fills zero fields with their defaults.
@@ -100,6 +119,21 @@ func (c *Config) SetDefaults() {
 	}
 	if c.MaxGapM == 0 {
 		c.MaxGapM = DefaultMaxGapM
+	}
+	if c.SigmaM == 0 {
+		c.SigmaM = DefaultSigmaM
+	}
+	if c.BetaM == 0 {
+		c.BetaM = DefaultBetaM
+	}
+	if c.Lag == 0 {
+		c.Lag = DefaultLag
+	}
+	if c.LagTimeout == 0 {
+		c.LagTimeout = yamlx.Duration(DefaultLagTimeout)
+	}
+	if c.RouteBoundM == 0 {
+		c.RouteBoundM = 2 * c.MaxGapM
 	}
 	if c.PlanThreshold == 0 {
 		c.PlanThreshold = DefaultPlanThreshold
@@ -134,6 +168,21 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxGap <= 0 || c.MaxGapM <= 0 {
 		errs = append(errs, errors.New("coverage.max_gap and max_gap_m must be positive"))
+	}
+	if c.SigmaM <= 0 || c.SigmaM > 100 {
+		errs = append(errs, fmt.Errorf("coverage.sigma_m %v: want 0 < sigma_m <= 100", c.SigmaM))
+	}
+	if c.BetaM <= 0 || c.BetaM > 1000 {
+		errs = append(errs, fmt.Errorf("coverage.beta_m %v: want 0 < beta_m <= 1000", c.BetaM))
+	}
+	if c.Lag < 1 || c.Lag > 60 {
+		errs = append(errs, fmt.Errorf("coverage.lag %d: want 1..60 points", c.Lag))
+	}
+	if c.LagTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("coverage.lag_timeout %v: want a positive duration", c.LagTimeout))
+	}
+	if c.RouteBoundM < c.MaxGapM || c.RouteBoundM > 20000 {
+		errs = append(errs, fmt.Errorf("coverage.route_bound_m %v: want max_gap_m <= route_bound_m <= 20000", c.RouteBoundM))
 	}
 	if c.PlanThreshold <= 0 || c.PlanThreshold > 1 {
 		errs = append(errs, fmt.Errorf("coverage.plan_threshold %v: want 0 < t <= 1", c.PlanThreshold))

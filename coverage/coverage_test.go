@@ -47,7 +47,7 @@ func TestAccuracy(t *testing.T) {
 			start := day0
 			for _, path := range tt.tracks {
 				pts := drive(path, 2.5, tt.noise, start, rng)
-				tr.Observe("sw-1", "sweeper", pts, nil)
+				observeSettled(tr, "sw-1", pts)
 				start = pts[len(pts)-1].TS.Add(5 * time.Minute)
 			}
 			for id, want := range tt.want {
@@ -76,7 +76,7 @@ func TestGapsAreNotCredited(t *testing.T) {
 		}
 		kept = append(kept, p)
 	}
-	tr.Observe("sw-1", "sweeper", kept, nil)
+	observeSettled(tr, "sw-1", kept)
 	got, _ := ratioOf(t, tr, "2025-06-02", "a")
 	if want := 600.0 - 200; math.Abs(got-want) > 12 {
 		t.Fatalf("covered %.1f m, want %.1f m", got, want)
@@ -120,7 +120,7 @@ func TestNotWorkingIsNotCredited(t *testing.T) {
 	for i := range pts {
 		pts[i].BrushOn = false
 	}
-	ids := tr.Observe("sw-1", "sweeper", pts, nil)
+	ids := observeSettled(tr, "sw-1", pts)
 	if ids[10] != "a" {
 		t.Fatalf("matched %q, want a (matching does not depend on working)", ids[10])
 	}
@@ -215,14 +215,14 @@ func TestRestartLosesNothingAndLateData(t *testing.T) {
 	tr := newTracker(t, n, st, clock)
 	// Live points today over 0..200, then yesterday's backlog over 200..500 arrives late.
 	today := drive([][2]float64{{10, 0}, {210, 0}}, 2.5, 0, clock.Now(), nil)
-	tr.Observe("sw-1", "sweeper", today, nil)
+	observeSettled(tr, "sw-1", today)
 	backlog := drive([][2]float64{{210, 0}, {510, 0}}, 2.5, 0, day0, nil)
-	tr.Observe("sw-1", "sweeper", backlog, nil)
+	observeSettled(tr, "sw-1", backlog)
 	if err := tr.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Replaying the same input (journal replay) changes nothing.
-	tr.Observe("sw-1", "sweeper", backlog, nil)
+	observeSettled(tr, "sw-1", backlog)
 	if err := tr.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +246,8 @@ func TestShortfalls(t *testing.T) {
 	st := newMemStore()
 	clock := &fakeClock{t: day0}
 	tr := newTracker(t, n, st, clock)
-	tr.Observe("sw-1", "sweeper", drive([][2]float64{{10, 0}, {210, 0}}, 2.5, 0, day0, nil), nil)     // 50%
-	tr.Observe("sw-2", "sweeper", drive([][2]float64{{10, 100}, {410, 100}}, 2.5, 0, day0, nil), nil) // 100%
+	observeSettled(tr, "sw-1", drive([][2]float64{{10, 0}, {210, 0}}, 2.5, 0, day0, nil))     // 50%
+	observeSettled(tr, "sw-2", drive([][2]float64{{10, 100}, {410, 100}}, 2.5, 0, day0, nil)) // 100%
 	if sf, _ := tr.DueShortfalls(ctx, day0.Add(2*time.Hour+59*time.Minute)); len(sf) != 0 {
 		t.Fatalf("before the deadline: %+v", sf)
 	}
@@ -279,7 +279,7 @@ func TestReportAndAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Observe("sw-1", "sweeper", drive([][2]float64{{10, 0}, {260, 0}}, 2.5, 0, day0, nil), nil)
+	observeSettled(tr, "sw-1", drive([][2]float64{{10, 0}, {260, 0}}, 2.5, 0, day0, nil))
 	if err := tr.Report(ctx); err != nil {
 		t.Fatal(err)
 	}

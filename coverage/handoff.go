@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,11 @@ const (
 type tail struct {
 	seg     int32
 	along   float64
+	dir     int8 // direction of travel on seg (0 along, 1 against its digitisation), -1 unknown
 	p       vec
 	ts      time.Time
 	working bool
+	kmh     float64 // reported speed, -1 when absent
 }
 
 // before is a point observed without a fresh predecessor in memory: its predecessor may have
@@ -49,6 +52,23 @@ type before struct {
 	at                   tail
 }
 
+// matchChain matches points read back from InfluxDB (in time order) as a sequence of their
+// own, credits the stretches between them (unions: what was credited already changes
+// nothing) and returns the last one, matched.
+func (t *Tracker) matchChain(deviceID, deviceType string, pts []lanewatch.Telemetry) tail {
+	v := &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}, typ: deviceType, readBack: true}
+	maxGap := time.Duration(t.cfg.MaxGap)
+	for i := range pts {
+		t.observe(deviceID, deviceType, v, &pts[i], maxGap)
+	}
+	t.settle(deviceID, v)
+	last := &pts[len(pts)-1]
+	if !v.has || !v.ts.Equal(last.TS) {
+		return t.matchAlone(deviceType, last, -1)
+	}
+	return tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+}
+
 // matchAlone matches a point read back from InfluxDB on its own (prev: the segment of the
 // point before it, -1 for none) without touching any vehicle state.
 func (t *Tracker) matchAlone(deviceType string, p *lanewatch.Telemetry, prev int32) tail {
@@ -56,24 +76,14 @@ func (t *Tracker) matchAlone(deviceType string, p *lanewatch.Telemetry, prev int
 		tolDeg: t.cfg.HeadingToleranceDeg, stickM: t.cfg.StickinessM, heading: p.Heading}
 	q.useHeading = p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	m := t.net.match(&q)
-	return tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p)}
+	return tail{seg: m.seg, along: m.along, dir: -1, p: q.p, ts: p.TS, working: t.cfg.IsWorking(deviceType, p), kmh: kmhOf(p)}
 }
 
-// pairs reports whether a and then b are consecutive working points close enough in time and
-// space to mark the stretch between them (the rule of Observe).
-func (t *Tracker) pairs(a, b tail) bool {
-	dt := b.ts.Sub(a.ts)
-	return a.working && b.working && a.seg >= 0 && b.seg >= 0 && dt > 0 && dt <= time.Duration(t.cfg.MaxGap) &&
-		b.p.sub(a.p).len() <= t.cfg.MaxGapM
-}
-
-// bridge credits the stretch from a to b when they pair.
+// bridge credits the stretch from a to b (the rule of Observe: creditTails) when they pair.
 func (t *Tracker) bridge(deviceID string, a, b tail) bool {
-	if !t.pairs(a, b) {
+	if !t.creditTails(deviceID, a, b, &routeBuf{}) {
 		return false
 	}
-	t.credit(deviceID, b.ts, &vehicle{has: true, seg: a.seg, along: a.along, p: a.p, ts: a.ts, working: true},
-		matchResult{seg: b.seg, along: b.along})
 	t.handoffs.Inc()
 	return true
 }
@@ -101,16 +111,29 @@ func (t *Tracker) resolveBefore(ctx context.Context) {
 			return false
 		}
 		r := reqs[i]
-		p, ok, err := t.lookup(bctx, t.o.Neighbours.Before, r.deviceID, r.at.ts)
-		if err != nil {
-			if bctx.Err() == nil || ctx.Err() != nil {
-				t.lookupFailed("previous point", r.deviceID, err)
-				failed.Store(true)
+		// Walk back over the points before it (another node's, or this node's before a
+		// restart, whose credit may not have been decided when that node stopped) and match
+		// them as the sequence they were.
+		var chain []lanewatch.Telemetry
+		at := r.at.ts
+		for len(chain) < t.cfg.Lag+warmSteps {
+			p, ok, err := t.lookup(bctx, t.o.Neighbours.Before, r.deviceID, at)
+			if err != nil {
+				if bctx.Err() == nil || ctx.Err() != nil {
+					t.lookupFailed("previous point", r.deviceID, err)
+					failed.Store(true)
+				}
+				return false
 			}
-			return false
+			if !ok {
+				break
+			}
+			chain = append(chain, p)
+			at = p.TS
 		}
-		if ok {
-			t.bridge(r.deviceID, t.matchAlone(r.deviceType, &p, -1), r.at)
+		if len(chain) > 0 {
+			slices.Reverse(chain)
+			t.bridge(r.deviceID, t.matchChain(r.deviceID, r.deviceType, chain), r.at)
 		}
 		return true
 	})
@@ -211,9 +234,12 @@ func (t *Tracker) Handoffs(ctx context.Context) int {
 	t.vehicles.Range(func(k, vi any) bool {
 		v := vi.(*vehicle)
 		v.mu.Lock()
-		if v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
+		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= time.Duration(t.cfg.LagTimeout) {
+			t.settle(k.(string), v) // its last point must be decided before it is handed off
+		}
+		if v.k.n-t.anchors(&v.k) == 0 && v.has && v.working && v.seg >= 0 && v.fwd < 2 && now.Sub(v.seen) >= idle*time.Duration(1+5*int(v.fwd)) {
 			jobs = append(jobs, job{id: k.(string), typ: v.typ, v: v, try: v.fwd,
-				at: tail{seg: v.seg, along: v.along, p: v.p, ts: v.ts, working: true}})
+				at: tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: true, kmh: v.kmh}})
 		}
 		v.mu.Unlock()
 		return true

@@ -225,3 +225,15 @@ func errContains(t *testing.T, err error, want string) {
 		t.Fatalf("error = %v, want it to contain %q", err, want)
 	}
 }
+
+// observeSettled observes a sweeper's points and decides them all at once (as a vehicle falling
+// silent for lag_timeout would have them decided).
+func observeSettled(tr *Tracker, deviceID string, pts []lanewatch.Telemetry) []string {
+	ids := tr.Observe(deviceID, "sweeper", pts, nil)
+	vi, _ := tr.vehicles.Load(deviceID)
+	v := vi.(*vehicle)
+	v.mu.Lock()
+	tr.settle(deviceID, v)
+	v.mu.Unlock()
+	return ids
+}

@@ -135,3 +135,17 @@ func (n *Network) wrongWayEntry(prev, next int32, heading, tolDeg float64) bool 
 	}
 	return angleDiff(heading, dir) > tolDeg
 }
+
+// sharedEnd returns the positions along a and b of an end they share (within 2 m).
+func sharedEnd(a, b *Segment) (float64, float64, bool) {
+	ends := func(s *Segment) [2]vec { return [2]vec{s.pts[0], s.pts[len(s.pts)-1]} }
+	ae, be := ends(a), ends(b)
+	for i, pa := range ae {
+		for j, pb := range be {
+			if pa.dist2(pb) <= 4 {
+				return float64(i) * a.LengthM, float64(j) * b.LengthM, true
+			}
+		}
+	}
+	return 0, 0, false
+}

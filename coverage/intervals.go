@@ -3,6 +3,10 @@ package coverage
 // interval is a covered stretch [A, B] in metres along a segment.
 type interval struct{ A, B float64 }
 
+// touchM: stretches closer than this are one (the ends of consecutive credits differ by
+// rounding).
+const touchM = 1e-6
+
 // addInterval merges [a, b] into the sorted, disjoint set iv and returns the new set.
 func addInterval(iv []interval, a, b float64) []interval {
 	if b < a {
@@ -10,11 +14,11 @@ func addInterval(iv []interval, a, b float64) []interval {
 	}
 	// Find the first interval ending at or after a.
 	i := 0
-	for i < len(iv) && iv[i].B < a {
+	for i < len(iv) && iv[i].B < a-touchM {
 		i++
 	}
 	j := i
-	for j < len(iv) && iv[j].A <= b {
+	for j < len(iv) && iv[j].A <= b+touchM {
 		a = min(a, iv[j].A)
 		b = max(b, iv[j].B)
 		j++

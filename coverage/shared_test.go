@@ -20,8 +20,8 @@ func TestRefreshSharesCoverage(t *testing.T) {
 	st := newMemStore()
 	clock := &fakeClock{t: day0}
 	a, b := newTracker(t, n, st, clock), newTracker(t, n, st, clock)
-	a.Observe("sw-1", "sweeper", drive([][2]float64{{10, 0}, {210, 0}}, 2.5, 0, day0, nil), nil)
-	b.Observe("sw-2", "sweeper", drive([][2]float64{{210, 0}, {410, 0}}, 2.5, 0, day0.Add(time.Hour), nil), nil)
+	observeSettled(a, "sw-1", drive([][2]float64{{10, 0}, {210, 0}}, 2.5, 0, day0, nil))
+	observeSettled(b, "sw-2", drive([][2]float64{{210, 0}, {410, 0}}, 2.5, 0, day0.Add(time.Hour), nil))
 	for _, tr := range []*Tracker{a, b} {
 		if err := tr.Flush(ctx); err != nil {
 			t.Fatal(err)

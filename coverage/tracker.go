@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,9 @@ type Tracker struct {
 	logger *slog.Logger
 
 	vehicles sync.Map // device id -> *vehicle
+	m        *matcher
+	lastDay  atomic.Pointer[dayRange]        // the day dayOf found last
+	trace    func(a, b tail, pieces []piece) // tests: every credited route
 
 	mu   sync.Mutex
 	days map[string]*dayCov
@@ -75,8 +79,9 @@ type Tracker struct {
 	handoffDropped prometheus.Counter
 }
 
-// vehicle is the matching state of one device. Observe (the device's pipeline worker) and
-// Handoffs both use it, under mu.
+// vehicle is the matching state of one device. Observe (the device's pipeline worker),
+// Flush and Handoffs use it, under mu. The anchor fields (has … working) are the device's last
+// decided point.
 type vehicle struct {
 	mu      sync.Mutex
 	typ     string
@@ -85,9 +90,23 @@ type vehicle struct {
 	has     bool
 	seg     int32
 	along   float64
+	dir     int8
 	p       vec
 	ts      time.Time
 	working bool
+	kmh     float64
+
+	hasLast bool
+	f       posFilter
+	last    time.Time // time of the last observed point
+	k       track
+	buf     routeBuf
+	starts  []tail // first points of recent paths (endPath)
+	ends    []tail // last points of recent paths (startPath)
+	// backlogPath: the current path began with a point older than the one before it.
+	backlogPath bool
+	// readBack: points read back from InfluxDB (matchChain), which look up nothing.
+	readBack bool
 
 	// The last observed batch and its matches, for Matched.
 	batch  []lanewatch.Telemetry
@@ -144,13 +163,30 @@ func New(o Options) (*Tracker, error) {
 		}
 	}
 	t.completeFrom = t.dayOf(o.Now().AddDate(0, 0, -(o.Config.KeepDays - 1)))
+	t.m = newMatcher(o.Network, &o.Config)
 	return t, nil
 }
 
 // Network returns the tracker's road network.
 func (t *Tracker) Network() *Network { return t.net }
 
-func (t *Tracker) dayOf(ts time.Time) string { return ts.In(t.o.Location).Format(time.DateOnly) }
+func (t *Tracker) dayOf(ts time.Time) string {
+	if r := t.lastDay.Load(); r != nil && !ts.Before(r.from) && ts.Before(r.to) {
+		return r.day
+	}
+	l := ts.In(t.o.Location)
+	y, m, d := l.Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, t.o.Location)
+	r := &dayRange{from: from, to: from.AddDate(0, 0, 1), day: l.Format(time.DateOnly)}
+	t.lastDay.Store(r)
+	return r.day
+}
+
+// dayRange is a local day: [from, to) and its date.
+type dayRange struct {
+	from, to time.Time
+	day      string
+}
 
 // Load restores the last KeepDays days from the store.
 func (t *Tracker) Load(ctx context.Context) error {
@@ -223,12 +259,14 @@ func (c *Config) IsWorking(deviceType string, p *lanewatch.Telemetry) bool {
 	return p.Has&lanewatch.FieldWater != 0 && p.WaterOn
 }
 
-// Observe map-matches the points of one message of a device (in order), credits the covered
-// stretches and appends the matched segment id of each point ("" when none) to ids.
+// Observe map-matches the points of one message of a device (in order) and appends the
+// segment id each point is matched to for now ("" when none) to ids: the sequence matcher
+// decides a point once it has seen Lag later ones (or the vehicle fell silent for LagTimeout,
+// or the path broke), and credits the covered stretches then.
 func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry, ids []string) []string {
 	vi, ok := t.vehicles.Load(deviceID)
 	if !ok {
-		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1})
+		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}})
 	}
 	v := vi.(*vehicle)
 	v.mu.Lock()
@@ -239,32 +277,10 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 	maxGap := time.Duration(t.cfg.MaxGap)
 	for i := range pts {
 		p := &pts[i]
-		q := matchQuery{p: t.net.proj.project(p.Lat, p.Lon), prev: -1, maxDist: t.cfg.MatchRadiusM,
-			tolDeg: t.cfg.HeadingToleranceDeg, stickM: t.cfg.StickinessM}
-		q.useHeading = p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
-		q.heading = p.Heading
-		dt := p.TS.Sub(v.ts)
-		if v.has && dt.Abs() <= maxGap {
-			q.prev = v.seg
-		}
-		m := t.net.match(&q)
-		working := t.cfg.IsWorking(deviceType, p)
-		if v.has && v.working && working && m.seg >= 0 && v.seg >= 0 && dt > 0 && dt <= maxGap &&
-			q.p.sub(v.p).len() <= t.cfg.MaxGapM {
-			t.credit(deviceID, p.TS, v, m)
-		}
-		if t.o.Neighbours != nil && working && m.seg >= 0 && !(v.has && dt > 0 && dt <= maxGap) {
-			// No predecessor here: it may be another node's (or this node's before a restart).
-			t.mu.Lock()
-			t.pending = append(t.pending, before{deviceID: deviceID, deviceType: deviceType,
-				at: tail{seg: m.seg, along: m.along, p: q.p, ts: p.TS, working: true}})
-			t.trimPendingLocked()
-			t.mu.Unlock()
-		}
-		v.has, v.seg, v.along, v.p, v.ts, v.working = true, m.seg, m.along, q.p, p.TS, working
-		v.result = append(v.result, m.seg)
-		if m.seg >= 0 {
-			ids = append(ids, t.net.Segments[m.seg].ID)
+		seg := t.observe(deviceID, deviceType, v, p, maxGap)
+		v.result = append(v.result, seg)
+		if seg >= 0 {
+			ids = append(ids, t.net.Segments[seg].ID)
 		} else {
 			ids = append(ids, "")
 		}
@@ -272,36 +288,273 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 	return ids
 }
 
-// credit marks the stretch between the vehicle's previous point and m as covered.
-func (t *Tracker) credit(deviceID string, ts time.Time, v *vehicle, m matchResult) {
-	day := t.dayOf(ts)
-	if m.seg == v.seg {
-		t.add(day, m.seg, v.along, m.along, ts, deviceID)
-		return
+// observe adds one point to the vehicle's matcher window and returns the segment of its best
+// candidate for now (-1 for none).
+func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.Telemetry, maxGap time.Duration) int32 {
+	pv := t.net.proj.project(p.Lat, p.Lon)
+	dt := p.TS.Sub(v.last)
+	fresh := v.hasLast && dt > 0 && dt <= maxGap
+	backlog := v.hasLast && dt <= 0
+	v.last, v.hasLast = p.TS, true
+	k := &v.k
+	if !fresh && k.n > 0 {
+		// A gap, or a point older than the last (a backlog): the path breaks.
+		t.endPath(deviceID, v)
 	}
-	// A change of segment: if the two share an end, both partial stretches up to the junction
-	// were driven.
-	a, b := &t.net.Segments[v.seg], &t.net.Segments[m.seg]
-	ea, eb, ok := sharedEnd(a, b)
-	if !ok || math.Abs(v.along-ea)+math.Abs(m.along-eb) > t.cfg.MaxGapM {
-		return
+	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
+	c := k.push()
+	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
+	c.backlog = backlog
+	if !t.net.candidates(c, pv, p.Heading, useHeading, &t.m.p) {
+		// Beyond the search radius of every road: the path breaks here.
+		k.n--
+		t.endPath(deviceID, v)
+		return -1
 	}
-	t.add(day, v.seg, v.along, ea, ts, deviceID)
-	t.add(day, m.seg, eb, m.along, ts, deviceID)
+	if k.n > 1 && !t.m.step(k, c) {
+		// No route from any candidate of the previous point: decide what came before and
+		// start again from this point.
+		tmp := *c
+		k.n--
+		t.endPath(deviceID, v)
+		c = k.push()
+		*c = tmp
+	}
+	if k.n == 1 {
+		for j := 0; j < c.n; j++ {
+			c.c[j].score, c.c[j].back, c.c[j].alive = c.c[j].emis, -1, true
+		}
+	}
+	best := c.c[c.best()].seg
+	for k.n-t.anchors(k) > t.cfg.Lag {
+		t.decide(deviceID, v)
+	}
+	return best
 }
 
-// sharedEnd returns the positions along a and b of an end they share (within 2 m).
-func sharedEnd(a, b *Segment) (float64, float64, bool) {
-	ends := func(s *Segment) [2]vec { return [2]vec{s.pts[0], s.pts[len(s.pts)-1]} }
-	ae, be := ends(a), ends(b)
-	for i, pa := range ae {
-		for j, pb := range be {
-			if pa.dist2(pb) <= 4 {
-				return float64(i) * a.LengthM, float64(j) * b.LengthM, true
+func (t *Tracker) anchors(k *track) int {
+	if k.hasAnchor {
+		return 1
+	}
+	return 0
+}
+
+// decide decides the vehicle's oldest undecided point, credits the stretch from the previous
+// decided point to it and makes it the anchor.
+func (t *Tracker) decide(deviceID string, v *vehicle) {
+	k := &v.k
+	i := k.decideFirst()
+	c := k.at(i)
+	x := &c.c[c.chosen]
+	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh}
+	if k.hasAnchor {
+		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+		t.creditSmoothed(deviceID, v, a, cur)
+		k.dropFirst()
+	} else {
+		v.f.reset()
+		t.startPath(deviceID, v, cur, c.backlog)
+	}
+	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil && !v.readBack {
+		// No predecessor here: it may be another node's (or this node's before a restart).
+		t.mu.Lock()
+		t.pending = append(t.pending, before{deviceID: deviceID, deviceType: v.typ, at: cur})
+		t.trimPendingLocked()
+		t.mu.Unlock()
+	}
+	k.hasAnchor = true
+	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
+}
+
+// maxStarts is how many recent path starts a vehicle remembers (startPath).
+const maxStarts = 8
+
+// startPath remembers the first decided point of a new path: a backlog delivered later may
+// end just before it (endPath). A backlog path (its first point older than the point before
+// it) that starts just after the end of an earlier path is joined to it.
+func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog bool) {
+	v.backlogPath = backlog
+	if backlog {
+		for i, e := range v.ends {
+			if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
+				t.creditTails(deviceID, e, at, &v.buf)
+				v.ends = append(v.ends[:i], v.ends[i+1:]...)
+				break
 			}
 		}
 	}
-	return 0, 0, false
+	v.starts = appendRecent(v.starts, at)
+}
+
+func appendRecent(l []tail, x tail) []tail {
+	if len(l) == maxStarts {
+		copy(l, l[1:])
+		l = l[:maxStarts-1]
+	}
+	return append(l, x)
+}
+
+// endPath decides the vehicle's undecided points and closes its path: when the path's last
+// point comes just before a path observed earlier (a backlog delivered after newer points)
+// the stretch between the two is credited as if they had come in order.
+func (t *Tracker) endPath(deviceID string, v *vehicle) {
+	t.settle(deviceID, v)
+	v.k.reset()
+	if !v.has {
+		return
+	}
+	end := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+	if v.f.on {
+		// The path's credit ends at the filtered position when that is behind the point.
+		if seg, along, ok := v.f.at(min(v.f.est, v.f.s)); ok {
+			end.seg, end.along = seg, along
+		}
+	}
+	v.ends = appendRecent(v.ends, end)
+	if !v.backlogPath {
+		return
+	}
+	for i, s := range v.starts {
+		if s.ts.After(end.ts) && s.ts.Sub(end.ts) <= time.Duration(t.cfg.MaxGap) {
+			t.creditTails(deviceID, end, s, &v.buf)
+			v.starts = append(v.starts[:i], v.starts[i+1:]...)
+			return
+		}
+	}
+}
+
+// settle decides all of the vehicle's undecided points.
+func (t *Tracker) settle(deviceID string, v *vehicle) {
+	for v.k.n-t.anchors(&v.k) > 0 {
+		t.decide(deviceID, v)
+	}
+	t.flushWarm(deviceID, v)
+}
+
+// settleIdle decides the undecided points of every vehicle silent for at least idle.
+func (t *Tracker) settleIdle(idle time.Duration) {
+	now := t.o.Now()
+	t.vehicles.Range(func(key, vi any) bool {
+		v := vi.(*vehicle)
+		v.mu.Lock()
+		if v.k.n-t.anchors(&v.k) > 0 && now.Sub(v.seen) >= idle {
+			t.settle(key.(string), v)
+		}
+		v.mu.Unlock()
+		return true
+	})
+}
+
+// creditTails credits the stretch of the route from a to b, two consecutive points of a
+// vehicle matched apart (handoffs): see creditSpan; nothing when neither is working or they
+// are too far apart in time or space. A direction of -1 (a point matched on its own) takes
+// the direction that gives the likeliest route.
+func (t *Tracker) creditTails(deviceID string, a, b tail, buf *routeBuf) bool {
+	if !t.pairs(a, b) {
+		return false
+	}
+	buf.pieces = buf.pieces[:0]
+	total, ok := t.routeBetween(a, b, buf)
+	if !ok {
+		return false
+	}
+	if t.trace != nil {
+		t.trace(a, b, buf.pieces)
+	}
+	t.creditSpan(deviceID, a, b, buf.pieces, 0, total)
+	return true
+}
+
+// pairs reports whether a and then b are consecutive points close enough in time and space,
+// and one of them working, for the stretch between them to be credited.
+func (t *Tracker) pairs(a, b tail) bool {
+	dt := b.ts.Sub(a.ts)
+	return (a.working || b.working) && a.seg >= 0 && b.seg >= 0 && dt > 0 && dt <= time.Duration(t.cfg.MaxGap) &&
+		b.p.sub(a.p).len() <= t.cfg.MaxGapM
+}
+
+// routeBetween appends the likeliest route from a to b to buf.pieces and returns its length.
+func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
+	gc, beta := t.m.travel(a.p, b.p, a.kmh, b.kmh, b.ts.Sub(a.ts))
+	dirs := func(x tail) []uint8 {
+		if x.dir >= 0 {
+			return []uint8{uint8(x.dir)}
+		}
+		if t.net.Segments[x.seg].OneWay {
+			return []uint8{0}
+		}
+		return []uint8{0, 1}
+	}
+	var ca, cb cand
+	best := math.Inf(-1)
+	for _, da := range dirs(a) {
+		for _, db := range dirs(b) {
+			x, y := cand{seg: a.seg, dir: da, along: a.along}, cand{seg: b.seg, dir: db, along: b.along}
+			if lp := t.m.route(&x, &y, gc, beta, nil); lp > best {
+				best, ca, cb = lp, x, y
+			}
+		}
+	}
+	if math.IsInf(best, -1) {
+		return 0, false
+	}
+	n := len(buf.pieces)
+	t.m.route(&ca, &cb, gc, beta, buf)
+	var total float64
+	for i := n; i < len(buf.pieces); i++ {
+		buf.pieces[i].u = total
+		total += math.Abs(buf.pieces[i].b - buf.pieces[i].a)
+	}
+	return total, true
+}
+
+// creditSpan credits [u0, u1] (metres along pieces) as the stretch driven from a to b: all of
+// it when both are working, the half nearer the working one when only one is; a stretch
+// across local midnight is split in proportion to the time on either side.
+func (t *Tracker) creditSpan(deviceID string, a, b tail, pieces []piece, u0, u1 float64) {
+	if u1 < u0 {
+		u0, u1 = u1, u0
+	}
+	lo, hi := u0, u1
+	if !a.working {
+		lo = (u0 + u1) / 2
+	}
+	if !b.working {
+		hi = (u0 + u1) / 2
+	}
+	dayA, dayB := t.dayOf(a.ts), t.dayOf(b.ts)
+	if dayA == dayB {
+		t.creditRange(deviceID, dayB, b.ts, pieces, lo, hi)
+		return
+	}
+	cut := u0 + (u1-u0)*float64(t.midnight(dayB).Sub(a.ts))/float64(b.ts.Sub(a.ts))
+	t.creditRange(deviceID, dayA, a.ts, pieces, lo, min(hi, cut))
+	t.creditRange(deviceID, dayB, b.ts, pieces, max(lo, cut), hi)
+}
+
+// creditRange credits the part [lo, hi] (metres along the path: each piece starts at its u)
+// of a route or path.
+func (t *Tracker) creditRange(deviceID, day string, ts time.Time, pieces []piece, lo, hi float64) {
+	if hi <= lo {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(pieces, lo, func(pc piece, lo float64) int {
+		if pc.u+math.Abs(pc.b-pc.a) <= lo {
+			return -1
+		}
+		return 1
+	})
+	for _, pc := range pieces[i:] {
+		if pc.u >= hi {
+			break
+		}
+		l := math.Abs(pc.b - pc.a)
+		s0, s1 := max(lo, pc.u), min(hi, pc.u+l)
+		if s1 > s0 && l > 0 {
+			f0, f1 := (s0-pc.u)/l, (s1-pc.u)/l
+			t.add(day, pc.seg, pc.a+(pc.b-pc.a)*f0, pc.a+(pc.b-pc.a)*f1, ts, deviceID)
+		}
+	}
 }
 
 func (t *Tracker) add(day string, seg int32, a, b float64, ts time.Time, deviceID string) {
@@ -349,6 +602,7 @@ func (t *Tracker) Matched(deviceID string, p *lanewatch.Telemetry) *Segment {
 // stretches that end at points observed without a predecessor here (handoff.go). The pipeline
 // calls it before committing the journal, so a crash loses nothing.
 func (t *Tracker) Flush(ctx context.Context) error {
+	t.settleIdle(time.Duration(t.cfg.LagTimeout))
 	if t.o.Neighbours != nil {
 		t.resolveBefore(ctx)
 	}
@@ -429,4 +683,12 @@ func unionSorted(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// kmhOf is a point's reported speed, -1 when it has none.
+func kmhOf(p *lanewatch.Telemetry) float64 {
+	if p.Has&lanewatch.FieldSpeed == 0 {
+		return -1
+	}
+	return max(0, p.SpeedKmh)
 }
