@@ -21,6 +21,8 @@ func TestDefaultTexts(t *testing.T) {
 		"urge":       "【城管催办】案件15 暴露垃圾 请尽快处理（期限2026-12-01 10:00）。请尽快处理",
 		"reassigned": "已改派至鼓东街道城管办",
 		"escalate":   "鼓东街道城管办的案件15",
+		"deferred":   "【城管缓办】案件15 暴露垃圾 已批准缓办，暂停计时至恢复办理。请尽快处理",
+		"resumed":    "【城管恢复办理】案件15 暴露垃圾 缓办结束，请于2026-12-01 10:00前处理。请尽快处理",
 	} {
 		got, err := tp.Render(Message{Event: ev, Vars: vars})
 		if err != nil || !strings.Contains(got, want) {
