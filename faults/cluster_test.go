@@ -228,6 +228,10 @@ func replayTo(addr string, d *clusterDevice) error {
 // acknowledged point is in InfluxDB once, every case's dispatch notice was delivered exactly
 // once, the cluster view lists the live nodes and their devices, and the road coverage equals
 // a single node's on the same messages.
+// clusterCoverageTolM is how far a segment's covered metres on the cluster may be from the
+// single reference node's (measured: ≤ 0.24 m).
+const clusterCoverageTolM = 0.5
+
 func TestClusterKillNode(t *testing.T) {
 	start := time.Now()
 	influx := testenv.Influx(t)
@@ -452,10 +456,12 @@ limits:
 	var want map[string]segmentCoverage
 	waitFor(t, 30*time.Second, "the reference coverage to settle", func() bool {
 		a, ok1 := ref.coverageOf(days)
-		time.Sleep(2 * time.Second)
+		// Longer than coverage's lag_timeout (5 s): a vehicle's undecided last points are
+		// decided only then, so two reads closer together can agree on a premature snapshot.
+		time.Sleep(7 * time.Second)
 		b, ok2 := ref.coverageOf(days)
 		want = b
-		return ok1 && ok2 && len(coverageDiff(a, b)) == 0
+		return ok1 && ok2 && len(coverageDiff(a, b, 0)) == 0
 	})
 	if len(want) < clusterDevices/10 {
 		t.Fatalf("the reference run covered only %d segments", len(want))
@@ -465,7 +471,9 @@ limits:
 	// refresh of the shared coverage take a few seconds.
 	err := testenv.Poll(60*time.Second, func() bool {
 		got, ok := nodes[0].coverageOf(days)
-		diffs = coverageDiff(got, want)
+		// A vehicle's path split over two nodes is smoothed as two paths (coverage/smooth.go):
+		// its covered metres may differ from one node's by a few decimetres per segment.
+		diffs = coverageDiff(got, want, clusterCoverageTolM)
 		return ok && len(diffs) == 0
 	})
 	if err != nil {

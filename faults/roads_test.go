@@ -122,15 +122,16 @@ func (n *node) coverageOf(days []string) (map[string]segmentCoverage, bool) {
 	return out, true
 }
 
-// coverageDiff lists the segments whose coverage differs (empty when equal).
-func coverageDiff(got, want map[string]segmentCoverage) []string {
+// coverageDiff lists the segments whose coverage differs by more than tolM metres or in
+// vehicles, first or last pass (empty when equal).
+func coverageDiff(got, want map[string]segmentCoverage, tolM float64) []string {
 	var diffs []string
 	for k, w := range want {
 		g, ok := got[k]
 		switch {
 		case !ok:
 			diffs = append(diffs, fmt.Sprintf("%s: not covered, want %.2f m", k, w.CoveredM))
-		case g.CoveredM != w.CoveredM || fmt.Sprint(g.Vehicles) != fmt.Sprint(w.Vehicles) || !g.First.Equal(w.First) || !g.Last.Equal(w.Last):
+		case math.Abs(g.CoveredM-w.CoveredM) > tolM || fmt.Sprint(g.Vehicles) != fmt.Sprint(w.Vehicles) || !g.First.Equal(w.First) || !g.Last.Equal(w.Last):
 			diffs = append(diffs, fmt.Sprintf("%s: %.2f m by %v (%s..%s), want %.2f m by %v (%s..%s)", k,
 				g.CoveredM, g.Vehicles, g.First.Format(time.TimeOnly), g.Last.Format(time.TimeOnly),
 				w.CoveredM, w.Vehicles, w.First.Format(time.TimeOnly), w.Last.Format(time.TimeOnly)))
