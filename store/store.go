@@ -21,6 +21,7 @@ type Store interface {
 	Plaques
 	RuleVersions
 	Incidents
+	Commands
 	// Ping checks the database connection (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -25,7 +25,7 @@ func TestFS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(names, " "); got != "00001_init.sql 00002_outbox.sql 00003_coverage.sql 00006_nodes.sql 00007_entities.sql" {
+			if got := strings.Join(names, " "); got != "00001_init.sql 00002_outbox.sql 00003_coverage.sql 00006_nodes.sql 00007_entities.sql 00009_commands.sql" {
 				t.Fatalf("files = %s", got)
 			}
 			b, err := fs.ReadFile(fsys, "00007_entities.sql")

@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Plaques", testPlaques},
 		{"RuleVersions", testRuleVersions},
 		{"Incidents", testIncidents},
+		{"Commands", testCommands},
+		{"Commands/Race", testCommandRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
