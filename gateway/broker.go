@@ -59,6 +59,8 @@ type Options struct {
 	Subscribers []Subscriber
 	// CheckSubscriber verifies a subscriber's password against its hash.
 	CheckSubscriber func(hash, password string) bool
+	// Commands receives command subscriptions and responses (SPEC 3.1); nil: none.
+	Commands CommandSink
 
 	// Per-client limits of mochi (SPEC 3: lanewatch sets them and counts every drop).
 	MaxClientWritesPending int32  // outbound queue per client; default 1024
@@ -169,6 +171,9 @@ func NewBroker(o Options) (*Broker, error) {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("add hook: %w", err)
+	}
+	if err := b.addCommandHook(); err != nil {
+		return nil, fmt.Errorf("add command hook: %w", err)
 	}
 	return b, nil
 }

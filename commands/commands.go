@@ -1,0 +1,348 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/store"
+)
+
+// Store is the persistence the service needs (store.Store satisfies it).
+type Store interface {
+	CreateCommand(ctx context.Context, c *store.Command) error
+	GetCommand(ctx context.Context, id string) (*store.Command, error)
+	ListCommands(ctx context.Context, deviceID string, limit int, cursor string) ([]*store.Command, string, error)
+	PendingCommands(ctx context.Context, deviceID string, now time.Time) ([]*store.Command, error)
+	UpdateCommand(ctx context.Context, id string, from []string, ch store.CommandChange) (*store.Command, error)
+	ExpireCommands(ctx context.Context, now time.Time, limit int) ([]*store.Command, error)
+}
+
+// Publisher publishes a message from lanewatch to the broker's subscribers.
+type Publisher interface {
+	Publish(topic string, payload []byte, retain bool, qos byte) error
+}
+
+// Presence tells whether a device is connected to this node with a subscription to its
+// command topics.
+type Presence interface {
+	CommandSubscriber(deviceID string) bool
+}
+
+// Limits of a command.
+const (
+	DefaultTTL     = 10 * time.Minute
+	MaxTTL         = 7 * 24 * time.Hour
+	MinTTL         = time.Second
+	MaxParamsBytes = 64 << 10
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// Options configure a Service.
+type Options struct {
+	Store     Store
+	Publisher Publisher
+	Presence  Presence
+	// Announce tells the other nodes that device has pending commands (PostgreSQL NOTIFY);
+	// nil on a single node.
+	Announce func(ctx context.Context, deviceID string) error
+	// ExpireInterval is how often Run expires commands past their TTL; default 5s.
+	ExpireInterval time.Duration
+	Registerer     prometheus.Registerer
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+// Service queues, delivers and tracks commands.
+type Service struct {
+	o      Options
+	logger *slog.Logger
+	total  *prometheus.CounterVec
+
+	mu      sync.Mutex
+	wake    map[string]struct{} // devices whose pending commands are to be (re)delivered
+	signal  chan struct{}
+	deliver sync.Mutex // serialises deliveries, so one command is not published twice at once
+}
+
+// New builds a Service; Run delivers and expires.
+func New(o Options) (*Service, error) {
+	if o.Store == nil || o.Publisher == nil || o.Presence == nil {
+		return nil, errors.New("commands: Store, Publisher and Presence are required")
+	}
+	if o.ExpireInterval <= 0 {
+		o.ExpireInterval = 5 * time.Second
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{o: o, logger: o.Logger.With("component", "commands"), wake: map[string]struct{}{},
+		signal: make(chan struct{}, 1)}
+	s.total = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_commands_total",
+		Help: "Command status changes, by the status reached (queued, sent, acknowledged, failed, expired)."}, []string{"status"})
+	if err := o.Registerer.Register(s.total); err != nil {
+		return nil, fmt.Errorf("commands: register metrics: %w", err)
+	}
+	for _, st := range []string{store.CommandQueued, store.CommandSent, store.CommandAcknowledged, store.CommandFailed, store.CommandExpired} {
+		s.total.WithLabelValues(st)
+	}
+	return s, nil
+}
+
+func invalid(format string, args ...any) error {
+	return lanewatch.Errorf(lanewatch.EInvalid, format, args...)
+}
+
+// Validate checks a command's name, params and TTL and returns the params as stored (a JSON
+// object; "{}" when absent) and the TTL (DefaultTTL when 0). Errors name the field.
+func Validate(name string, params json.RawMessage, ttl time.Duration) (json.RawMessage, time.Duration, error) {
+	if !nameRE.MatchString(name) {
+		return nil, 0, invalid("name: %q must be 1..64 letters, digits, _ . - (it is a topic level)", name)
+	}
+	params = bytes.TrimSpace(params)
+	if len(params) == 0 || string(params) == "null" {
+		params = json.RawMessage("{}")
+	}
+	if len(params) > MaxParamsBytes {
+		return nil, 0, invalid("params: %d bytes, more than %d", len(params), MaxParamsBytes)
+	}
+	var obj map[string]json.RawMessage
+	if params[0] != '{' || json.Unmarshal(params, &obj) != nil {
+		return nil, 0, invalid("params: must be a JSON object")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, params); err != nil {
+		return nil, 0, invalid("params: %v", err)
+	}
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < MinTTL || ttl > MaxTTL {
+		return nil, 0, invalid("ttl: %s is outside %s..%s", ttl, MinTTL, MaxTTL)
+	}
+	return buf.Bytes(), ttl, nil
+}
+
+// Send validates and queues a command for deviceID (whose existence and the caller's right to
+// command it the caller has checked) and wakes its delivery: at once when the device is
+// connected here, through Announce when it may be connected to another node.
+func (s *Service) Send(ctx context.Context, deviceID, name string, params json.RawMessage, ttl time.Duration, actor string) (*store.Command, error) {
+	if !lanewatch.ValidDeviceID(deviceID) {
+		return nil, invalid("device: %q is not a valid device id", deviceID)
+	}
+	params, ttl, err := Validate(name, params, ttl)
+	if err != nil {
+		return nil, err
+	}
+	now := s.o.Now().UTC()
+	c := &store.Command{DeviceID: deviceID, Name: name, Params: params, Status: store.CommandQueued, Actor: actor,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(ttl),
+		History: []store.CommandEvent{{Status: store.CommandQueued, At: now, Note: actor}}}
+	if err := s.o.Store.CreateCommand(ctx, c); err != nil {
+		return nil, fmt.Errorf("queue command: %w", err)
+	}
+	s.total.WithLabelValues(store.CommandQueued).Inc()
+	s.logger.Info("command queued", "device", deviceID, "command", c.ID, "name", name, "by", actor)
+	if s.o.Presence.CommandSubscriber(deviceID) {
+		s.Wake(deviceID)
+	} else if s.o.Announce != nil {
+		if err := s.o.Announce(ctx, deviceID); err != nil {
+			// It is queued: it goes out when the device next subscribes to its commands.
+			s.logger.Warn("announce command", "device", deviceID, "err", err)
+		}
+	}
+	return c, nil
+}
+
+// Get returns one command of a device; ENotFound if it has no such command.
+func (s *Service) Get(ctx context.Context, deviceID, id string) (*store.Command, error) {
+	c, err := s.o.Store.GetCommand(ctx, id)
+	if err == nil && c.DeviceID != deviceID {
+		err = lanewatch.Errorf(lanewatch.ENotFound, "device %q has no command %q", deviceID, id)
+	}
+	return c, err
+}
+
+// List returns a device's commands, newest first.
+func (s *Service) List(ctx context.Context, deviceID string, limit int, cursor string) ([]*store.Command, string, error) {
+	return s.o.Store.ListCommands(ctx, deviceID, limit, cursor)
+}
+
+// Wake schedules delivery of deviceID's pending commands on Run's goroutine; it never blocks.
+func (s *Service) Wake(deviceID string) {
+	s.mu.Lock()
+	s.wake[deviceID] = struct{}{}
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// CommandsSubscribed is the broker's notice that a device subscribed to its command topics
+// (a connection or reconnection): everything still pending for it is delivered (again).
+func (s *Service) CommandsSubscribed(deviceID string) { s.Wake(deviceID) }
+
+// Delivery is the payload published on devices/{id}/commands/{name}.
+type Delivery struct {
+	ID     string          `json:"id"`
+	Name   string          `json:"name"`
+	Params json.RawMessage `json:"params"`
+	TS     time.Time       `json:"ts"`
+}
+
+// Deliver publishes every pending command of deviceID, oldest first, if the device is
+// subscribed here, and records each as sent. It returns how many it published.
+func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
+	s.deliver.Lock()
+	defer s.deliver.Unlock()
+	if !s.o.Presence.CommandSubscriber(deviceID) {
+		return 0, nil
+	}
+	now := s.o.Now().UTC()
+	pending, err := s.o.Store.PendingCommands(ctx, deviceID, now)
+	if err != nil {
+		return 0, fmt.Errorf("deliver to %s: %w", deviceID, err)
+	}
+	n := 0
+	for _, c := range pending {
+		b, err := json.Marshal(Delivery{ID: c.ID, Name: c.Name, Params: c.Params, TS: now})
+		if err != nil {
+			return n, fmt.Errorf("encode command %s: %w", c.ID, err)
+		}
+		if err := s.o.Publisher.Publish("devices/"+deviceID+"/commands/"+c.Name, b, false, 1); err != nil {
+			return n, fmt.Errorf("publish command %s: %w", c.ID, err)
+		}
+		n++
+		note := ""
+		if c.Attempts > 0 {
+			note = fmt.Sprintf("redelivery %d", c.Attempts)
+		}
+		_, err = s.o.Store.UpdateCommand(ctx, c.ID, []string{store.CommandQueued, store.CommandSent},
+			store.CommandChange{Status: store.CommandSent, At: now, Note: note})
+		switch lanewatch.ErrorCode(err) {
+		case "":
+			s.total.WithLabelValues(store.CommandSent).Inc()
+		case lanewatch.EConflict: // answered or expired meanwhile
+		default:
+			return n, fmt.Errorf("record command %s sent: %w", c.ID, err)
+		}
+	}
+	if n > 0 {
+		s.logger.Debug("commands delivered", "device", deviceID, "n", n)
+	}
+	return n, nil
+}
+
+// Response is the payload a device publishes on devices/{id}/responses/{command id}.
+type Response struct {
+	OK     *bool           `json:"ok"`
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// CommandResponse records a device's answer: acknowledged when ok, failed otherwise. An answer
+// to a command already answered (a resent QoS 1 answer) changes nothing and is no error; an
+// answer to another device's or an unknown command is ENotFound, a malformed one EInvalid.
+func (s *Service) CommandResponse(ctx context.Context, deviceID, commandID string, payload []byte) error {
+	var r Response
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&r); err != nil {
+		return invalid("response to command %s: not a JSON object {\"ok\": bool, \"result\": {...}}: %v", commandID, err)
+	}
+	if r.OK == nil {
+		return invalid("response to command %s: ok is required", commandID)
+	}
+	if len(r.Result) > 0 && r.Result[0] != '{' && string(r.Result) != "null" {
+		return invalid("response to command %s: result must be a JSON object", commandID)
+	}
+	c, err := s.Get(ctx, deviceID, commandID)
+	if err != nil {
+		return err
+	}
+	status := store.CommandFailed
+	if *r.OK {
+		status = store.CommandAcknowledged
+	}
+	stored, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	_, err = s.o.Store.UpdateCommand(ctx, c.ID, []string{store.CommandQueued, store.CommandSent},
+		store.CommandChange{Status: status, At: s.o.Now().UTC(), Result: stored})
+	switch lanewatch.ErrorCode(err) {
+	case "":
+		s.total.WithLabelValues(status).Inc()
+		s.logger.Info("command answered", "device", deviceID, "command", c.ID, "status", status)
+		return nil
+	case lanewatch.EConflict:
+		return nil // answered (or expired) already
+	}
+	return err
+}
+
+// Expire moves every pending command past its TTL to expired and returns how many.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		cs, err := s.o.Store.ExpireCommands(ctx, s.o.Now().UTC(), store.MaxLimit)
+		if err != nil {
+			return n, err
+		}
+		n += len(cs)
+		s.total.WithLabelValues(store.CommandExpired).Add(float64(len(cs)))
+		for _, c := range cs {
+			s.logger.Info("command expired", "device", c.DeviceID, "command", c.ID, "name", c.Name)
+		}
+		if len(cs) < store.MaxLimit {
+			return n, nil
+		}
+	}
+}
+
+// Run delivers woken devices' commands and expires old ones until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.o.ExpireInterval)
+	defer t.Stop()
+	retry := map[string]struct{}{} // deliveries that failed, tried again at the next tick
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("expire commands", "err", err)
+			}
+			for d := range retry {
+				s.Wake(d)
+			}
+			clear(retry)
+		case <-s.signal:
+			s.mu.Lock()
+			devs := s.wake
+			s.wake = map[string]struct{}{}
+			s.mu.Unlock()
+			for d := range devs {
+				if _, err := s.Deliver(ctx, d); err != nil && ctx.Err() == nil {
+					s.logger.Warn("deliver commands", "device", d, "err", err)
+					retry[d] = struct{}{}
+				}
+			}
+		}
+	}
+}
