@@ -63,6 +63,7 @@ type App struct {
 	cams     *cameraWiring
 	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster.Node
+	cmds     *commandWiring
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -190,7 +191,11 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger}
-	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
+	if err := a.setupCommands(); err != nil {
+		return nil, err
+	}
+	ruleOpener := &commandOpener{next: opener, cmds: a.cmds.svc, a: a}
+	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(ruleOpener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
 	}
 
@@ -201,10 +206,12 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
 	bo.Registerer, bo.Logger, bo.Now = a.reg, a.logger, a.now
+	bo.Commands = a.cmds
 	a.broker, err = gateway.NewBroker(bo)
 	if err != nil {
 		return nil, err
 	}
+	a.cmds.broker = a.broker
 	if err := a.setupCameras(ctx, catalog, opener); err != nil {
 		return nil, err
 	}
@@ -230,7 +237,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	}
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: open311,
-		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster},
+		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster}, Commands: a.cmds.svc,
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
@@ -316,6 +323,7 @@ func (a *App) Run(ctx context.Context) error {
 	loop("rules", a.runRules)
 	loop("coverage", a.runCoverage)
 	loop("cluster", a.runCluster)
+	loop("commands", a.cmds.svc.Run)
 	if a.media != nil {
 		loop("open311 media", a.media.Run)
 	}
