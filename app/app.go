@@ -212,6 +212,9 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.cmds.broker = a.broker
+	if err := a.setupJT808(); err != nil {
+		return nil, err
+	}
 	if err := a.setupCameras(ctx, catalog, opener); err != nil {
 		return nil, err
 	}
@@ -324,6 +327,7 @@ func (a *App) Run(ctx context.Context) error {
 	loop("coverage", a.runCoverage)
 	loop("cluster", a.runCluster)
 	loop("commands", a.cmds.svc.Run)
+	loop("jt808", a.runJT808)
 	if a.media != nil {
 		loop("open311 media", a.media.Run)
 	}

@@ -15,6 +15,7 @@ import (
 type commandWiring struct {
 	svc    *commands.Service
 	broker *gateway.Broker
+	jt     jt808Port // JT/T 808 terminals (jt808.go)
 }
 
 var (
@@ -44,7 +45,7 @@ func (w *commandWiring) CommandSubscriber(id string) bool {
 func (a *App) setupCommands() error {
 	a.cmds = &commandWiring{}
 	svc, err := commands.New(commands.Options{Store: a.store, Publisher: a.cmds, Presence: a.cmds,
-		Registerer: a.reg, Logger: a.logger, Now: a.now})
+		Transports: []commands.Transport{&a.cmds.jt}, Registerer: a.reg, Logger: a.logger, Now: a.now})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lanewatch/lanewatch/gateway"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
+	"github.com/lanewatch/lanewatch/jt808"
 	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
@@ -51,6 +52,8 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Node is this process's identity among several nodes sharing one PostgreSQL (cluster package).
 	Node cluster.Config `yaml:"node"`
+	// JT808 is the JT/T 808 terminal listener (jt808 package); off without jt808.addr.
+	JT808 jt808.Config `yaml:"jt808"`
 
 	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
 	// keep it on localhost).
@@ -135,7 +138,7 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range []section{{"http", &c.HTTP}, {"mqtt", &c.MQTT}, {"influx", &c.Influx}, {"pipeline", &c.Pipeline},
 		{"dispatch", &c.Dispatch.Config}, {"dispatch.open311", &c.Dispatch.Open311}, {"dispatch.notify", &c.Dispatch.Notify.Config},
-		{"node", &c.Node}} {
+		{"node", &c.Node}, {"jt808", &c.JT808}} {
 		if err := s.v.Validate(); err != nil {
 			return fmt.Errorf("%s.%w", s.key, err)
 		}

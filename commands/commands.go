@@ -38,6 +38,15 @@ type Presence interface {
 	CommandSubscriber(deviceID string) bool
 }
 
+// Transport delivers commands to devices that do not speak MQTT (JT/T 808 terminals): it maps
+// a command to the device's own protocol, and passes the device's answer to CommandResponse.
+type Transport interface {
+	// CommandSubscriber reports whether the device is connected through this transport now.
+	CommandSubscriber(deviceID string) bool
+	// DeliverCommand sends one command.
+	DeliverCommand(deviceID, id, name string, params json.RawMessage, ts time.Time) error
+}
+
 // Limits of a command.
 const (
 	DefaultTTL     = 10 * time.Minute
@@ -53,6 +62,8 @@ type Options struct {
 	Store     Store
 	Publisher Publisher
 	Presence  Presence
+	// Transports are tried before MQTT: the first that has the device connected delivers.
+	Transports []Transport
 	// Announce tells the other nodes that device has pending commands (PostgreSQL NOTIFY);
 	// nil on a single node.
 	Announce func(ctx context.Context, deviceID string) error
@@ -159,7 +170,7 @@ func (s *Service) Send(ctx context.Context, deviceID, name string, params json.R
 	}
 	s.total.WithLabelValues(store.CommandQueued).Inc()
 	s.logger.Info("command queued", "device", deviceID, "command", c.ID, "name", name, "by", actor)
-	if s.o.Presence.CommandSubscriber(deviceID) {
+	if s.connected(deviceID) != nil {
 		s.Wake(deviceID)
 	} else if s.o.Announce != nil {
 		if err := s.o.Announce(ctx, deviceID); err != nil {
@@ -212,7 +223,8 @@ type Delivery struct {
 func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
 	s.deliver.Lock()
 	defer s.deliver.Unlock()
-	if !s.o.Presence.CommandSubscriber(deviceID) {
+	tr := s.connected(deviceID)
+	if tr == nil {
 		return 0, nil
 	}
 	now := s.o.Now().UTC()
@@ -222,12 +234,8 @@ func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
 	}
 	n := 0
 	for _, c := range pending {
-		b, err := json.Marshal(Delivery{ID: c.ID, Name: c.Name, Params: c.Params, TS: now})
-		if err != nil {
-			return n, fmt.Errorf("encode command %s: %w", c.ID, err)
-		}
-		if err := s.o.Publisher.Publish("devices/"+deviceID+"/commands/"+c.Name, b, false, 1); err != nil {
-			return n, fmt.Errorf("publish command %s: %w", c.ID, err)
+		if err := tr.DeliverCommand(deviceID, c.ID, c.Name, c.Params, now); err != nil {
+			return n, fmt.Errorf("deliver command %s: %w", c.ID, err)
 		}
 		n++
 		note := ""
@@ -248,6 +256,32 @@ func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
 		s.logger.Debug("commands delivered", "device", deviceID, "n", n)
 	}
 	return n, nil
+}
+
+// connected returns the transport through which deviceID is connected, nil when none.
+func (s *Service) connected(deviceID string) Transport {
+	for _, t := range s.o.Transports {
+		if t.CommandSubscriber(deviceID) {
+			return t
+		}
+	}
+	if s.o.Presence.CommandSubscriber(deviceID) {
+		return mqttTransport{s.o.Publisher}
+	}
+	return nil
+}
+
+// mqttTransport publishes a command on devices/{id}/commands/{name} (QoS 1).
+type mqttTransport struct{ p Publisher }
+
+func (mqttTransport) CommandSubscriber(string) bool { return true }
+
+func (m mqttTransport) DeliverCommand(deviceID, id, name string, params json.RawMessage, ts time.Time) error {
+	b, err := json.Marshal(Delivery{ID: id, Name: name, Params: params, TS: ts})
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return m.p.Publish("devices/"+deviceID+"/commands/"+name, b, false, 1)
 }
 
 // Response is the payload a device publishes on devices/{id}/responses/{command id}.
