@@ -7,6 +7,7 @@ import (
 	"github.com/lanewatch/lanewatch/commands"
 	"github.com/lanewatch/lanewatch/gateway"
 	"github.com/lanewatch/lanewatch/rules"
+	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
 // commandWiring joins the command service and the broker, which each need the other: the
@@ -37,6 +38,18 @@ func (w *commandWiring) Publish(topic string, payload []byte, retain bool, qos b
 	return w.broker.Publish(topic, payload, retain, qos)
 }
 
+// connected lists the devices connected to this node (MQTT and JT/T 808).
+func (w *commandWiring) connected() []string {
+	var out []string
+	if w.broker != nil {
+		out = w.broker.ConnectedUsernames()
+	}
+	if w.jt.s != nil {
+		out = append(out, w.jt.s.Connected()...)
+	}
+	return out
+}
+
 func (w *commandWiring) CommandSubscriber(id string) bool {
 	return w.broker != nil && w.broker.CommandSubscriber(id)
 }
@@ -44,8 +57,13 @@ func (w *commandWiring) CommandSubscriber(id string) bool {
 // setupCommands builds the command service (SPEC 3.1); the broker is attached by New later.
 func (a *App) setupCommands() error {
 	a.cmds = &commandWiring{}
-	svc, err := commands.New(commands.Options{Store: a.store, Publisher: a.cmds, Presence: a.cmds,
-		Transports: []commands.Transport{&a.cmds.jt}, Registerer: a.reg, Logger: a.logger, Now: a.now})
+	o := commands.Options{Store: a.store, Publisher: a.cmds, Presence: a.cmds,
+		Transports: []commands.Transport{&a.cmds.jt}, Registerer: a.reg, Logger: a.logger, Now: a.now,
+		Connected: a.cmds.connected}
+	if pg, ok := a.store.(*sqlstore.Postgres); ok {
+		o.Bus = pg // a command queued here reaches its device on whichever node holds it
+	}
+	svc, err := commands.New(o)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,17 @@ type Transport interface {
 	DeliverCommand(deviceID, id, name string, params json.RawMessage, ts time.Time) error
 }
 
+// Bus is a notification bus across nodes.
+type Bus interface {
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen calls fn with each payload on channel until ctx ends, and with "" after each
+	// (re)connection.
+	Listen(ctx context.Context, channel string, retry time.Duration, logger *slog.Logger, fn func(payload string)) error
+}
+
+// Channel is the notification channel of queued commands; the payload is the device id.
+const Channel = "lanewatch_commands"
+
 // Limits of a command.
 const (
 	DefaultTTL     = 10 * time.Minute
@@ -64,9 +75,15 @@ type Options struct {
 	Presence  Presence
 	// Transports are tried before MQTT: the first that has the device connected delivers.
 	Transports []Transport
-	// Announce tells the other nodes that device has pending commands (PostgreSQL NOTIFY);
-	// nil on a single node.
-	Announce func(ctx context.Context, deviceID string) error
+	// Bus reaches the other nodes sharing the store (PostgreSQL LISTEN/NOTIFY,
+	// *sqlstore.Postgres); nil on a single node. A command queued on one node for a device
+	// not connected there is announced on Channel; every node delivers it if it holds the
+	// device's connection.
+	Bus Bus
+	// Connected lists the devices connected to this node (MQTT and other transports), for
+	// catching up after the bus reconnected; nil: no catch-up (a device gets what it missed
+	// at its next subscription).
+	Connected func() []string
 	// ExpireInterval is how often Run expires commands past their TTL; default 5s.
 	ExpireInterval time.Duration
 	Registerer     prometheus.Registerer
@@ -172,8 +189,8 @@ func (s *Service) Send(ctx context.Context, deviceID, name string, params json.R
 	s.logger.Info("command queued", "device", deviceID, "command", c.ID, "name", name, "by", actor)
 	if s.connected(deviceID) != nil {
 		s.Wake(deviceID)
-	} else if s.o.Announce != nil {
-		if err := s.o.Announce(ctx, deviceID); err != nil {
+	} else if s.o.Bus != nil {
+		if err := s.o.Bus.Notify(ctx, Channel, deviceID); err != nil {
 			// It is queued: it goes out when the device next subscribes to its commands.
 			s.logger.Warn("announce command", "device", deviceID, "err", err)
 		}
@@ -351,6 +368,24 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 
 // Run delivers woken devices' commands and expires old ones until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	if s.o.Bus != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() {
+			defer close(done)
+			_ = s.o.Bus.Listen(ctx, Channel, 0, s.logger, func(dev string) {
+				if dev != "" {
+					s.Wake(dev)
+					return
+				}
+				if s.o.Connected != nil {
+					for _, d := range s.o.Connected() {
+						s.Wake(d)
+					}
+				}
+			})
+		}()
+	}
 	t := time.NewTicker(s.o.ExpireInterval)
 	defer t.Stop()
 	retry := map[string]struct{}{} // deliveries that failed, tried again at the next tick

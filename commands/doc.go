@@ -7,5 +7,6 @@
 // lanewatch_commands_total{status}.
 //
 // It reaches the broker and other nodes only through the small interfaces it declares
-// (Publisher, Presence, Announce) and must not import the gateway, the API or a store driver.
+// (Publisher, Presence, Transport, Bus) and must not import the gateway, the API or a store
+// driver.
 package commands

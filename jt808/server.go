@@ -591,6 +591,18 @@ func (s *Server) session(deviceID string) *session {
 	return s.sessions[deviceID]
 }
 
+// Connected lists the devices of the authenticated terminals, sorted.
+func (s *Server) Connected() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.sessions))
+	for id := range s.sessions {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // CommandSubscriber reports whether deviceID is an authenticated terminal on this server.
 func (s *Server) CommandSubscriber(deviceID string) bool { return s.session(deviceID) != nil }
 
