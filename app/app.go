@@ -64,6 +64,7 @@ type App struct {
 	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster.Node
 	cmds     *commandWiring
+	fanout   fanoutPort
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -206,13 +207,16 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
 	bo.Registerer, bo.Logger, bo.Now = a.reg, a.logger, a.now
-	bo.Commands = a.cmds
+	bo.Commands, bo.Fanout = a.cmds, &a.fanout
 	a.broker, err = gateway.NewBroker(bo)
 	if err != nil {
 		return nil, err
 	}
 	a.cmds.broker = a.broker
 	if err := a.setupJT808(); err != nil {
+		return nil, err
+	}
+	if err := a.setupBridge(); err != nil {
 		return nil, err
 	}
 	if err := a.setupCameras(ctx, catalog, opener); err != nil {
@@ -328,6 +332,7 @@ func (a *App) Run(ctx context.Context) error {
 	loop("cluster", a.runCluster)
 	loop("commands", a.cmds.svc.Run)
 	loop("jt808", a.runJT808)
+	loop("bridge", a.runBridge)
 	if a.media != nil {
 		loop("open311 media", a.media.Run)
 	}

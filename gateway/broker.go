@@ -61,6 +61,8 @@ type Options struct {
 	CheckSubscriber func(hash, password string) bool
 	// Commands receives command subscriptions and responses (SPEC 3.1); nil: none.
 	Commands CommandSink
+	// Fanout exports delivered messages to other nodes; nil: this node's subscribers only.
+	Fanout Fanout
 
 	// Per-client limits of mochi (SPEC 3: lanewatch sets them and counts every drop).
 	MaxClientWritesPending int32  // outbound queue per client; default 1024
@@ -130,6 +132,7 @@ type Broker struct {
 	failures *ratelimit.Failures     // failed CONNECTs by remote IP
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
+	fanout   *fanoutHook
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -174,6 +177,9 @@ func NewBroker(o Options) (*Broker, error) {
 	}
 	if err := b.addCommandHook(); err != nil {
 		return nil, fmt.Errorf("add command hook: %w", err)
+	}
+	if err := b.addFanoutHook(); err != nil {
+		return nil, fmt.Errorf("add fanout hook: %w", err)
 	}
 	return b, nil
 }
