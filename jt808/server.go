@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
 // Devices is the device registry as JT/T 808 needs it.
@@ -64,9 +65,15 @@ type Options struct {
 	MaxBadFrames int
 	// DeadLetterKeep bounds the dead letters kept (shared with MQTT's); default 10000.
 	DeadLetterKeep int
-	Registerer     prometheus.Registerer
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// AuthFailureDelay is the wait before answering a failed authentication; it doubles with
+	// each further failure from the same address within a minute, up to 5 s (as MQTT's
+	// CONNECT). Default 200ms.
+	AuthFailureDelay time.Duration
+	// Sleep waits d or until ctx ends (tests record instead); default a timer.
+	Sleep      func(ctx context.Context, d time.Duration)
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the JT/T 808 TCP listener.
@@ -79,6 +86,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	failures *ratelimit.Failures // failed authentications by remote IP
 
 	mu       sync.Mutex
 	sessions map[string]*session // authenticated, by device id
@@ -120,7 +129,14 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, logger: o.Logger.With("component", "jt808"), sessions: map[string]*session{}, conns: map[net.Conn]struct{}{}}
+	if o.AuthFailureDelay <= 0 {
+		o.AuthFailureDelay = 200 * time.Millisecond
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	s := &Server{o: o, logger: o.Logger.With("component", "jt808"), sessions: map[string]*session{}, conns: map[net.Conn]struct{}{},
+		failures: ratelimit.NewFailures(time.Minute, 0)}
 	s.m = metrics{
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lanewatch_jt808_connections", Help: "Open JT/T 808 terminal connections."}),
 		msgs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_jt808_messages_total",
@@ -554,13 +570,17 @@ func (ss *session) authenticate(ctx context.Context, p *Packet, frame []byte) {
 			ok = true
 		}
 	}
+	ip := remoteIP(ss.conn)
 	if !ok {
 		ss.authFails++
 		s.m.rejected.WithLabelValues("auth_failed").Inc()
 		s.logger.Warn("jt808 authentication failed", "phone", p.Phone, "remote", ss.conn.RemoteAddr().String())
+		n := s.failures.Fail(ip, s.o.Now())
+		s.o.Sleep(s.ctx, min(s.o.AuthFailureDelay<<min(n-1, 5), 5*time.Second))
 		ss.respond(p, ResultFailure)
 		return
 	}
+	s.failures.Reset(ip)
 	ss.dev = d
 	if name := d.Tags["vehicle_model"]; name != "" {
 		if m, found := s.o.Models[name]; found {
@@ -582,6 +602,23 @@ func (ss *session) authenticate(ctx context.Context, p *Packet, frame []byte) {
 	ss.respond(p, ResultOK)
 	if s.o.Commands != nil {
 		s.o.Commands.CommandsSubscribed(d.ID)
+	}
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

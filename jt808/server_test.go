@@ -107,11 +107,13 @@ var (
 )
 
 type rig struct {
-	s    *Server
-	j    *fakeJournal
-	dead *fakeDead
-	cmds *fakeCommands
-	reg  *prometheus.Registry
+	mu     sync.Mutex
+	delays []time.Duration
+	s      *Server
+	j      *fakeJournal
+	dead   *fakeDead
+	cmds   *fakeCommands
+	reg    *prometheus.Registry
 }
 
 func intp(v int) *int { return &v }
@@ -134,7 +136,8 @@ func newRig(t *testing.T, cfg Config) *rig {
 			"default": {Brush: &Bit{SignalBit: intp(3)}},
 		}
 	}
-	s, err := New(Options{Config: cfg, Devices: devs, Journal: r.j, DeadLetters: r.dead, Commands: r.cmds, Registerer: r.reg})
+	s, err := New(Options{Config: cfg, Devices: devs, Journal: r.j, DeadLetters: r.dead, Commands: r.cmds, Registerer: r.reg,
+		Sleep: func(_ context.Context, d time.Duration) { r.mu.Lock(); r.delays = append(r.delays, d); r.mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,5 +474,48 @@ func TestCommandsToTerminal(t *testing.T) {
 	}
 	if len(r.cmds.subs) != 1 || r.cmds.subs[0] != "sw-001" {
 		t.Errorf("subscribed = %v", r.cmds.subs)
+	}
+}
+
+// TestAuthFailuresSlowedAndClosed: failed authentications from one address wait longer each
+// time (across connections) and a connection is closed after three.
+func TestAuthFailuresSlowedAndClosed(t *testing.T) {
+	r := newRig(t, Config{})
+	tm := r.dial(t, V2013, "13912344329")
+	for range 3 {
+		if tm.auth("guess") != ResultFailure {
+			t.Fatal("guess accepted")
+		}
+	}
+	_ = tm.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := readFrame(tm.r, nil); err == nil {
+		t.Fatal("connection open after three failures")
+	}
+	tm2 := r.dial(t, V2013, "13800000002")
+	if tm2.auth("guess") != ResultFailure {
+		t.Fatal("guess accepted")
+	}
+	r.mu.Lock()
+	got := append([]time.Duration(nil), r.delays...)
+	r.mu.Unlock()
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
+	if len(got) != len(want) {
+		t.Fatalf("delays = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("delays = %v, want %v", got, want)
+		}
+	}
+	// A success resets the count.
+	if tm2.auth("washer-two-pass") != ResultOK {
+		t.Fatal("password refused")
+	}
+	tm3 := r.dial(t, V2013, "13912344329")
+	tm3.auth("guess")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last := r.delays[len(r.delays)-1]; last != 200*time.Millisecond {
+		t.Errorf("delay after a success = %v, want 200ms", last)
 	}
 }
