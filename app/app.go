@@ -251,6 +251,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 			"store":  a.store.Ping,
 			"influx": a.sink.Ready, // a real write and read, cached 5 s
 			"broker": func(context.Context) error { return a.broker.Ready() },
+			"bridge": a.bridgeReady,
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
 	})

@@ -32,6 +32,14 @@ func (a *App) setupBridge() error {
 	return nil
 }
 
+// bridgeReady reports the NATS connection of the fan-out (ok when there is none).
+func (a *App) bridgeReady(context.Context) error {
+	if a.fanout.b == nil {
+		return nil
+	}
+	return a.fanout.b.Ready()
+}
+
 // runBridge delivers the other nodes' messages to this node's subscribers until ctx ends.
 func (a *App) runBridge(ctx context.Context) error {
 	if a.fanout.b == nil {
