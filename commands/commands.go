@@ -98,7 +98,7 @@ type Service struct {
 	total  *prometheus.CounterVec
 
 	mu      sync.Mutex
-	wake    map[string]struct{} // devices whose pending commands are to be (re)delivered
+	wake    map[string]bool // devices whose queued commands are to be delivered; true: also those sent already
 	signal  chan struct{}
 	deliver sync.Mutex // serialises deliveries, so one command is not published twice at once
 }
@@ -120,7 +120,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{o: o, logger: o.Logger.With("component", "commands"), wake: map[string]struct{}{},
+	s := &Service{o: o, logger: o.Logger.With("component", "commands"), wake: map[string]bool{},
 		signal: make(chan struct{}, 1)}
 	s.total = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_commands_total",
 		Help: "Command status changes, by the status reached (queued, sent, acknowledged, failed, expired)."}, []string{"status"})
@@ -212,20 +212,24 @@ func (s *Service) List(ctx context.Context, deviceID string, limit int, cursor s
 	return s.o.Store.ListCommands(ctx, deviceID, limit, cursor)
 }
 
-// Wake schedules delivery of deviceID's pending commands on Run's goroutine; it never blocks.
-func (s *Service) Wake(deviceID string) {
+// Wake schedules delivery of deviceID's queued commands on Run's goroutine (a new command,
+// here or on another node); it never blocks.
+func (s *Service) Wake(deviceID string) { s.wakeUp(deviceID, false) }
+
+// CommandsSubscribed is the broker's notice that a device subscribed to its command topics
+// (a connection or reconnection): everything still pending for it, sent before or not, is
+// delivered (again).
+func (s *Service) CommandsSubscribed(deviceID string) { s.wakeUp(deviceID, true) }
+
+func (s *Service) wakeUp(deviceID string, redeliver bool) {
 	s.mu.Lock()
-	s.wake[deviceID] = struct{}{}
+	s.wake[deviceID] = s.wake[deviceID] || redeliver
 	s.mu.Unlock()
 	select {
 	case s.signal <- struct{}{}:
 	default:
 	}
 }
-
-// CommandsSubscribed is the broker's notice that a device subscribed to its command topics
-// (a connection or reconnection): everything still pending for it is delivered (again).
-func (s *Service) CommandsSubscribed(deviceID string) { s.Wake(deviceID) }
 
 // Delivery is the payload published on devices/{id}/commands/{name}.
 type Delivery struct {
@@ -235,9 +239,10 @@ type Delivery struct {
 	TS     time.Time       `json:"ts"`
 }
 
-// Deliver publishes every pending command of deviceID, oldest first, if the device is
-// subscribed here, and records each as sent. It returns how many it published.
-func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
+// Deliver publishes the queued commands of deviceID (with redeliver, also those sent before
+// and not answered: the device has reconnected), oldest first, if the device is connected
+// here, and records each as sent. It returns how many it published.
+func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) (int, error) {
 	s.deliver.Lock()
 	defer s.deliver.Unlock()
 	tr := s.connected(deviceID)
@@ -251,6 +256,9 @@ func (s *Service) Deliver(ctx context.Context, deviceID string) (int, error) {
 	}
 	n := 0
 	for _, c := range pending {
+		if c.Status == store.CommandSent && !redeliver {
+			continue // on its way: QoS 1 (or the terminal) takes it from here
+		}
 		if err := tr.DeliverCommand(deviceID, c.ID, c.Name, c.Params, now); err != nil {
 			return n, fmt.Errorf("deliver command %s: %w", c.ID, err)
 		}
@@ -388,7 +396,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.o.ExpireInterval)
 	defer t.Stop()
-	retry := map[string]struct{}{} // deliveries that failed, tried again at the next tick
+	retry := map[string]bool{} // deliveries that failed, tried again at the next tick
 	for {
 		select {
 		case <-ctx.Done():
@@ -397,19 +405,19 @@ func (s *Service) Run(ctx context.Context) error {
 			if _, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
 				s.logger.Warn("expire commands", "err", err)
 			}
-			for d := range retry {
-				s.Wake(d)
+			for d, all := range retry {
+				s.wakeUp(d, all)
 			}
 			clear(retry)
 		case <-s.signal:
 			s.mu.Lock()
 			devs := s.wake
-			s.wake = map[string]struct{}{}
+			s.wake = map[string]bool{}
 			s.mu.Unlock()
-			for d := range devs {
-				if _, err := s.Deliver(ctx, d); err != nil && ctx.Err() == nil {
+			for d, all := range devs {
+				if _, err := s.Deliver(ctx, d, all); err != nil && ctx.Err() == nil {
 					s.logger.Warn("deliver commands", "device", d, "err", err)
-					retry[d] = struct{}{}
+					retry[d] = retry[d] || all
 				}
 			}
 		}
