@@ -64,7 +64,7 @@ fuzz-short:
 ## bench: Go micro-benchmarks of the hot paths, then the end-to-end benchmark (scripts/bench.sh:
 ## Mosquitto vs lanewatch broker-only vs full pipeline; writes docs/BENCHMARKS.md and
 ## docs/bench-results.json). BENCH_PKGS, BENCHTIME and the BENCH_* variables of the script tune it.
-BENCH_PKGS ?= ./gateway/payload ./influx ./wal ./rules ./coverage ./store/sqlstore ./simulators/...
+BENCH_PKGS ?= ./gateway/payload ./influx ./wal ./rules ./coverage ./store/sqlstore ./simulators/... ./jt808
 BENCHTIME ?= 200ms
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \

@@ -69,6 +69,7 @@ type Options struct {
 	Snapshots    Snapshots
 	Coverage     Coverage         // may be nil: no /api/v1/mechanization, /api/v1/coverage routes
 	Cluster      Cluster          // may be nil: no /api/v1/cluster
+	Commands     Commands         // may be nil: no /api/v1/devices/{id}/commands
 	Ready        map[string]Check // name -> check, for /readyz
 	Gatherer     prometheus.Gatherer
 	MaxBodyBytes int64
@@ -158,6 +159,7 @@ func New(o Options) (*Server, error) {
 	s.mountRules(v1)
 	s.mountCoverage(v1)
 	s.mountCluster(v1)
+	s.mountCommands(v1)
 	if o.Console != nil {
 		Console(o.Console)(e, v1, s)
 	}

@@ -64,6 +64,8 @@ type App struct {
 	media    *api.MediaFetcher // Open311 media_url fetches; nil without media_hosts
 	cluster  *cluster.Node
 	sup      *supervision // inspections, case-file review, owner notices
+	cmds     *commandWiring
+	fanout   fanoutPort
 	api      *api.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -182,7 +184,11 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	}
 	a.sup = sup
 	opener := &caseOpener{cases: a.cases, sink: a.sink, logger: a.logger, sup: sup}
-	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(opener, rules.RetryOptions{Logger: a.logger})); err != nil {
+	if err := a.setupCommands(); err != nil {
+		return nil, err
+	}
+	ruleOpener := &commandOpener{next: opener, cmds: a.cmds.svc, a: a}
+	if err := a.setupRules(ctx, catalog, loc, rules.NewRetryingOpener(ruleOpener, rules.RetryOptions{Logger: a.logger})); err != nil {
 		return nil, err
 	}
 
@@ -193,8 +199,16 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	}
 	bo.Registerer, bo.Logger, bo.Now = a.reg, a.logger, a.now
+	bo.Commands, bo.Fanout = a.cmds, &a.fanout
 	a.broker, err = gateway.NewBroker(bo)
 	if err != nil {
+		return nil, err
+	}
+	a.cmds.broker = a.broker
+	if err := a.setupJT808(); err != nil {
+		return nil, err
+	}
+	if err := a.setupBridge(); err != nil {
 		return nil, err
 	}
 	if err := a.setupCameras(ctx, files, opener); err != nil {
@@ -222,13 +236,14 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	}
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: open311,
-		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster},
+		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster}, Commands: a.cmds.svc,
 		Console: web.Assets(),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
 			"store":  a.store.Ping,
 			"influx": a.sink.Ready, // a real write and read, cached 5 s
 			"broker": func(context.Context) error { return a.broker.Ready() },
+			"bridge": a.bridgeReady,
 		},
 		Gatherer: a.reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: a.logger, Now: a.now,
 		Inspections: sup.inspections, Reviews: sup.reviews, Notices: sup.noticesAPI(),
@@ -310,6 +325,9 @@ func (a *App) Run(ctx context.Context) error {
 	loop("coverage", a.runCoverage)
 	loop("cluster", a.runCluster)
 	loop("owner notices", a.runNotices)
+	loop("commands", a.cmds.svc.Run)
+	loop("jt808", a.runJT808)
+	loop("bridge", a.runBridge)
 	if a.media != nil {
 		loop("open311 media", a.media.Run)
 	}

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch/api"
+	"github.com/lanewatch/lanewatch/bridge"
 	"github.com/lanewatch/lanewatch/cluster"
 	"github.com/lanewatch/lanewatch/coverage"
 	"github.com/lanewatch/lanewatch/gateway"
 	"github.com/lanewatch/lanewatch/influx"
 	"github.com/lanewatch/lanewatch/internal/yamlx"
+	"github.com/lanewatch/lanewatch/jt808"
 	"github.com/lanewatch/lanewatch/store/sqlstore"
 )
 
@@ -57,6 +59,10 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Node is this process's identity among several nodes sharing one PostgreSQL (cluster package).
 	Node cluster.Config `yaml:"node"`
+	// JT808 is the JT/T 808 terminal listener (jt808 package); off without jt808.addr.
+	JT808 jt808.Config `yaml:"jt808"`
+	// Bridge is the fan-out of MQTT messages to the other nodes over NATS (bridge package).
+	Bridge bridge.Config `yaml:"bridge"`
 
 	// DebugAddr, when set, serves net/http/pprof on this address (opt-in, for profiling;
 	// keep it on localhost).
@@ -143,7 +149,7 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range []section{{"http", &c.HTTP}, {"mqtt", &c.MQTT}, {"influx", &c.Influx}, {"pipeline", &c.Pipeline},
 		{"dispatch", &c.Dispatch.Config}, {"dispatch.open311", &c.Dispatch.Open311}, {"dispatch.notify", &c.Dispatch.Notify.Config},
-		{"node", &c.Node}} {
+		{"node", &c.Node}, {"jt808", &c.JT808}, {"bridge", &c.Bridge}} {
 		if err := s.v.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", s.key, err))
 		}

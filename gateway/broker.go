@@ -59,6 +59,10 @@ type Options struct {
 	Subscribers []Subscriber
 	// CheckSubscriber verifies a subscriber's password against its hash.
 	CheckSubscriber func(hash, password string) bool
+	// Commands receives command subscriptions and responses (SPEC 3.1); nil: none.
+	Commands CommandSink
+	// Fanout exports delivered messages to other nodes; nil: this node's subscribers only.
+	Fanout Fanout
 
 	// Per-client limits of mochi (SPEC 3: lanewatch sets them and counts every drop).
 	MaxClientWritesPending int32  // outbound queue per client; default 1024
@@ -128,6 +132,7 @@ type Broker struct {
 	failures *ratelimit.Failures     // failed CONNECTs by remote IP
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
+	fanout   *fanoutHook
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -169,6 +174,12 @@ func NewBroker(o Options) (*Broker, error) {
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("add hook: %w", err)
+	}
+	if err := b.addCommandHook(); err != nil {
+		return nil, fmt.Errorf("add command hook: %w", err)
+	}
+	if err := b.addFanoutHook(); err != nil {
+		return nil, fmt.Errorf("add fanout hook: %w", err)
 	}
 	return b, nil
 }

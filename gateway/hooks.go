@@ -114,7 +114,7 @@ func deviceAllows(b *Broker, id, topic string, write bool) bool {
 		return false
 	}
 	if first == "devices" {
-		return topic == "devices/"+id+"/status"
+		return topic == "devices/"+id+"/status" || b.commandResponseAllowed(id, topic)
 	}
 	d, err := b.opts.Devices.Lookup(b.ctx, id)
 	if err != nil {
@@ -193,6 +193,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok || id != user {
 		// The ACL already refused it; nothing to ingest.
 		return pk, nil
+	}
+	if handled, err := b.commandResponse(cl, pk, id); handled {
+		return pk, err
 	}
 	r := record{Kind: kind, QoS: pk.FixedHeader.Qos, Received: b.opts.Now(), DeviceID: id, Payload: pk.Payload}
 	if kind == "" {

@@ -29,6 +29,9 @@ type Firing struct {
 	Location    lanewatch.Location `json:"location"`
 	At          time.Time          `json:"at"`
 	Shadow      bool               `json:"shadow"`
+	// Command is the command to send to DeviceID; nil when the rule sends none. A firing with
+	// a command and no Category opens no case.
+	Command *FiringCommand `json:"command,omitempty"`
 }
 
 // Opener receives firings of enforcing rules. It is called on the pipeline worker of the

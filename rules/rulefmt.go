@@ -46,6 +46,7 @@ type RuleSpec struct {
 	Active   *ScheduleSpec     `yaml:"active"`
 	Mode     string            `yaml:"mode"`
 	Case     CaseSpec          `yaml:"case"`
+	Command  *CommandSpec      `yaml:"command"`
 	Labels   map[string]string `yaml:"labels"`
 }
 
@@ -92,6 +93,7 @@ type Rule struct {
 	fallbackTitle string
 	loc           *time.Location // of templates and schedules
 	sched         *Schedule      // nil: always active
+	command       *FiringCommand // nil: no command action
 	hash          string         // identity for state carry-over: name, when, clear, key, absent
 	// usesExtra: an expression or template reads msg.extra (else the map is not built).
 	usesExtra bool

@@ -343,7 +343,7 @@ func renderCase(r *Rule, env Env, key string, at time.Time) (Firing, error) {
 	data := templateData(env, r, key)
 	f := Firing{Rule: r.Name(), Group: r.Group, Key: key, Category: r.Spec.Case.Category,
 		Urgency: r.Spec.Case.Urgency, DeviceID: env.Device.ID, District: env.Device.District, Contractor: env.Device.Contractor,
-		Location: locationOf(env), At: at, Shadow: r.Shadow()}
+		Location: locationOf(env), At: at, Shadow: r.Shadow(), Command: r.command}
 	var errs []error
 	var err error
 	if f.Title, err = executeTemplate(r.title, data); err != nil {

@@ -181,7 +181,10 @@ func (v *validator) rule(rp, group string, kind lanewatch.Kind, rs RuleSpec) *Ru
 		r.key = v.compile(rp+".key", rs.Name, "key", rs.Key, v.opts)
 	}
 	c := rs.Case
+	r.command = v.command(rp, rs)
 	switch {
+	case c == (CaseSpec{}) && r.command != nil:
+		// A command instead of a case.
 	case c.Category == "":
 		if !v.bad[rp+".case.category"] {
 			v.fail(rp+".case", "rule %q: case.category is required", rs.Name)

@@ -30,6 +30,16 @@ if [ ! -x "$BIN/staticcheck" ]; then
   go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi
 
+if [ ! -x "$BIN/nats-server" ]; then
+  say "installing nats-server v2.15.2 into .tools/bin (the bridge's tests start their own on a free port)"
+  go install github.com/nats-io/nats-server/v2@v2.15.2
+fi
+# NATS for `make run` with bridge.nats_url: start one when none answers on 127.0.0.1:4222.
+if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+  say "starting nats-server on 127.0.0.1:4222 (log .tools/nats.log)"
+  nohup "$BIN/nats-server" -a 127.0.0.1 -p 4222 >"$ROOT/.tools/nats.log" 2>&1 &
+fi
+
 # PostgreSQL for the store contract tests: use the one on 127.0.0.1:5432 when it answers,
 # otherwise install and start Debian's.
 pg_ok() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

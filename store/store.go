@@ -22,6 +22,7 @@ type Store interface {
 	RuleVersions
 	Incidents
 	Supervision
+	Commands
 	// Ping checks the database connection (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

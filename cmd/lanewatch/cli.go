@@ -142,6 +142,7 @@ devices_file until --duration has passed or SIGINT/SIGTERM.
 	fl.DurationVar(&sim.citizenRate, "citizen-rate", 0, "post a citizen report to Open311 this often (0 = none; needs --http-url)")
 	fl.StringVar(&sim.httpURL, "http-url", "", "lanewatch HTTP base URL for citizen reports, e.g. http://127.0.0.1:8080")
 	fl.StringVar(&sim.open311Key, "open311-key", "", "Open311 api_key (env LANEWATCH_OPEN311_API_KEY)")
+	fl.StringVar(&sim.protocol, "protocol", "mqtt", "mqtt, or jt808: the vehicles as JT/T 808 terminals (--broker is then the jt808.addr host:port)")
 	markFile(simCmd, "config")
 
 	var lf loadFlags

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +29,9 @@ type simFlags struct {
 	runID                      string
 	citizenRate                time.Duration
 	httpURL, open311Key        string
+	// protocol is mqtt (default) or jt808: the vehicles as JT/T 808 terminals, --broker the
+	// JT/T 808 listener's host:port.
+	protocol string
 }
 
 // simulate runs `lanewatch simulate`: it drives simulated devices with the credentials of the
@@ -44,6 +49,9 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 		return 2
 	case f.duration < 0:
 		fmt.Fprintln(stderr, "lanewatch simulate: --duration must not be negative")
+		return 2
+	case f.protocol != "" && f.protocol != "mqtt" && f.protocol != "jt808":
+		fmt.Fprintf(stderr, "lanewatch simulate: --protocol %q: want mqtt or jt808\n", f.protocol)
 		return 2
 	}
 	cfg, err := app.LoadConfig(f.config, os.Environ())
@@ -77,6 +85,9 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lanewatch simulate: %v\n", err)
 			return 1
 		}
+	}
+	if f.protocol == "jt808" {
+		return simulateJT808(f, seedFile, devs, roads, logger, stderr)
 	}
 	fleet, err := simulators.NewFleet(simulators.Options{
 		Roads:     roads,
@@ -165,4 +176,28 @@ func pickDevices(f *devices.SeedFile, nVehicles, nCameras, nPlaques int) ([]simu
 		}
 	}
 	return out, noPassword
+}
+
+// simulateJT808 drives the vehicles of devs as JT/T 808 terminals (--protocol jt808); their
+// phone numbers are the seed file's jt808_phone tags (simulators.JT808Phone otherwise).
+func simulateJT808(f simFlags, seed *devices.SeedFile, devs []simulators.Device, roads *simulators.RoadNetwork, logger *slog.Logger, stderr io.Writer) int {
+	phones := map[string]string{}
+	for _, s := range seed.Devices {
+		if p := s.Tags["jt808_phone"]; p != "" {
+			phones[s.ID] = p
+		}
+	}
+	addr := strings.TrimPrefix(f.broker, "tcp://")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "simulate: vehicles as JT/T 808 terminals against %s, rate %s, seed %d\n", addr, f.rate, f.seed)
+	stats, err := simulators.RunJT808(ctx, simulators.JT808Options{Addr: addr, Devices: devs, Phones: phones, Rate: f.rate,
+		Duration: f.duration, Seed: f.seed, Roads: roads, Logger: logger, ProgressEvery: 2 * time.Second,
+		Progress: func(s simulators.Stats) { fmt.Fprintf(stderr, "simulate: %s\n", s) }})
+	fmt.Fprintf(stderr, "simulate: done: %s, %d bytes\n", stats, stats.Bytes)
+	if err != nil {
+		fmt.Fprintf(stderr, "lanewatch simulate: %v to %s\n", err, addr)
+		return 1
+	}
+	return 0
 }

@@ -27,7 +27,7 @@ func TestFS(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, want := range []string{"00001_init.sql", "00002_outbox.sql", "00003_coverage.sql", "00006_nodes.sql", "00007_entities.sql",
-				"00010_notes_and_address.sql", "00011_supervision.sql"} {
+				"00009_commands.sql", "00010_notes_and_address.sql", "00011_supervision.sql", "00012_deferral.sql"} {
 				if !slices.Contains(names, want) {
 					t.Fatalf("files = %s, want %s among them", strings.Join(names, " "), want)
 				}

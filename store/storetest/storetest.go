@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Supervision/Visits", testVisits},
 		{"Supervision/Reviews", testReviews},
 		{"Supervision/Notices", testNotices},
+		{"Commands", testCommands},
+		{"Commands/Race", testCommandRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

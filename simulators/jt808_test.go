@@ -1,0 +1,131 @@
+package simulators
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/jt808"
+)
+
+type jtDevices struct{ byPhone map[string]*lanewatch.Device }
+
+func (d jtDevices) ByPhone(_ context.Context, phone string) (*lanewatch.Device, error) {
+	if dev, ok := d.byPhone[phone]; ok {
+		return dev, nil
+	}
+	return nil, lanewatch.Errorf(lanewatch.ENotFound, "no %s", phone)
+}
+func (jtDevices) Authenticate(_ context.Context, id, pw string) (*lanewatch.Device, error) {
+	if pw != id+"-pass" {
+		return nil, lanewatch.Errorf(lanewatch.EUnauthorized, "bad")
+	}
+	return &lanewatch.Device{ID: id}, nil
+}
+func (jtDevices) Touch(string, time.Time)           {}
+func (jtDevices) SetOnline(string, bool, time.Time) {}
+
+type jtJournal struct {
+	mu   sync.Mutex
+	recs map[string][]string
+}
+
+func (j *jtJournal) Inject(_ context.Context, _ lanewatch.Kind, dev string, p []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.recs[dev] = append(j.recs[dev], string(p))
+	return nil
+}
+
+type jtDead struct{ n int }
+
+func (d *jtDead) AddDeadLetter(context.Context, *lanewatch.DeadLetter, int) error { d.n++; return nil }
+
+// TestRunJT808 drives three vehicles as JT/T 808 terminals against the real listener: every
+// report is acknowledged only after the journal has it, backlogs arrive as batches, and the
+// work flags the simulator sets are read back through the model configuration.
+func TestRunJT808(t *testing.T) {
+	status, io := JT808BrushStatusBit, JT808WaterIOBit
+	j := &jtJournal{recs: map[string][]string{}}
+	dead := &jtDead{}
+	devs := []Device{
+		{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-1-pass"},
+		{ID: "ws-1", Type: lanewatch.DeviceWasher, District: "gudong", Password: "ws-1-pass"},
+		{ID: "cam-1", Type: lanewatch.DeviceCamera, District: "gudong", Password: "x"},
+		{ID: "sp-1", Type: lanewatch.DeviceSprinkler, District: "gudong", Password: "sp-1-pass"},
+	}
+	byPhone := map[string]*lanewatch.Device{"13500000001": {ID: "sw-1", Type: lanewatch.DeviceSweeper}}
+	for i, id := range []string{"ws-1", "sp-1"} {
+		byPhone[JT808Phone(i+1)] = &lanewatch.Device{ID: id, Type: lanewatch.DeviceWasher}
+	}
+	s, err := jt808.New(jt808.Options{Config: jt808.Config{Addr: "127.0.0.1:0",
+		Models: map[string]jt808.Model{"default": {Brush: &jt808.Bit{StatusBit: &status}, Water: &jt808.Bit{IOBit: &io}}}},
+		Devices: jtDevices{byPhone}, Journal: j, DeadLetters: dead, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stats, err := RunJT808(t.Context(), JT808Options{Addr: s.Addr(), Devices: devs, Phones: map[string]string{"sw-1": "13500000001"},
+		Rate: 5 * time.Millisecond, Step: 2 * time.Second, Duration: 1500 * time.Millisecond, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Devices != 3 || stats.Connected != 3 || stats.Sent == 0 || stats.Errors != 0 {
+		t.Fatalf("stats = %+v", stats)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	total, batches, brush := 0, 0, 0
+	for _, id := range []string{"sw-1", "ws-1", "sp-1"} {
+		if len(j.recs[id]) == 0 {
+			t.Errorf("%s: nothing journalled", id)
+		}
+		for _, r := range j.recs[id] {
+			var pts []map[string]any
+			if strings.HasPrefix(r, "[") {
+				batches++
+				if err := json.Unmarshal([]byte(r), &pts); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				var p map[string]any
+				if err := json.Unmarshal([]byte(r), &p); err != nil {
+					t.Fatal(err)
+				}
+				pts = append(pts, p)
+			}
+			for _, p := range pts {
+				total++
+				if p["brush_on"] == true {
+					brush++
+				}
+				if _, ok := p["water_on"].(bool); !ok {
+					t.Fatalf("no water_on in %v", p)
+				}
+				if lat, _ := p["lat"].(float64); lat < 20 || lat > 30 {
+					t.Fatalf("lat %v", p["lat"])
+				}
+			}
+		}
+	}
+	// Every acknowledged report is in the journal (the sent count is of acknowledged reports).
+	n := 0
+	for _, rs := range j.recs {
+		n += len(rs)
+	}
+	if uint64(n) < stats.Sent {
+		t.Errorf("journal has %d records, %d reports were acknowledged", n, stats.Sent)
+	}
+	if batches == 0 || brush == 0 || dead.n != 0 {
+		t.Errorf("%d points, %d batches, %d with brush on, %d dead letters", total, batches, brush, dead.n)
+	}
+}
