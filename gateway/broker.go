@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -64,13 +66,28 @@ type Options struct {
 	MaxClientWritesPending int32  // outbound queue per client; default 1024
 	ReceiveMaximum         uint16 // concurrent inbound QoS>0 per client; default 256
 	MaxInflight            uint16 // stored outbound QoS>0 per client; default 1024
-	MaxPacketSize          uint32 // default 8 MiB
+	MaxPacketSize          uint32 // default 256 KiB (SPEC 3.3); a larger packet is refused before it is read
 	MaxClients             int64  // default unlimited
+
+	// ConnectTimeout closes a TCP/TLS connection that has not sent its CONNECT within it
+	// (SPEC 3.3); default 5 s. After CONNECT the keep-alive governs.
+	ConnectTimeout time.Duration
+	// MaxConnectSize bounds the first packet (CONNECT) of a TCP/TLS connection, checked as its
+	// length arrives and before mochi allocates for it; default 8 KiB.
+	MaxConnectSize int
+	// Listen opens the TCP and TLS listening sockets; default net.Listen (tests wrap it to inject
+	// Accept errors).
+	Listen func(network, address string) (net.Listener, error)
 
 	// AuthFailureDelay is the base delay after a failed CONNECT from an address; it doubles with
 	// each further failure from that address within AuthFailureWindow, up to 5 s.
 	AuthFailureDelay  time.Duration // default 200ms
 	AuthFailureWindow time.Duration // default 1m
+	// MaxAuthChecks bounds the password checks running at once across all connections; default
+	// GOMAXPROCS. AuthRetryPerSecond is how many checks per second an address that failed within
+	// AuthFailureWindow gets (all its connections together); default 1.
+	MaxAuthChecks      int
+	AuthRetryPerSecond int
 	// Sleep waits d or until ctx is done; the auth-failure delay goes through it (tests record
 	// the delays instead of waiting). Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -91,13 +108,28 @@ func (o *Options) defaults() {
 		o.MaxInflight = 1024
 	}
 	if o.MaxPacketSize == 0 {
-		o.MaxPacketSize = 8 << 20
+		o.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	if o.MaxConnectSize <= 0 {
+		o.MaxConnectSize = 8 << 10
+	}
+	if o.Listen == nil {
+		o.Listen = net.Listen
 	}
 	if o.AuthFailureDelay == 0 {
 		o.AuthFailureDelay = 200 * time.Millisecond
 	}
 	if o.AuthFailureWindow == 0 {
 		o.AuthFailureWindow = time.Minute
+	}
+	if o.MaxAuthChecks <= 0 {
+		o.MaxAuthChecks = runtime.GOMAXPROCS(0)
+	}
+	if o.AuthRetryPerSecond <= 0 {
+		o.AuthRetryPerSecond = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -113,6 +145,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// DefaultMaxPacketSize is the largest MQTT packet accepted unless configured (SPEC 3.3).
+const DefaultMaxPacketSize = 256 << 10
+
 // Broker is the embedded MQTT broker with lanewatch's hooks.
 type Broker struct {
 	opts   Options
@@ -126,8 +161,12 @@ type Broker struct {
 
 	mu       sync.Mutex
 	failures *ratelimit.Failures     // failed CONNECTs by remote IP
+	gate     *authGate               // password checks per address and at once
+	logs     *rateLog                // warnings an attacker can repeat, once per minute per key
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
+
+	tcpListeners []*tcpListener // set by Start
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -158,6 +197,8 @@ func NewBroker(o Options) (*Broker, error) {
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
 		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
+		gate: newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureWindow),
+		logs: newRateLog(logger, o.Now),
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s
@@ -185,7 +226,15 @@ func (b *Broker) Start() error {
 		}
 		return nil
 	}
-	tcp := func(c listeners.Config) listeners.Listener { return listeners.NewTCP(c) }
+	tcp := func(c listeners.Config) listeners.Listener {
+		l := &tcpListener{id: c.ID, address: c.Address, tlsc: c.TLSConfig, listen: b.opts.Listen,
+			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
+			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }}
+		b.mu.Lock()
+		b.tcpListeners = append(b.tcpListeners, l)
+		b.mu.Unlock()
+		return l
+	}
 	ws := func(c listeners.Config) listeners.Listener { return listeners.NewWebsocket(c) }
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
@@ -223,12 +272,35 @@ func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) er
 // Clients returns the number of connected clients.
 func (b *Broker) Clients() int { return b.srv.Clients.Len() }
 
-// Ready reports whether the broker is serving.
+// ListenerAddr returns the bound address of a started TCP or TLS listener ("tcp", "tls"),
+// or "" if there is none.
+func (b *Broker) ListenerAddr(id string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.tcpListeners {
+		if l.id == id && l.ln != nil {
+			return l.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// Ready reports whether the broker is serving: not closed, and every TCP/TLS listener able to
+// accept (one whose last Accept failed, e.g. out of file descriptors, makes it not ready).
 func (b *Broker) Ready() error {
 	if b.ctx.Err() != nil {
 		return errors.New("broker closed")
 	}
-	return nil
+	b.mu.Lock()
+	ls := b.tcpListeners
+	b.mu.Unlock()
+	var errs []error
+	for _, l := range ls {
+		if err := l.ready(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Close stops accepting connections, disconnects clients and stops the broker. Publish hooks
