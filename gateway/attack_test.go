@@ -343,9 +343,14 @@ func TestAttackOversizedPackets(t *testing.T) {
 	}
 }
 
-type countJournal struct{ n atomic.Int64 }
+type countJournal struct {
+	n    atomic.Int64
+	last atomic.Pointer[[]byte]
+}
 
-func (j *countJournal) Append(context.Context, []byte, bool) (uint64, error) {
+func (j *countJournal) Append(_ context.Context, rec []byte, _ bool) (uint64, error) {
+	c := append([]byte(nil), rec...)
+	j.last.Store(&c)
 	return uint64(j.n.Add(1)), nil
 }
 
@@ -617,4 +622,90 @@ func (p passAuthMulti) Authenticate(_ context.Context, id, password string) (*la
 		return &lanewatch.Device{ID: id, Type: lanewatch.DeviceSweeper}, nil
 	}
 	return nil, lanewatch.Errorf(lanewatch.EUnauthorized, "bad credentials")
+}
+
+// TestAttackRetainedFlood: a device publishes 20 retained messages of 32 KiB on its own topics
+// (QoS 0 and 1); a subscriber arriving afterwards gets at most the device's retained limit (64
+// KiB: two of them), yet every message was delivered live. Before, all 20 were kept.
+func TestAttackRetainedFlood(t *testing.T) {
+	b, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"},
+		Subscribers:     []Subscriber{{Username: "dash", PasswordHash: "h", Allow: []string{"#"}}},
+		CheckSubscriber: func(h, p string) bool { return h == "h" && p == "dash-pass" }})
+	mk := func(user, pass string) paho.Client {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(user).
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+		if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("%s connect: %v", user, tok.Error())
+		}
+		return c
+	}
+	live := make(chan struct{}, 100)
+	dash := mk("dash", "dash-pass")
+	if tok := dash.Subscribe("vehicles/#", 0, func(paho.Client, paho.Message) { live <- struct{}{} }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	dev := mk("sw-1", "right-pass")
+	defer dev.Disconnect(50)
+	payload := strings.Repeat("x", 32<<10)
+	for i := range 20 {
+		tok := dev.Publish(fmt.Sprintf("vehicles/sw-1/r%d", i), byte(i%2), true, payload)
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %d: %v", i, tok.Error())
+		}
+	}
+	for i := range 20 {
+		select {
+		case <-live:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("live delivery %d of 20 missing", i)
+		}
+	}
+	dash.Disconnect(50)
+
+	late := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("dash-late").
+		SetUsername("dash").SetPassword("dash-pass").SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+	if tok := late.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer late.Disconnect(50)
+	var kept atomic.Int64
+	if tok := late.Subscribe("vehicles/#", 0, func(_ paho.Client, m paho.Message) {
+		if m.Retained() {
+			kept.Add(1)
+		}
+	}); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	time.Sleep(500 * time.Millisecond) // retained messages arrive right after SUBACK
+	if n := kept.Load(); n != 2 {
+		t.Fatalf("%d retained messages kept for one device, want 2 (64 KiB of 32 KiB messages)", n)
+	}
+	if n := testutil.ToFloat64(b.m.retainedRefused); n != 18 {
+		t.Fatalf("retained refusals counted %v, want 18", n)
+	}
+}
+
+// TestAttackTwoLevelTopic: a publish to vehicles/{id} (two levels) passes the ACL (the device's
+// own id) and is acknowledged; it must reach the journal, from which the pipeline dead-letters
+// it as unknown_topic. Before, it was acknowledged and then neither ingested nor dead-lettered.
+func TestAttackTwoLevelTopic(t *testing.T) {
+	j := &countJournal{}
+	_, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"}, Journal: j})
+	dev := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("sw-1").
+		SetUsername("sw-1").SetPassword("right-pass").SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+	if tok := dev.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer dev.Disconnect(50)
+	if tok := dev.Publish("vehicles/sw-1", 1, false, `{"ts":1}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	if n := j.n.Load(); n != 1 {
+		t.Fatalf("%d records journalled for an acknowledged publish to vehicles/sw-1, want 1", n)
+	}
+	var r record
+	err := parseRecord(*j.last.Load(), &r)
+	if err != nil || r.Kind != "" || r.Topic != "vehicles/sw-1" || r.DeviceID != "sw-1" {
+		t.Fatalf("record %+v, %v: want an unknown-topic record for vehicles/sw-1", r, err)
+	}
 }

@@ -88,6 +88,12 @@ type Options struct {
 	// AuthFailureWindow gets (all its connections together); default 1.
 	MaxAuthChecks      int
 	AuthRetryPerSecond int
+
+	// RetainedPerDevice and RetainedBytesPerDevice bound the retained messages a device keeps
+	// in the broker; defaults 8 topics and 64 KiB. A retained publish beyond them is delivered
+	// but not retained (lanewatch_mqtt_retained_refused_total).
+	RetainedPerDevice      int
+	RetainedBytesPerDevice int
 	// Sleep waits d or until ctx is done; the auth-failure delay goes through it (tests record
 	// the delays instead of waiting). Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -125,6 +131,12 @@ func (o *Options) defaults() {
 	if o.AuthFailureWindow == 0 {
 		o.AuthFailureWindow = time.Minute
 	}
+	if o.RetainedPerDevice <= 0 {
+		o.RetainedPerDevice = 8
+	}
+	if o.RetainedBytesPerDevice <= 0 {
+		o.RetainedBytesPerDevice = 64 << 10
+	}
 	if o.MaxAuthChecks <= 0 {
 		o.MaxAuthChecks = runtime.GOMAXPROCS(0)
 	}
@@ -160,9 +172,10 @@ type Broker struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	failures *ratelimit.Failures     // failed CONNECTs by remote IP
-	gate     *authGate               // password checks per address and at once
-	logs     *rateLog                // warnings an attacker can repeat, once per minute per key
+	failures *ratelimit.Failures // failed CONNECTs by remote IP
+	gate     *authGate           // password checks per address and at once
+	logs     *rateLog            // warnings an attacker can repeat, once per minute per key
+	retained *retainedLimits
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
 
@@ -197,8 +210,9 @@ func NewBroker(o Options) (*Broker, error) {
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
 		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
-		gate: newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureWindow),
-		logs: newRateLog(logger, o.Now),
+		gate:     newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureWindow),
+		logs:     newRateLog(logger, o.Now),
+		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s

@@ -243,6 +243,11 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		// The ACL already refused it; nothing to ingest.
 		return pk, nil
 	}
+	if pk.FixedHeader.Retain && !b.retained.admit(id, pk.TopicName, len(pk.Payload)) {
+		pk.FixedHeader.Retain = false // delivered, not kept
+		b.m.retainedRefused.Inc()
+		b.logs.warn("retained:"+id, "retained message over the device's limit not retained", "device", id, "topic", pk.TopicName)
+	}
 	r := record{Kind: kind, QoS: pk.FixedHeader.Qos, Received: b.opts.Now(), DeviceID: id, Payload: pk.Payload}
 	if kind == "" {
 		r.Topic = pk.TopicName

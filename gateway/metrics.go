@@ -16,6 +16,8 @@ type brokerMetrics struct {
 	appendSeconds prometheus.Histogram
 	acceptErrors  *prometheus.CounterVec
 	authThrottled prometheus.Counter
+	// retainedRefused counts retained publishes delivered but not retained (per-device limits).
+	retainedRefused prometheus.Counter
 	// connectRefused counts authenticated CONNECTs refused by reason: client_id, takeover, will.
 	connectRefused *prometheus.CounterVec
 }
@@ -39,10 +41,12 @@ func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics
 			Name: "lanewatch_mqtt_accept_errors_total", Help: "Runs of Accept errors on an MQTT listener (each run counted once)."}, []string{"listener"}),
 		authThrottled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lanewatch_mqtt_auth_throttled_total", Help: "CONNECTs refused without a password check: their address failed and has no check left this second."}),
+		retainedRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_retained_refused_total", Help: "Retained publishes delivered but not retained: the device is at its retained count or bytes limit."}),
 		connectRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_mqtt_connect_refused_total", Help: "Authenticated CONNECTs refused: foreign client id, takeover of another user's session, Last Will outside the ACL."}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds, m.acceptErrors, m.authThrottled, m.connectRefused} {
+	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds, m.acceptErrors, m.authThrottled, m.connectRefused, m.retainedRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
 		}
