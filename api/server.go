@@ -194,11 +194,29 @@ func (s *Server) BindJSON(c *gin.Context, v any) error {
 	return nil
 }
 
+// limitBody bounds every request body, whatever its Content-Type: by MaxBodyBytes, or by the
+// larger limit of an upload route (uploadLimit). Upload handlers may bound tighter themselves.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.Body != nil && c.ContentType() != "multipart/form-data" {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.o.MaxBodyBytes)
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.uploadLimit(c.FullPath()))
 	}
 	c.Next()
+}
+
+// uploadLimit is the body limit of a route: the upload routes (multipart photos and camera
+// pushes) have their own, every other route MaxBodyBytes.
+func (s *Server) uploadLimit(route string) int64 {
+	switch route {
+	case "/api/v1/plaques/:id/reports":
+		return max(maxPlaqueUpload, s.o.MaxBodyBytes)
+	case "/api/v1/cases/:id/attachments":
+		if s.o.Workflow != nil {
+			return max(s.o.Workflow.MaxAttachmentBytes()+1<<20, s.o.MaxBodyBytes)
+		}
+	case "/api/v1/cameras/:id/push/:vendor":
+		return max(maxCameraPush, s.o.MaxBodyBytes)
+	}
+	return s.o.MaxBodyBytes
 }
 
 func securityHeaders(c *gin.Context) {

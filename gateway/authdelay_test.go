@@ -91,7 +91,7 @@ func TestAuthFailureDelay(t *testing.T) {
 		t.Fatalf("delays = %v, want %v", got, want)
 	}
 	// A success resets the address and is not delayed. (An address that failed gets one
-	// password check per second: TestAuthGuessesPerAddress.)
+	// password check per second: TestAttackGuessesPerAddress.)
 	now = now.Add(time.Second)
 	if !connect("192.0.2.1:40002", "right-password") {
 		t.Fatal("right password refused")

@@ -9,15 +9,17 @@ import (
 )
 
 // authGate limits password checks (SPEC 3.3): per remote address, all its connections share one
-// slot (checks from one address run one at a time) and, once the address has failed within the
-// window, one check per second; across all addresses at most `concurrent` checks run at once, so
+// slot (checks from one address run one at a time) and, once the address has failed `burst`
+// times within the window (a device or a few behind one NAT mistyping are not locked out), one
+// check per second; across all addresses at most `concurrent` checks run at once, so
 // a flood cannot take every CPU from the bcrypt of other devices. A check the address is not
 // allowed yet is refused without looking at the password.
 type authGate struct {
 	window  time.Duration
 	maxKeys int
 	checks  chan struct{} // semaphore of concurrent password checks
-	every   time.Duration // one check per this, per address, after a failure
+	every   time.Duration // one check per this, per address, after burst failures
+	burst   int
 
 	mu    sync.Mutex
 	addrs map[string]*addrGate
@@ -27,12 +29,13 @@ type addrGate struct {
 	slot      chan struct{}
 	refs      int
 	failedAt  time.Time
+	fails     int // failures since the last success, within the window
 	checkedAt time.Time
 }
 
-func newAuthGate(concurrent int, perSecond int, window time.Duration) *authGate {
+func newAuthGate(concurrent, perSecond, burst int, window time.Duration) *authGate {
 	return &authGate{
-		window: window, maxKeys: ratelimit.DefaultMaxKeys,
+		window: window, maxKeys: ratelimit.DefaultMaxKeys, burst: burst,
 		checks: make(chan struct{}, concurrent),
 		every:  time.Second / time.Duration(perSecond),
 		addrs:  map[string]*addrGate{},
@@ -86,7 +89,10 @@ func (p *gatePass) allowed(now time.Time) bool {
 	p.g.mu.Lock()
 	defer p.g.mu.Unlock()
 	e := p.e
-	if !e.failedAt.IsZero() && now.Sub(e.failedAt) <= p.g.window && now.Sub(e.checkedAt) < p.g.every {
+	if !e.failedAt.IsZero() && now.Sub(e.failedAt) > p.g.window {
+		e.fails = 0
+	}
+	if e.fails >= p.g.burst && now.Sub(e.checkedAt) < p.g.every {
 		return false
 	}
 	e.checkedAt = now
@@ -125,8 +131,10 @@ func (p *gatePass) leave(now time.Time, r checkResult) {
 	switch r {
 	case checkFailed:
 		p.e.failedAt = now
+		p.e.fails++
 	case checkPassed:
 		p.e.failedAt = time.Time{}
+		p.e.fails = 0
 	}
 	if p.held {
 		<-p.e.slot

@@ -84,9 +84,11 @@ type Options struct {
 	AuthFailureDelay  time.Duration // default 200ms
 	AuthFailureWindow time.Duration // default 1m
 	// MaxAuthChecks bounds the password checks running at once across all connections; default
-	// GOMAXPROCS. AuthRetryPerSecond is how many checks per second an address that failed within
-	// AuthFailureWindow gets (all its connections together); default 1.
+	// GOMAXPROCS. An address that failed AuthFailureBurst times (default 5) within
+	// AuthFailureWindow gets AuthRetryPerSecond checks per second (default 1), all its
+	// connections together, until a success or a quiet window.
 	MaxAuthChecks      int
+	AuthFailureBurst   int
 	AuthRetryPerSecond int
 
 	// RetainedPerDevice and RetainedBytesPerDevice bound the retained messages a device keeps
@@ -139,6 +141,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxAuthChecks <= 0 {
 		o.MaxAuthChecks = runtime.GOMAXPROCS(0)
+	}
+	if o.AuthFailureBurst <= 0 {
+		o.AuthFailureBurst = 5
 	}
 	if o.AuthRetryPerSecond <= 0 {
 		o.AuthRetryPerSecond = 1
@@ -210,7 +215,7 @@ func NewBroker(o Options) (*Broker, error) {
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
 		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
-		gate:     newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureWindow),
+		gate:     newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureBurst, o.AuthFailureWindow),
 		logs:     newRateLog(logger, o.Now),
 		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
 	}
