@@ -4,8 +4,10 @@ package api
 // camera push password guessing, NUL bytes in text fields.
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +66,40 @@ func TestAttackBodyLimitEveryContentType(t *testing.T) {
 				t.Errorf("%s %s as %q: status %d, want a 4xx refusal", tc.method, tc.path, ct, code)
 			}
 		}
+	}
+}
+
+// TestAttackCameraPushGuessing: 200 wrong basic-auth passwords from one address get at most 10
+// checks (401), the rest 429 with Retry-After without a check; a camera on another address
+// still pushes. Before, every guess was checked (~11,000/s).
+func TestAttackCameraPushGuessing(t *testing.T) {
+	e := newPlaqueServer(t)
+	push := func(addr, pass string) (int, string) {
+		req := httptest.NewRequest("POST", "/api/v1/cameras/cam-001/push/hikvision", strings.NewReader("<EventNotificationAlert>"))
+		req.Header.Set("Content-Type", "application/xml")
+		req.SetBasicAuth("cam-001", pass)
+		req.RemoteAddr = addr + ":5000"
+		w := httptest.NewRecorder()
+		e.s.Handler().ServeHTTP(w, req)
+		return w.Code, w.Header().Get("Retry-After")
+	}
+	checked := 0
+	for i := range 200 {
+		code, retry := push("198.51.100.7", fmt.Sprintf("guess-%d", i))
+		switch {
+		case code == 401:
+			checked++
+		case code == 429 && retry != "":
+		default:
+			t.Fatalf("guess %d: status %d (Retry-After %q)", i, code, retry)
+		}
+	}
+	if checked > cameraAuthFailures {
+		t.Fatalf("%d of 200 guesses from one address were checked, limit %d", checked, cameraAuthFailures)
+	}
+	// Another address with the right password is not affected (400: the push body is bad XML,
+	// past authentication).
+	if code, _ := push("198.51.100.8", "demo-cam-001-push"); code != 400 {
+		t.Fatalf("camera from another address: %d, want 400 (authenticated, bad XML)", code)
 	}
 }

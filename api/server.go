@@ -92,6 +92,8 @@ type Server struct {
 	logger *slog.Logger
 	tokens []tokenEntry
 	engine *gin.Engine
+	// cameraAuth blocks camera push basic auth from an address after repeated failures.
+	cameraAuth *failureGate
 }
 
 // New builds the API server.
@@ -108,7 +110,7 @@ func New(o Options) (*Server, error) {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{o: o, logger: o.Logger.With("component", "api")}
+	s := &Server{o: o, logger: o.Logger.With("component", "api"), cameraAuth: newFailureGate(cameraAuthFailures, cameraAuthWindow)}
 	for _, t := range o.Tokens {
 		if t.Token == "" {
 			continue
