@@ -4,6 +4,9 @@ package api
 // camera push password guessing, NUL bytes in text fields.
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -101,5 +104,42 @@ func TestAttackCameraPushGuessing(t *testing.T) {
 	// past authentication).
 	if code, _ := push("198.51.100.8", "demo-cam-001-push"); code != 400 {
 		t.Fatalf("camera from another address: %d, want 400 (authenticated, bad XML)", code)
+	}
+}
+
+// TestAttackReadyzDetails: /readyz tells anyone which check failed, and only an admin token why
+// (the store's error names its user, host and database). Before, anyone saw the error text.
+func TestAttackReadyzDetails(t *testing.T) {
+	secret := "connect postgres://lanewatch@db.internal:5432/lanewatch: connection refused"
+	s := newMatrixServer(t, Options{Ready: map[string]Check{
+		"store":  func(context.Context) error { return errors.New(secret) },
+		"broker": func(context.Context) error { return nil },
+	}})
+	for _, tc := range []struct {
+		token  string
+		detail bool
+	}{{"", false}, {"t-viewer", false}, {"t-operator", false}, {"t-not-a-token", false}, {"t-admin", true}} {
+		req := httptest.NewRequest("GET", "/readyz", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		var got struct {
+			Ready  bool              `json:"ready"`
+			Checks map[string]string `json:"checks"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != 503 || got.Ready || got.Checks["broker"] != "ok" {
+			t.Fatalf("token %q: %d %s", tc.token, w.Code, w.Body.String())
+		}
+		if shown := strings.Contains(w.Body.String(), "db.internal"); shown != tc.detail {
+			t.Errorf("token %q: details shown %v, want %v: %s", tc.token, shown, tc.detail, w.Body.String())
+		}
+		if !tc.detail && got.Checks["store"] != "failed" {
+			t.Errorf("token %q: store check %q, want \"failed\"", tc.token, got.Checks["store"])
+		}
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -237,11 +239,17 @@ func (s *Server) readyz(c *gin.Context) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// The checks' errors name database users, hosts and files: only an admin token sees them,
+	// anyone else "failed".
+	admin := s.isAdmin(c)
 	res := gin.H{}
 	ok := true
 	for _, n := range names {
 		if err := s.o.Ready[n](ctx); err != nil {
-			res[n] = err.Error()
+			res[n] = "failed"
+			if admin {
+				res[n] = err.Error()
+			}
 			ok = false
 		} else {
 			res[n] = "ok"
@@ -252,6 +260,28 @@ func (s *Server) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": res})
+}
+
+// isAdmin reports whether the request carries an admin bearer token (for routes open to anyone
+// that show admins more).
+func (s *Server) isAdmin(c *gin.Context) bool {
+	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	p, ok := s.tokenPrincipal(tok)
+	return ok && p.Role == "admin"
+}
+
+// tokenPrincipal returns the principal of a bearer token, comparing in constant time.
+func (s *Server) tokenPrincipal(tok string) (Principal, bool) {
+	sum := sha256.Sum256([]byte(tok))
+	for _, e := range s.tokens {
+		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
+			return e.p, true
+		}
+	}
+	return Principal{}, false
 }
 
 // page writes a list response.
