@@ -12,6 +12,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
 )
 
 // countingBody yields n bytes (a JSON object with one long string) and counts what was read.
@@ -140,6 +143,65 @@ func TestAttackReadyzDetails(t *testing.T) {
 		}
 		if !tc.detail && got.Checks["store"] != "failed" {
 			t.Errorf("token %q: store check %q, want \"failed\"", tc.token, got.Checks["store"])
+		}
+	}
+}
+
+// TestAttackOpen311Visibility walks the sequential ids of the public GeoReport front: only
+// citizens' requests are shown (by id, in the list and through service_request_id), and a
+// request's status_notes is never an internal note (dispatch instructions, inspection
+// findings). Before, operator, inspection and plaque cases of public categories were shown
+// and the last note of any kind was status_notes.
+func TestAttackOpen311Visibility(t *testing.T) {
+	now := time.Date(2025, 3, 12, 9, 0, 0, 0, time.UTC)
+	mk := func(id, source string, tl ...lanewatch.TimelineEntry) *lanewatch.Case {
+		return &lanewatch.Case{ID: id, Source: source, Category: "0101", Status: lanewatch.StatusDispatched,
+			CreatedAt: now, UpdatedAt: now, Timeline: tl}
+	}
+	note := func(action, n string) lanewatch.TimelineEntry {
+		return lanewatch.TimelineEntry{Action: action, Actor: "x", At: now, Note: n}
+	}
+	cases := &fakeCases{cases: []*lanewatch.Case{
+		mk("1", lanewatch.SourceCitizen, note("report", "路边有垃圾"), note("sign", "已安排保洁员"), note("dispatch", "内部：王师傅电话 138")),
+		mk("2", lanewatch.SourceOperator, note("report", "巡查员上报")),
+		mk("3", lanewatch.SourceInspection),
+		mk("4", lanewatch.SourcePlaque),
+		mk("5", lanewatch.SourceRule),
+		mk("6", lanewatch.SourceCitizen, note("verify", "核查不合格：未清理干净")),
+	}}
+	s, err := New(Options{Cases: cases, Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{},
+		Open311: &fakeOpen311{}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, []o311Request) {
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		var out []o311Request
+		_ = json.Unmarshal(w.Body.Bytes(), &out)
+		if strings.Contains(w.Body.String(), "内部") || strings.Contains(w.Body.String(), "核查") {
+			t.Errorf("GET %s shows an internal note: %s", path, w.Body.String())
+		}
+		return w.Code, out
+	}
+	for id := 1; id <= 7; id++ {
+		code, out := get(fmt.Sprintf("/open311/v2/requests/%d.json", id))
+		public := id == 1 || id == 6
+		if public != (code == 200 && len(out) == 1) {
+			t.Errorf("requests/%d.json: %d %+v, want public=%v", id, code, out, public)
+		}
+	}
+	if _, out := get("/open311/v2/requests/1.json"); len(out) == 1 && out[0].StatusNotes != "已安排保洁员" {
+		t.Errorf("status_notes %q, want the department's sign note", out[0].StatusNotes)
+	}
+	for _, path := range []string{"/open311/v2/requests.json", "/open311/v2/requests.json?service_request_id=1,2,3,4,5,6"} {
+		_, out := get(path)
+		var ids []string
+		for _, r := range out {
+			ids = append(ids, r.ServiceRequestID)
+		}
+		if strings.Join(ids, ",") != "1,6" {
+			t.Errorf("GET %s lists %v, want [1 6]", path, ids)
 		}
 	}
 }
