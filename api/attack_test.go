@@ -205,3 +205,44 @@ func TestAttackOpen311Visibility(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackNULRefused: a NUL byte in a JSON field (nested too), a query parameter, a path
+// parameter or an Open311 form field is refused with 400 naming it, before any service sees it
+// (on PostgreSQL it was a 500: faults.TestNULOnPostgres runs the whole binary there).
+func TestAttackNULRefused(t *testing.T) {
+	o311 := &fakeOpen311{}
+	s := newMatrixServer(t, Options{Open311: o311, Open311Keys: []string{"key-1"}})
+	for _, tc := range []struct {
+		method, path, body, field string
+	}{
+		{"POST", "/api/v1/devices", `{"id":"sw-9","type":"sweeper","plate":"闽A\u0000"}`, "plate"},
+		{"POST", "/api/v1/devices", `{"id":"sw-9","type":"sweeper","tags":{"k":"v\u0000"}}`, "tags.k"},
+		{"POST", "/api/v1/cases", `{"category":"0101","title":"t\u0000itle"}`, "title"},
+		{"GET", "/api/v1/cases?category=01%0001", "", "category"},
+		{"GET", "/api/v1/devices/sw%00-1", "", "id"},
+	} {
+		status, body := do(t, s, tc.method, tc.path, "t-admin", tc.body)
+		msg, _ := body["error"].(map[string]any)["message"].(string)
+		if status != 400 || !strings.HasPrefix(msg, tc.field+": ") || !strings.Contains(msg, "NUL") {
+			t.Errorf("%s %s: %d %v, want 400 naming %s", tc.method, tc.path, status, body, tc.field)
+		}
+	}
+	form := "api_key=key-1&service_code=0101&lat=26&long=119&description=" + "a%00b"
+	req := httptest.NewRequest("POST", "/open311/v2/requests.json", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = "192.0.2.1:4000"
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, req)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "description: contains a NUL byte") || o311.submitted != 0 {
+		t.Errorf("Open311 form with a NUL: %d %s (%d submitted)", w.Code, w.Body.String(), o311.submitted)
+	}
+	// The same form without the NUL is submitted (the body was handed on intact).
+	req = httptest.NewRequest("POST", "/open311/v2/requests.json", strings.NewReader(strings.Replace(form, "%00", "", 1)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = "192.0.2.1:4000"
+	w = httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, req)
+	if w.Code != 201 || o311.submitted != 1 {
+		t.Errorf("Open311 form: %d %s (%d submitted)", w.Code, w.Body.String(), o311.submitted)
+	}
+}

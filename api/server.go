@@ -125,7 +125,7 @@ func New(o Options) (*Server, error) {
 	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("api: trusted proxies: %w", err)
 	}
-	e.Use(gin.Recovery(), s.limitBody, securityHeaders)
+	e.Use(gin.Recovery(), s.limitBody, securityHeaders, s.refuseNUL)
 	e.HandleMethodNotAllowed = true
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, lanewatch.Errorf(lanewatch.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -194,6 +194,9 @@ func (s *Server) BindJSON(c *gin.Context, v any) error {
 			return invalid("request body: empty, JSON object expected")
 		}
 		return invalid("request body: %v", err)
+	}
+	if p := nulField(v); p != "" {
+		return errNUL(p)
 	}
 	return nil
 }
