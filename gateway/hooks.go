@@ -54,6 +54,9 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	if !pass0.allowed(b.opts.Now()) {
 		pass0.leave(b.opts.Now(), notChecked)
 		b.m.authThrottled.Inc()
+		// Hold the refusal (a tarpit), so a flood of connections cannot churn the CPU with
+		// connect-refuse cycles either.
+		b.opts.Sleep(b.ctx, min(5*b.opts.AuthFailureDelay, 5*time.Second))
 		return false
 	}
 	ok := false
