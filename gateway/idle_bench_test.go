@@ -52,4 +52,3 @@ func benchIdle(b *testing.B, pending int32) {
 		}
 	}
 }
-
