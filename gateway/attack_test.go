@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -412,8 +413,8 @@ func TestAttackPreConnectMemory(t *testing.T) {
 }
 
 // TestAttackGuessesPerAddress floods wrong passwords from one address with 1 and with 1,000
-// parallel connections: after the first five failures the password checks stay within one per
-// second, however many connections share the address. Before, the back-off was per connection
+// parallel connections: after the first five failures (and the checks in flight then) the
+// password checks stay within one per second, however many connections share the address. Before, the back-off was per connection
 // and 300 connections got ~26 guesses/s.
 func TestAttackGuessesPerAddress(t *testing.T) {
 	for _, parallel := range []int{1, 1000} {
@@ -450,7 +451,8 @@ func TestAttackGuessesPerAddress(t *testing.T) {
 			t.Logf("%d parallel connections from one address: %d attempts, %d password checks in %v (%.2f guesses/s; %.2f/s after the 5 free failures)",
 				parallel, attempts.Load(), checks, elapsed.Round(time.Millisecond), float64(checks)/elapsed.Seconds(),
 				float64(checks-5)/elapsed.Seconds())
-			if limit := int64(elapsed/time.Second) + 5; checks > limit {
+			// Up to GOMAXPROCS checks may be in flight when the fifth failure lands.
+			if limit := int64(elapsed/time.Second) + 5 + int64(runtime.GOMAXPROCS(0)); checks > limit {
 				t.Fatalf("%d password checks in %v from one address, limit %d", checks, elapsed, limit)
 			}
 		})
@@ -468,6 +470,27 @@ func TestAttackLoginFloodOtherDevice(t *testing.T) {
 	}
 	auth := newCountingAuth(t, cost)
 	_, addr := startBroker(t, Options{Auth: auth})
+	device := func(phase string) []time.Duration {
+		var lat []time.Duration
+		for i := range 20 {
+			t0 := time.Now()
+			code, c, err := rawConnect("127.0.0.1", addr, connectPacket(fmt.Sprintf("sw-1-%d", i), "sw-1", "right-pass", nil), 10*time.Second)
+			if err != nil || code != 0 {
+				t.Errorf("device connect %d %s: code %d, %v", i, phase, code, err)
+				continue
+			}
+			lat = append(lat, time.Since(t0))
+			c.Close()
+			time.Sleep(50 * time.Millisecond)
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		if len(lat) > 0 {
+			t.Logf("device CONNACK %s: p50 %v, p99 %v, max %v", phase, lat[len(lat)/2].Round(time.Millisecond),
+				lat[len(lat)*99/100].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+		}
+		return lat
+	}
+	device("without a flood")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for g := range 1000 {
@@ -483,26 +506,10 @@ func TestAttackLoginFloodOtherDevice(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // the flood is under way
-	var lat []time.Duration
-	for i := range 20 {
-		t0 := time.Now()
-		code, c, err := rawConnect("127.0.0.1", addr, connectPacket(fmt.Sprintf("sw-1-%d", i), "sw-1", "right-pass", nil), 10*time.Second)
-		if err != nil || code != 0 {
-			t.Errorf("device connect %d during the flood: code %d, %v", i, code, err)
-			continue
-		}
-		lat = append(lat, time.Since(t0))
-		c.Close()
-		time.Sleep(50 * time.Millisecond)
-	}
+	device("during a 1,000-connection login flood")
 	cancel()
 	wg.Wait()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		t.Logf("device CONNACK during a 1,000-connection login flood: p50 %v, p99 %v, max %v (%d password checks in all)",
-			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*99/100].Round(time.Millisecond),
-			lat[len(lat)-1].Round(time.Millisecond), auth.checks.Load())
-	}
+	t.Logf("%d password checks in all", auth.checks.Load())
 }
 
 // TestAttackForgedWill: a device may declare a Last Will only on a topic it may publish to; a

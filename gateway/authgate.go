@@ -8,142 +8,126 @@ import (
 	"github.com/lanewatch/lanewatch/internal/ratelimit"
 )
 
-// authGate limits password checks (SPEC 3.3): per remote address, all its connections share one
-// slot (checks from one address run one at a time) and, once the address has failed `burst`
-// times within the window (a device or a few behind one NAT mistyping are not locked out), one
-// check per second; across all addresses at most `concurrent` checks run at once, so
-// a flood cannot take every CPU from the bcrypt of other devices. A check the address is not
-// allowed yet is refused without looking at the password.
+// authGate limits password checks (SPEC 3.3). At most `concurrent` checks run at once across
+// all connections, so a flood cannot take every CPU from the bcrypt of other devices. Each
+// check decides, once it has its place, whether its address may be checked: an address that
+// failed `burst` times within the window (a device, or a few behind one NAT, mistyping is not
+// locked out) gets one check per `every`, shared by all its connections. A check the address is
+// not allowed yet is refused without looking at the password. Addresses that have not failed
+// are checked concurrently (many devices behind one carrier NAT reconnecting after a restart).
 type authGate struct {
 	window  time.Duration
 	maxKeys int
-	checks  chan struct{} // semaphore of concurrent password checks
-	every   time.Duration // one check per this, per address, after burst failures
+	every   time.Duration
 	burst   int
+	checks  chan struct{} // semaphore of concurrent password checks
 
 	mu    sync.Mutex
 	addrs map[string]*addrGate
 }
 
 type addrGate struct {
-	slot      chan struct{}
-	refs      int
-	failedAt  time.Time
-	fails     int // failures since the last success, within the window
-	checkedAt time.Time
+	refs      int       // checks of this address in progress
+	fails     int       // failures since the last success, within the window
+	failedAt  time.Time // last failure
+	checkedAt time.Time // last check once the address was limited
 }
 
 func newAuthGate(concurrent, perSecond, burst int, window time.Duration) *authGate {
 	return &authGate{
 		window: window, maxKeys: ratelimit.DefaultMaxKeys, burst: burst,
-		checks: make(chan struct{}, concurrent),
 		every:  time.Second / time.Duration(perSecond),
+		checks: make(chan struct{}, concurrent),
 		addrs:  map[string]*addrGate{},
 	}
 }
 
-// gatePass is one connection's turn at its address's slot.
-type gatePass struct {
-	g    *authGate
-	ip   string
-	e    *addrGate // nil when the address table is full (not tracked)
-	held bool      // the slot is ours
-}
-
-// enter waits for the address's slot; false if ctx ended first.
-func (g *authGate) enter(ctx context.Context, ip string, now time.Time) (*gatePass, bool) {
-	g.mu.Lock()
-	e := g.addrs[ip]
-	if e == nil {
-		if len(g.addrs) >= g.maxKeys {
-			g.sweepLocked(now)
-		}
-		if len(g.addrs) < g.maxKeys {
-			e = &addrGate{slot: make(chan struct{}, 1)}
-			g.addrs[ip] = e
-		}
-	}
-	if e != nil {
-		e.refs++
-	}
-	g.mu.Unlock()
-	p := &gatePass{g: g, ip: ip, e: e}
-	if e == nil {
-		return p, true
-	}
-	select {
-	case e.slot <- struct{}{}:
-		p.held = true
-		return p, true
-	case <-ctx.Done():
-		p.leave(now, notChecked)
-		return nil, false
-	}
-}
-
-// allowed reports whether the address may have its password checked now.
-func (p *gatePass) allowed(now time.Time) bool {
-	if p.e == nil {
-		return true
-	}
-	p.g.mu.Lock()
-	defer p.g.mu.Unlock()
-	e := p.e
-	if !e.failedAt.IsZero() && now.Sub(e.failedAt) > p.g.window {
-		e.fails = 0
-	}
-	if e.fails >= p.g.burst && now.Sub(e.checkedAt) < p.g.every {
-		return false
-	}
-	e.checkedAt = now
-	return true
-}
-
-// check runs fn while holding one of the concurrent-check places; false if ctx ended first.
-func (p *gatePass) check(ctx context.Context, fn func()) bool {
-	select {
-	case p.g.checks <- struct{}{}:
-	case <-ctx.Done():
-		return false
-	}
-	defer func() { <-p.g.checks }()
-	fn()
-	return true
-}
-
-// checkResult is how a pass ended.
+// checkResult is how a gated check ended.
 type checkResult int
 
 const (
-	notChecked checkResult = iota
+	notChecked checkResult = iota // ctx ended while waiting for a place
+	throttled                     // the address is limited and its check for now is used
 	checkFailed
 	checkPassed
 )
 
-// leave releases the slot, recording a failed check; a passed one clears the address.
-func (p *gatePass) leave(now time.Time, r checkResult) {
-	g := p.g
-	if p.e == nil {
-		return
+// check runs fn (the password check; true when it passed) if the address may be checked now,
+// holding one of the concurrent places while it runs.
+func (g *authGate) check(ctx context.Context, ip string, now func() time.Time, fn func() bool) checkResult {
+	if g.limited(ip, now()) { // refused at once: a flood does not queue for the places
+		return throttled
+	}
+	select {
+	case g.checks <- struct{}{}:
+	case <-ctx.Done():
+		return notChecked
+	}
+	defer func() { <-g.checks }()
+
+	g.mu.Lock()
+	t := now()
+	e := g.addrs[ip]
+	if e == nil {
+		if len(g.addrs) >= g.maxKeys {
+			g.sweepLocked(t)
+		}
+		if len(g.addrs) < g.maxKeys { // else not tracked: only the concurrency bound applies
+			e = &addrGate{}
+			g.addrs[ip] = e
+		}
+	}
+	if e != nil {
+		if e.fails > 0 && t.Sub(e.failedAt) > g.window {
+			e.fails = 0
+		}
+		if e.fails >= g.burst {
+			if t.Sub(e.checkedAt) < g.every {
+				g.mu.Unlock()
+				return throttled
+			}
+			e.checkedAt = t
+		}
+		e.refs++
+	}
+	g.mu.Unlock()
+
+	passed := fn()
+
+	if e == nil {
+		return resultOf(passed)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch r {
-	case checkFailed:
-		p.e.failedAt = now
-		p.e.fails++
-	case checkPassed:
-		p.e.failedAt = time.Time{}
-		p.e.fails = 0
+	e.refs--
+	if passed {
+		e.fails = 0
+	} else {
+		e.fails++
+		e.failedAt = now()
+		if e.fails == g.burst {
+			e.checkedAt = e.failedAt // the next check of a limited address one `every` later
+		}
 	}
-	if p.held {
-		<-p.e.slot
-		p.held = false
+	if e.refs == 0 && e.fails == 0 {
+		delete(g.addrs, ip)
 	}
-	p.e.refs--
-	if p.e.refs == 0 && (p.e.failedAt.IsZero() || now.Sub(p.e.failedAt) > g.window) {
-		delete(g.addrs, p.ip)
+	return resultOf(passed)
+}
+
+func resultOf(passed bool) checkResult {
+	if passed {
+		return checkPassed
 	}
+	return checkFailed
+}
+
+// limited reports, without changing anything, whether ip would be refused now.
+func (g *authGate) limited(ip string, t time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.addrs[ip]
+	return e != nil && e.fails >= g.burst && t.Sub(e.failedAt) <= g.window && t.Sub(e.checkedAt) < g.every
 }
 
 // sweepLocked drops idle addresses whose last failure is older than the window.

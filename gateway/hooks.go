@@ -39,28 +39,16 @@ func remoteIP(cl *mqtt.Client) string {
 }
 
 // OnConnectAuthenticate checks the CONNECT credentials: a device id and password, or a
-// configured subscriber. Password checks go through the auth gate (one at a time per address,
-// one per second after a failure, a bounded number at once); failures from one address are
-// slowed down progressively. An authenticated client must also own its client id and may
+// configured subscriber. Password checks go through the auth gate (a bounded number at once,
+// one per second for an address after 5 failures); failures from one address are slowed down
+// progressively. An authenticated client must also own its client id and may
 // declare only a Last Will its ACL allows (SPEC 3.3).
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	b := h.b
 	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
 	ip := remoteIP(cl)
-	pass0, entered := b.gate.enter(b.ctx, ip, b.opts.Now())
-	if !entered {
-		return false
-	}
-	if !pass0.allowed(b.opts.Now()) {
-		pass0.leave(b.opts.Now(), notChecked)
-		b.m.authThrottled.Inc()
-		// Hold the refusal (a tarpit), so a flood of connections cannot churn the CPU with
-		// connect-refuse cycles either.
-		b.opts.Sleep(b.ctx, min(5*b.opts.AuthFailureDelay, 5*time.Second))
-		return false
-	}
 	ok := false
-	checked := pass0.check(b.ctx, func() {
+	switch b.gate.check(b.ctx, ip, b.opts.Now, func() bool {
 		if s, isSub := b.subs[user]; isSub {
 			ok = b.opts.CheckSubscriber != nil && b.opts.CheckSubscriber(s.PasswordHash, pass)
 		} else if _, err := b.opts.Auth.Authenticate(b.ctx, user, pass); err == nil {
@@ -68,17 +56,17 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		} else if lanewatch.ErrorCode(err) != lanewatch.EUnauthorized {
 			b.logger.Error("authenticate device", "device", user, "err", err)
 		}
-	})
-	switch {
-	case !checked:
-		pass0.leave(b.opts.Now(), notChecked)
+		return ok
+	}) {
+	case notChecked:
 		return false
-	case ok:
-		pass0.leave(b.opts.Now(), checkPassed)
-	default:
-		pass0.leave(b.opts.Now(), checkFailed)
-	}
-	if ok {
+	case throttled:
+		b.m.authThrottled.Inc()
+		// Hold the refusal (a tarpit), so a flood of connections cannot churn the CPU with
+		// connect-refuse cycles either.
+		b.opts.Sleep(b.ctx, min(5*b.opts.AuthFailureDelay, 5*time.Second))
+		return false
+	case checkPassed:
 		b.failures.Reset(ip)
 		return h.connectAllowed(cl, pk, user)
 	}
