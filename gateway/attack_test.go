@@ -30,6 +30,7 @@ import (
 
 	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/internal/logtest"
+	"github.com/lanewatch/lanewatch/internal/testenv"
 )
 
 // countingAuth accepts each device id with password id+"-pass", through bcrypt at a given cost,
@@ -748,4 +749,38 @@ func TestAttackACLLogFlood(t *testing.T) {
 	if logged != 1 {
 		t.Fatalf("%d log lines for 200 refusals, want 1", logged)
 	}
+}
+
+// TestAttackSilentWebSocket: a WebSocket connection that upgrades and then never sends CONNECT
+// is closed after the CONNECT timeout, like a TCP one.
+func TestAttackSilentWebSocket(t *testing.T) {
+	ws := testenv.FreeAddr(t)
+	b, err := NewBroker(Options{Auth: passAuth{"sw-1", "right-pass"}, Devices: sweepers, Journal: nopJournal{},
+		WSAddr: ws, ConnectTimeout: 300 * time.Millisecond, Registerer: prometheus.NewPedanticRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var c net.Conn
+	for i := 0; i < 50; i++ { // the HTTP server starts on its own goroutine
+		if c, err = net.Dial("tcp", ws); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /mqtt HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n", ws)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, "101") {
+		t.Fatalf("upgrade: %q %v", status, err)
+	}
+	closedByPeer(t, c, 5*time.Second, "silent WebSocket connection")
 }

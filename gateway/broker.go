@@ -254,7 +254,10 @@ func (b *Broker) Start() error {
 		b.mu.Unlock()
 		return l
 	}
-	ws := func(c listeners.Config) listeners.Listener { return listeners.NewWebsocket(c) }
+	ws := func(c listeners.Config) listeners.Listener {
+		return &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
+			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now}
+	}
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
 	}

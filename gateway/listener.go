@@ -196,3 +196,26 @@ func (g *connectGuard) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// wsListener is mochi's WebSocket listener (net/http, which already retries Accept errors) with
+// the same CONNECT deadline and CONNECT size bound as tcpListener, applied to each upgraded
+// connection.
+type wsListener struct {
+	listeners.Listener
+	preConnect time.Duration
+	maxConnect int
+	now        func() time.Time
+}
+
+// Serve serves mochi's listener with the CONNECT limits around each connection.
+func (l *wsListener) Serve(establish listeners.EstablishFn) {
+	l.Listener.Serve(func(id string, c net.Conn) error {
+		if l.preConnect > 0 {
+			_ = c.SetDeadline(l.now().Add(l.preConnect))
+		}
+		if l.maxConnect > 0 {
+			c = &connectGuard{Conn: c, max: l.maxConnect}
+		}
+		return establish(id, c)
+	})
+}
