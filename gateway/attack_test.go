@@ -374,8 +374,8 @@ func rssKiB(t testing.TB) int64 {
 	return 0
 }
 
-// TestAttackPreConnectMemory opens 5,000 connections (2,000 under the race detector) that never
-// finish a CONNECT: half say nothing, half declare a 200 KiB CONNECT (below the maximum packet
+// TestAttackPreConnectMemory opens 5,000 connections (2,000 under the race detector) from 50
+// addresses that never finish a CONNECT: half say nothing, half declare a 200 KiB CONNECT (below the maximum packet
 // size, so mochi alone would allocate it) and stop. The process (both ends) must stay within
 // 300 MiB more RSS; mochi alone needed about 0.5 GiB more for the 2,500 declared CONNECTs.
 func TestAttackPreConnectMemory(t *testing.T) {
@@ -392,7 +392,9 @@ func TestAttackPreConnectMemory(t *testing.T) {
 		}
 	}()
 	for i := range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		// From 50 loopback addresses: at most 128 connections per address may await
+		// authentication (TestAttackPendingPerAddress).
+		c, err := dialFrom(fmt.Sprintf("127.0.1.%d", 1+i%50), addr, 5*time.Second)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
@@ -783,4 +785,59 @@ func TestAttackSilentWebSocket(t *testing.T) {
 		t.Fatalf("upgrade: %q %v", status, err)
 	}
 	closedByPeer(t, c, 5*time.Second, "silent WebSocket connection")
+}
+
+// TestAttackPendingPerAddress: one address holds at most MaxPendingPerAddress (128)
+// connections that have not finished authentication; more are closed at accept, before mochi
+// spends goroutines on them. Another address is unaffected, and the count goes down as the
+// held connections end.
+func TestAttackPendingPerAddress(t *testing.T) {
+	b, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"}, ConnectTimeout: time.Minute})
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for i := range 300 {
+		c, err := dialFrom("127.0.0.2", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		held = append(held, c)
+	}
+	time.Sleep(300 * time.Millisecond) // the broker accepts (and closes) them all
+	closed := 0
+	for _, c := range held {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+			closed++
+		}
+	}
+	if closed != 300-128 {
+		t.Fatalf("%d of 300 silent connections from one address closed at once, want %d", closed, 300-128)
+	}
+	if n := testutil.ToFloat64(b.m.connectRefused.WithLabelValues("pending")); n != 300-128 {
+		t.Fatalf("refusals counted %v", n)
+	}
+	if code, c, err := rawConnect("127.0.0.1", addr, connectPacket("sw-1", "sw-1", "right-pass", nil), 2*time.Second); err != nil || code != 0 {
+		t.Fatalf("device from another address: code %d, %v", code, err)
+	} else {
+		c.Close()
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	var err error
+	for i := 0; i < 50; i++ { // the broker notices the closed connections
+		var code byte
+		var c net.Conn
+		if code, c, err = rawConnect("127.0.0.2", addr, connectPacket("sw-1-b", "sw-1", "right-pass", nil), time.Second); err == nil && code == 0 {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("device from the flooding address after its connections ended: %v", err)
 }

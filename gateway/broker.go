@@ -13,6 +13,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
@@ -75,6 +76,10 @@ type Options struct {
 	// MaxConnectSize bounds the first packet (CONNECT) of a TCP/TLS connection, checked as its
 	// length arrives and before mochi allocates for it; default 8 KiB.
 	MaxConnectSize int
+	// MaxPendingPerAddress bounds the connections of one address that have not finished
+	// authentication (CONNECT not yet read, password being checked or its refusal held); more
+	// are closed at accept (lanewatch_mqtt_connect_refused_total{reason="pending"}). Default 128.
+	MaxPendingPerAddress int
 	// Listen opens the TCP and TLS listening sockets; default net.Listen (tests wrap it to inject
 	// Accept errors).
 	Listen func(network, address string) (net.Listener, error)
@@ -120,6 +125,9 @@ func (o *Options) defaults() {
 	}
 	if o.ConnectTimeout == 0 {
 		o.ConnectTimeout = 5 * time.Second
+	}
+	if o.MaxPendingPerAddress <= 0 {
+		o.MaxPendingPerAddress = 128
 	}
 	if o.MaxConnectSize <= 0 {
 		o.MaxConnectSize = 8 << 10
@@ -185,6 +193,39 @@ type Broker struct {
 	ackWG    sync.WaitGroup
 
 	tcpListeners []*tcpListener // set by Start
+
+	pmu     sync.Mutex
+	pending map[string]int // connections per address awaiting authentication
+}
+
+// closeListenerClients disconnects the clients of a listener at shutdown, as mochi's does, but
+// through Clients.GetAll: mochi's Clients.GetByListener takes its read lock twice (via Len) and
+// deadlocks when a client connects or disconnects at that moment.
+func (b *Broker) closeListenerClients(id string) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Listener == id && !cl.Closed() {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+}
+
+// admit counts a new connection of ip awaiting authentication; false when ip has
+// MaxPendingPerAddress already.
+func (b *Broker) admit(ip string) (func(), bool) {
+	b.pmu.Lock()
+	defer b.pmu.Unlock()
+	if b.pending[ip] >= b.opts.MaxPendingPerAddress {
+		b.m.connectRefused.WithLabelValues("pending").Inc()
+		return nil, false
+	}
+	b.pending[ip]++
+	return func() {
+		b.pmu.Lock()
+		defer b.pmu.Unlock()
+		if b.pending[ip]--; b.pending[ip] <= 0 {
+			delete(b.pending, ip)
+		}
+	}, true
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -217,6 +258,7 @@ func NewBroker(o Options) (*Broker, error) {
 		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
 		gate:     newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureBurst, o.AuthFailureWindow),
 		logs:     newRateLog(logger, o.Now),
+		pending:  map[string]int{},
 		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
 	}
 	for _, s := range o.Subscribers {
@@ -248,7 +290,8 @@ func (b *Broker) Start() error {
 	tcp := func(c listeners.Config) listeners.Listener {
 		l := &tcpListener{id: c.ID, address: c.Address, tlsc: c.TLSConfig, listen: b.opts.Listen,
 			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
-			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }}
+			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }, admit: b.admit,
+			closeClients: b.closeListenerClients}
 		b.mu.Lock()
 		b.tcpListeners = append(b.tcpListeners, l)
 		b.mu.Unlock()
@@ -256,7 +299,7 @@ func (b *Broker) Start() error {
 	}
 	ws := func(c listeners.Config) listeners.Listener {
 		return &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
-			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now}
+			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, admit: b.admit, closeClients: b.closeListenerClients}
 	}
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
@@ -329,6 +372,12 @@ func (b *Broker) Ready() error {
 // that are blocked on the journal are released.
 func (b *Broker) Close() error {
 	b.cancel()
+	b.mu.Lock()
+	ls := b.tcpListeners
+	b.mu.Unlock()
+	for _, l := range ls {
+		l.stopAccepting()
+	}
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("close mqtt: %w", err)
 	}

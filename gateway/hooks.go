@@ -45,6 +45,9 @@ func remoteIP(cl *mqtt.Client) string {
 // declare only a Last Will its ACL allows (SPEC 3.3).
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	b := h.b
+	if g, ok := cl.Net.Conn.(*connectGuard); ok {
+		defer g.authDone() // after any held refusal: a held connection still counts as pending
+	}
 	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
 	ip := remoteIP(cl)
 	ok := false

@@ -39,6 +39,10 @@ type tcpListener struct {
 	maxConnect  int // largest CONNECT packet accepted (remaining length + 1)
 	now         func() time.Time
 	onError     func(error)
+	// admit counts a connection of ip awaiting authentication; false refuses it (closed at once).
+	admit func(ip string) (release func(), ok bool)
+	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
+	closeClients listeners.CloseFn
 
 	ln     net.Listener
 	log    *slog.Logger
@@ -46,6 +50,11 @@ type tcpListener struct {
 	closed atomic.Bool
 	done   chan struct{}
 	once   sync.Once
+	// serving ends when Serve returns; starting counts connections handed to mochi that have
+	// not read yet (mochi's EstablishConnection reads server state before its first read, which
+	// races with mochi's Close: stopAccepting waits for them).
+	serving  sync.WaitGroup
+	starting sync.WaitGroup
 }
 
 var _ listeners.Listener = (*tcpListener)(nil)
@@ -76,6 +85,8 @@ func (l *tcpListener) Init(log *slog.Logger) error {
 
 // Serve accepts until Close, backing off after errors instead of returning.
 func (l *tcpListener) Serve(establish listeners.EstablishFn) {
+	l.serving.Add(1)
+	defer l.serving.Done()
 	backoff := time.Duration(0)
 	for {
 		conn, err := l.ln.Accept()
@@ -106,17 +117,23 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 			l.log.Info("mqtt listener accepting again", "listener", l.id)
 		}
 		l.state.Store(&acceptState{})
+		release, ok := admitConn(l.admit, conn)
+		if !ok {
+			_ = conn.Close()
+			continue
+		}
 		if l.preConnect > 0 {
 			_ = conn.SetDeadline(l.now().Add(l.preConnect))
 		}
 		if l.tlsc != nil {
 			conn = tls.Server(conn, l.tlsc)
 		}
-		if l.maxConnect > 0 {
-			conn = &connectGuard{Conn: conn, max: l.maxConnect}
-		}
+		g := &connectGuard{Conn: conn, max: l.maxConnect, release: release, started: l.starting.Done}
+		l.starting.Add(1)
 		go func() {
-			if err := establish(l.id, conn); err != nil {
+			defer g.markStarted()
+			defer g.authDone()
+			if err := establish(l.id, g); err != nil {
 				l.log.Debug("mqtt connection ended", "listener", l.id, "err", err)
 			}
 		}()
@@ -148,12 +165,59 @@ func (l *tcpListener) ready() error {
 
 // Close stops accepting and closes the listener's clients.
 func (l *tcpListener) Close(closeClients listeners.CloseFn) {
+	if l.closeClients != nil {
+		closeClients = l.closeClients
+	}
 	l.once.Do(func() {
 		l.closed.Store(true)
 		close(l.done)
-		closeClients(l.id)
 		if l.ln != nil {
 			_ = l.ln.Close()
+		}
+		closeClients(l.id)
+	})
+}
+
+// admitConn asks admit (if any) to count conn's address among those awaiting authentication.
+func admitConn(admit func(string) (func(), bool), conn net.Conn) (func(), bool) {
+	if admit == nil {
+		return nil, true
+	}
+	host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
+	if err != nil {
+		host = conn.RemoteAddr().String()
+	}
+	return admit(host)
+}
+
+// markStarted reports (once) that mochi has reached its first read.
+func (g *connectGuard) markStarted() {
+	if g.started != nil {
+		g.sonce.Do(g.started)
+	}
+}
+
+// stopAccepting closes the socket, waits for Serve to return and (up to a second) for the
+// connections it handed on to reach their first read.
+func (l *tcpListener) stopAccepting() {
+	l.closed.Store(true)
+	if l.ln != nil {
+		_ = l.ln.Close()
+	}
+	l.serving.Wait()
+	started := make(chan struct{})
+	go func() { l.starting.Wait(); close(started) }()
+	select {
+	case <-started:
+	case <-time.After(time.Second):
+	}
+}
+
+// authDone ends the connection's count as awaiting authentication (once).
+func (g *connectGuard) authDone() {
+	g.once.Do(func() {
+		if g.release != nil {
+			g.release()
 		}
 	})
 }
@@ -166,14 +230,19 @@ var errConnectTooLarge = errors.New("mqtt connect packet too large")
 // the first header it only forwards.
 type connectGuard struct {
 	net.Conn
-	max   int
-	done  bool
-	n     int // header bytes seen
-	mult  int
-	value int
+	max     int // 0: unbounded
+	release func()
+	once    sync.Once
+	started func() // called once, at the first read
+	sonce   sync.Once
+	done    bool
+	n       int // header bytes seen
+	mult    int
+	value   int
 }
 
 func (g *connectGuard) Read(p []byte) (int, error) {
+	g.markStarted()
 	n, err := g.Conn.Read(p)
 	if g.done || n == 0 {
 		return n, err
@@ -191,7 +260,7 @@ func (g *connectGuard) Read(p []byte) (int, error) {
 			break
 		}
 	}
-	if g.value+1 > g.max {
+	if g.max > 0 && g.value+1 > g.max {
 		return 0, fmt.Errorf("%w: declares %d bytes, limit %d", errConnectTooLarge, g.value+1, g.max)
 	}
 	return n, err
@@ -205,17 +274,34 @@ type wsListener struct {
 	preConnect time.Duration
 	maxConnect int
 	now        func() time.Time
+	admit      func(ip string) (release func(), ok bool)
+	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
+	closeClients listeners.CloseFn
 }
+
+// Close closes mochi's listener with closeClients.
+func (l *wsListener) Close(closeClients listeners.CloseFn) {
+	if l.closeClients != nil {
+		closeClients = l.closeClients
+	}
+	l.Listener.Close(closeClients)
+}
+
+// errTooManyPending refuses a connection from an address with too many awaiting authentication.
+var errTooManyPending = errors.New("mqtt: too many connections from this address awaiting authentication")
 
 // Serve serves mochi's listener with the CONNECT limits around each connection.
 func (l *wsListener) Serve(establish listeners.EstablishFn) {
 	l.Listener.Serve(func(id string, c net.Conn) error {
+		release, ok := admitConn(l.admit, c)
+		if !ok {
+			return errTooManyPending
+		}
 		if l.preConnect > 0 {
 			_ = c.SetDeadline(l.now().Add(l.preConnect))
 		}
-		if l.maxConnect > 0 {
-			c = &connectGuard{Conn: c, max: l.maxConnect}
-		}
-		return establish(id, c)
+		g := &connectGuard{Conn: c, max: l.maxConnect, release: release}
+		defer g.authDone()
+		return establish(id, g)
 	})
 }
