@@ -392,7 +392,7 @@ func TestAttackPreConnectMemory(t *testing.T) {
 		}
 	}()
 	for i := range n {
-		// From 50 loopback addresses: at most 128 connections per address may await
+		// From 50 loopback addresses: a bounded number of connections per address may await
 		// authentication (TestAttackPendingPerAddress).
 		c, err := dialFrom(fmt.Sprintf("127.0.1.%d", 1+i%50), addr, 5*time.Second)
 		if err != nil {
@@ -787,12 +787,12 @@ func TestAttackSilentWebSocket(t *testing.T) {
 	closedByPeer(t, c, 5*time.Second, "silent WebSocket connection")
 }
 
-// TestAttackPendingPerAddress: one address holds at most MaxPendingPerAddress (128)
-// connections that have not finished authentication; more are closed at accept, before mochi
+// TestAttackPendingPerAddress: one address holds at most MaxPendingPerAddress (128 here;
+// default 512) connections that have not finished authentication; more are closed at accept, before mochi
 // spends goroutines on them. Another address is unaffected, and the count goes down as the
 // held connections end.
 func TestAttackPendingPerAddress(t *testing.T) {
-	b, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"}, ConnectTimeout: time.Minute})
+	b, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"}, ConnectTimeout: time.Minute, MaxPendingPerAddress: 128})
 	var held []net.Conn
 	defer func() {
 		for _, c := range held {

@@ -78,7 +78,8 @@ type Options struct {
 	MaxConnectSize int
 	// MaxPendingPerAddress bounds the connections of one address that have not finished
 	// authentication (CONNECT not yet read, password being checked or its refusal held); more
-	// are closed at accept (lanewatch_mqtt_connect_refused_total{reason="pending"}). Default 128.
+	// are closed at accept (lanewatch_mqtt_connect_refused_total{reason="pending"}). Default 512
+	// (a reconnect storm of hundreds of devices behind one NAT passes).
 	MaxPendingPerAddress int
 	// Listen opens the TCP and TLS listening sockets; default net.Listen (tests wrap it to inject
 	// Accept errors).
@@ -127,7 +128,7 @@ func (o *Options) defaults() {
 		o.ConnectTimeout = 5 * time.Second
 	}
 	if o.MaxPendingPerAddress <= 0 {
-		o.MaxPendingPerAddress = 128
+		o.MaxPendingPerAddress = 512
 	}
 	if o.MaxConnectSize <= 0 {
 		o.MaxConnectSize = 8 << 10
