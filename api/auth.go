@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -67,13 +65,10 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, lanewatch.Errorf(lanewatch.EUnauthorized, "missing bearer token"))
 		return
 	}
-	sum := sha256.Sum256([]byte(tok))
-	for _, e := range s.tokens {
-		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
-			c.Set(principalKey, e.p)
-			c.Next()
-			return
-		}
+	if p, ok := s.tokenPrincipal(tok); ok {
+		c.Set(principalKey, p)
+		c.Next()
+		return
 	}
 	c.Header("WWW-Authenticate", `Bearer realm="lanewatch", error="invalid_token"`)
 	s.fail(c, lanewatch.Errorf(lanewatch.EUnauthorized, "unknown bearer token"))

@@ -3,11 +3,15 @@ package api
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lanewatch/lanewatch"
 	"github.com/lanewatch/lanewatch/camera"
 )
 
@@ -36,17 +40,34 @@ func (s *Server) mountCameras(e *gin.Engine, v1 *gin.RouterGroup) {
 	}
 }
 
+// Camera push basic auth: an address gets cameraAuthFailures wrong passwords per
+// cameraAuthWindow, then 429 without a check until the window has passed since its last failure.
+const (
+	cameraAuthFailures = 10
+	cameraAuthWindow   = time.Minute
+)
+
 func (s *Server) cameraPush(c *gin.Context) {
+	ip := c.ClientIP()
+	if blocked, wait := s.cameraAuth.blocked(ip, s.o.Now()); blocked {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.fail(c, lanewatch.Errorf(lanewatch.ERateLimited, "too many failed camera logins from this address: at most %d per %v", cameraAuthFailures, cameraAuthWindow))
+		return
+	}
 	user, pass, ok := c.Request.BasicAuth()
 	if !ok {
 		c.Header("WWW-Authenticate", `Basic realm="lanewatch cameras"`)
 	}
 	cam, err := s.o.CameraPush.Authenticate(c.Param("id"), c.Param("vendor"), user, pass)
 	if err != nil {
+		if lanewatch.ErrorCode(err) == lanewatch.EUnauthorized {
+			s.cameraAuth.fail(ip, s.o.Now())
+		}
 		c.Header("WWW-Authenticate", `Basic realm="lanewatch cameras"`)
 		s.fail(c, err)
 		return
 	}
+	s.cameraAuth.succeed(ip)
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxCameraPush)
 	res, err := s.o.CameraPush.Push(c.Request.Context(), cam, c.GetHeader("Content-Type"), c.Request.Body)
 	if err != nil {

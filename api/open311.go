@@ -278,7 +278,7 @@ func (s *Server) o311Request(cs *lanewatch.Case) o311Request {
 		r.ExpectedDatetime = cs.Deadlines.HandleBy.Format(time.RFC3339)
 	}
 	for i := len(cs.Timeline) - 1; i >= 0; i-- {
-		if n := strings.TrimSpace(cs.Timeline[i].Note); n != "" && cs.Timeline[i].Action != "report" {
+		if n := strings.TrimSpace(cs.Timeline[i].Note); n != "" && o311PublicNote(cs.Timeline[i].Action) {
 			r.StatusNotes = n
 			break
 		}
@@ -320,7 +320,7 @@ func (s *Server) o311List(c *gin.Context, format string) {
 				s.o311Fail(c, format, http.StatusInternalServerError, "internal error")
 				return
 			}
-			if cs.Source == lanewatch.SourceCitizen || s.o311Public(cs) {
+			if s.o311Public(cs) {
 				out = append(out, s.o311Request(cs))
 			}
 		}
@@ -388,11 +388,29 @@ func (s *Server) o311List(c *gin.Context, format string) {
 }
 
 // o311Public reports whether a case is a public service request: one of the services.
+// o311Public reports whether a case is shown on the public GeoReport front: a citizen's request
+// (operator, inspection, rule, camera and plaque cases are internal, whatever their category)
+// in a category open to citizens.
 func (s *Server) o311Public(cs *lanewatch.Case) bool {
+	if cs.Source != lanewatch.SourceCitizen {
+		return false
+	}
 	for _, sv := range s.o.Open311.Services() {
 		if sv.Code == cs.Category {
 			return true
 		}
+	}
+	return false
+}
+
+// o311PublicNote reports whether the note of a timeline action is for the reporter: the
+// department's progress and outcome (sign, start, resolve) and the bureau's answer (close,
+// reject). The notes of accept, dispatch (instructions to the department), verify, rework
+// (inspection findings), extensions and the report itself are internal.
+func o311PublicNote(action string) bool {
+	switch action {
+	case "sign", "start", "resolve", "close", "reject":
+		return true
 	}
 	return false
 }

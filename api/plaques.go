@@ -197,6 +197,10 @@ func (s *Server) reportPlaque(c *gin.Context) {
 				s.fail(c, invalid("%s: longer than 8 KiB", name))
 				return
 			}
+			if strings.IndexByte(string(v), 0) >= 0 {
+				s.fail(c, errNUL(name))
+				return
+			}
 			switch name {
 			case "category":
 				r.Category = string(v)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -64,4 +65,72 @@ func (s *Server) o311RateLimit() gin.HandlerFunc {
 		s.o311Fail(c, format, http.StatusTooManyRequests,
 			"too many requests from this address: at most "+strconv.Itoa(l.lim.N)+" per "+l.lim.Per.String())
 	}
+}
+
+// failureGate blocks a key (a client address) after n failures within window, until window has
+// passed since its last failure; a success clears the key. The key set is bounded: when it is
+// full of recent failures a new key is not tracked (and so not blocked), never refused.
+type failureGate struct {
+	n      int
+	window time.Duration
+	max    int
+
+	mu   sync.Mutex
+	keys map[string]*failures
+}
+
+type failures struct {
+	n    int
+	last time.Time
+}
+
+func newFailureGate(n int, window time.Duration) *failureGate {
+	return &failureGate{n: n, window: window, max: ratelimit.DefaultMaxKeys, keys: map[string]*failures{}}
+}
+
+// blocked reports whether key has used up its failures, and for how long it stays blocked.
+func (g *failureGate) blocked(key string, now time.Time) (bool, time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.keys[key]
+	if f == nil {
+		return false, 0
+	}
+	if until := f.last.Add(g.window); now.Before(until) {
+		return f.n >= g.n, until.Sub(now)
+	}
+	delete(g.keys, key)
+	return false, 0
+}
+
+// fail records a failure of key.
+func (g *failureGate) fail(key string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f := g.keys[key]
+	if f == nil {
+		if len(g.keys) >= g.max {
+			for k, v := range g.keys {
+				if now.Sub(v.last) > g.window {
+					delete(g.keys, k)
+				}
+			}
+			if len(g.keys) >= g.max {
+				return
+			}
+		}
+		f = &failures{}
+		g.keys[key] = f
+	} else if now.Sub(f.last) > g.window {
+		f.n = 0
+	}
+	f.n++
+	f.last = now
+}
+
+// succeed clears key.
+func (g *failureGate) succeed(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.keys, key)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -100,6 +102,8 @@ type Server struct {
 	logger *slog.Logger
 	tokens []tokenEntry
 	engine *gin.Engine
+	// cameraAuth blocks camera push basic auth from an address after repeated failures.
+	cameraAuth *failureGate
 }
 
 // New builds the API server.
@@ -116,7 +120,7 @@ func New(o Options) (*Server, error) {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{o: o, logger: o.Logger.With("component", "api")}
+	s := &Server{o: o, logger: o.Logger.With("component", "api"), cameraAuth: newFailureGate(cameraAuthFailures, cameraAuthWindow)}
 	for _, t := range o.Tokens {
 		if t.Token == "" {
 			continue
@@ -129,7 +133,7 @@ func New(o Options) (*Server, error) {
 	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("api: trusted proxies: %w", err)
 	}
-	e.Use(gin.Recovery(), s.limitBody, securityHeaders)
+	e.Use(gin.Recovery(), s.limitBody, securityHeaders, s.refuseNUL)
 	e.HandleMethodNotAllowed = true
 	e.NoRoute(func(c *gin.Context) {
 		s.fail(c, lanewatch.Errorf(lanewatch.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -204,14 +208,35 @@ func (s *Server) BindJSON(c *gin.Context, v any) error {
 		}
 		return invalid("request body: %v", err)
 	}
+	if p := nulField(v); p != "" {
+		return errNUL(p)
+	}
 	return nil
 }
 
+// limitBody bounds every request body, whatever its Content-Type: by MaxBodyBytes, or by the
+// larger limit of an upload route (uploadLimit). Upload handlers may bound tighter themselves.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.Body != nil && c.ContentType() != "multipart/form-data" {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.o.MaxBodyBytes)
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.uploadLimit(c.FullPath()))
 	}
 	c.Next()
+}
+
+// uploadLimit is the body limit of a route: the upload routes (multipart photos and camera
+// pushes) have their own, every other route MaxBodyBytes.
+func (s *Server) uploadLimit(route string) int64 {
+	switch route {
+	case "/api/v1/plaques/:id/reports":
+		return max(maxPlaqueUpload, s.o.MaxBodyBytes)
+	case "/api/v1/cases/:id/attachments":
+		if s.o.Workflow != nil {
+			return max(s.o.Workflow.MaxAttachmentBytes()+1<<20, s.o.MaxBodyBytes)
+		}
+	case "/api/v1/cameras/:id/push/:vendor":
+		return max(maxCameraPush, s.o.MaxBodyBytes)
+	}
+	return s.o.MaxBodyBytes
 }
 
 func securityHeaders(c *gin.Context) {
@@ -230,11 +255,17 @@ func (s *Server) readyz(c *gin.Context) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// The checks' errors name database users, hosts and files: only an admin token sees them,
+	// anyone else "failed".
+	admin := s.isAdmin(c)
 	res := gin.H{}
 	ok := true
 	for _, n := range names {
 		if err := s.o.Ready[n](ctx); err != nil {
-			res[n] = err.Error()
+			res[n] = "failed"
+			if admin {
+				res[n] = err.Error()
+			}
 			ok = false
 		} else {
 			res[n] = "ok"
@@ -245,6 +276,28 @@ func (s *Server) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": res})
+}
+
+// isAdmin reports whether the request carries an admin bearer token (for routes open to anyone
+// that show admins more).
+func (s *Server) isAdmin(c *gin.Context) bool {
+	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	p, ok := s.tokenPrincipal(tok)
+	return ok && p.Role == "admin"
+}
+
+// tokenPrincipal returns the principal of a bearer token, comparing in constant time.
+func (s *Server) tokenPrincipal(tok string) (Principal, bool) {
+	sum := sha256.Sum256([]byte(tok))
+	for _, e := range s.tokens {
+		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
+			return e.p, true
+		}
+	}
+	return Principal{}, false
 }
 
 // page writes a list response.

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"runtime"
 	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lanewatch/lanewatch"
@@ -68,13 +71,41 @@ type Options struct {
 	MaxClientWritesPending int32  // outbound queue per client; default 1024
 	ReceiveMaximum         uint16 // concurrent inbound QoS>0 per client; default 256
 	MaxInflight            uint16 // stored outbound QoS>0 per client; default 1024
-	MaxPacketSize          uint32 // default 8 MiB
+	MaxPacketSize          uint32 // default 256 KiB (SPEC 3.3); a larger packet is refused before it is read
 	MaxClients             int64  // default unlimited
+
+	// ConnectTimeout closes a TCP/TLS connection that has not sent its CONNECT within it
+	// (SPEC 3.3); default 5 s. After CONNECT the keep-alive governs.
+	ConnectTimeout time.Duration
+	// MaxConnectSize bounds the first packet (CONNECT) of a TCP/TLS connection, checked as its
+	// length arrives and before mochi allocates for it; default 8 KiB.
+	MaxConnectSize int
+	// MaxPendingPerAddress bounds the connections of one address that have not finished
+	// authentication (CONNECT not yet read, password being checked or its refusal held); more
+	// are closed at accept (lanewatch_mqtt_connect_refused_total{reason="pending"}). Default 512
+	// (a reconnect storm of hundreds of devices behind one NAT passes).
+	MaxPendingPerAddress int
+	// Listen opens the TCP and TLS listening sockets; default net.Listen (tests wrap it to inject
+	// Accept errors).
+	Listen func(network, address string) (net.Listener, error)
 
 	// AuthFailureDelay is the base delay after a failed CONNECT from an address; it doubles with
 	// each further failure from that address within AuthFailureWindow, up to 5 s.
 	AuthFailureDelay  time.Duration // default 200ms
 	AuthFailureWindow time.Duration // default 1m
+	// MaxAuthChecks bounds the password checks running at once across all connections; default
+	// GOMAXPROCS. An address that failed AuthFailureBurst times (default 5) within
+	// AuthFailureWindow gets AuthRetryPerSecond checks per second (default 1), all its
+	// connections together, until a success or a quiet window.
+	MaxAuthChecks      int
+	AuthFailureBurst   int
+	AuthRetryPerSecond int
+
+	// RetainedPerDevice and RetainedBytesPerDevice bound the retained messages a device keeps
+	// in the broker; defaults 8 topics and 64 KiB. A retained publish beyond them is delivered
+	// but not retained (lanewatch_mqtt_retained_refused_total).
+	RetainedPerDevice      int
+	RetainedBytesPerDevice int
 	// Sleep waits d or until ctx is done; the auth-failure delay goes through it (tests record
 	// the delays instead of waiting). Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration)
@@ -95,13 +126,40 @@ func (o *Options) defaults() {
 		o.MaxInflight = 1024
 	}
 	if o.MaxPacketSize == 0 {
-		o.MaxPacketSize = 8 << 20
+		o.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
+	if o.MaxPendingPerAddress <= 0 {
+		o.MaxPendingPerAddress = 512
+	}
+	if o.MaxConnectSize <= 0 {
+		o.MaxConnectSize = 8 << 10
+	}
+	if o.Listen == nil {
+		o.Listen = net.Listen
 	}
 	if o.AuthFailureDelay == 0 {
 		o.AuthFailureDelay = 200 * time.Millisecond
 	}
 	if o.AuthFailureWindow == 0 {
 		o.AuthFailureWindow = time.Minute
+	}
+	if o.RetainedPerDevice <= 0 {
+		o.RetainedPerDevice = 8
+	}
+	if o.RetainedBytesPerDevice <= 0 {
+		o.RetainedBytesPerDevice = 64 << 10
+	}
+	if o.MaxAuthChecks <= 0 {
+		o.MaxAuthChecks = runtime.GOMAXPROCS(0)
+	}
+	if o.AuthFailureBurst <= 0 {
+		o.AuthFailureBurst = 5
+	}
+	if o.AuthRetryPerSecond <= 0 {
+		o.AuthRetryPerSecond = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -117,6 +175,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// DefaultMaxPacketSize is the largest MQTT packet accepted unless configured (SPEC 3.3).
+const DefaultMaxPacketSize = 256 << 10
+
 // Broker is the embedded MQTT broker with lanewatch's hooks.
 type Broker struct {
 	opts   Options
@@ -129,10 +190,48 @@ type Broker struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	failures *ratelimit.Failures     // failed CONNECTs by remote IP
+	failures *ratelimit.Failures // failed CONNECTs by remote IP
+	gate     *authGate           // password checks per address and at once
+	logs     *rateLog            // warnings an attacker can repeat, once per minute per key
+	retained *retainedLimits
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
 	fanout   *fanoutHook
+
+	tcpListeners []*tcpListener // set by Start
+
+	pmu     sync.Mutex
+	pending map[string]int // connections per address awaiting authentication
+}
+
+// closeListenerClients disconnects the clients of a listener at shutdown, as mochi's does, but
+// through Clients.GetAll: mochi's Clients.GetByListener takes its read lock twice (via Len) and
+// deadlocks when a client connects or disconnects at that moment.
+func (b *Broker) closeListenerClients(id string) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Net.Listener == id && !cl.Closed() {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+}
+
+// admit counts a new connection of ip awaiting authentication; false when ip has
+// MaxPendingPerAddress already.
+func (b *Broker) admit(ip string) (func(), bool) {
+	b.pmu.Lock()
+	defer b.pmu.Unlock()
+	if b.pending[ip] >= b.opts.MaxPendingPerAddress {
+		b.m.connectRefused.WithLabelValues("pending").Inc()
+		return nil, false
+	}
+	b.pending[ip]++
+	return func() {
+		b.pmu.Lock()
+		defer b.pmu.Unlock()
+		if b.pending[ip]--; b.pending[ip] <= 0 {
+			delete(b.pending, ip)
+		}
+	}, true
 }
 
 // NewBroker builds a broker; Start begins listening.
@@ -163,6 +262,10 @@ func NewBroker(o Options) (*Broker, error) {
 	b := &Broker{
 		opts: o, srv: srv, logger: logger, subs: map[string]Subscriber{},
 		failures: ratelimit.NewFailures(o.AuthFailureWindow, 0), ackers: map[*mqtt.Client]*acker{},
+		gate:     newAuthGate(o.MaxAuthChecks, o.AuthRetryPerSecond, o.AuthFailureBurst, o.AuthFailureWindow),
+		logs:     newRateLog(logger, o.Now),
+		pending:  map[string]int{},
+		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s
@@ -196,8 +299,20 @@ func (b *Broker) Start() error {
 		}
 		return nil
 	}
-	tcp := func(c listeners.Config) listeners.Listener { return listeners.NewTCP(c) }
-	ws := func(c listeners.Config) listeners.Listener { return listeners.NewWebsocket(c) }
+	tcp := func(c listeners.Config) listeners.Listener {
+		l := &tcpListener{id: c.ID, address: c.Address, tlsc: c.TLSConfig, listen: b.opts.Listen,
+			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
+			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }, admit: b.admit,
+			closeClients: b.closeListenerClients}
+		b.mu.Lock()
+		b.tcpListeners = append(b.tcpListeners, l)
+		b.mu.Unlock()
+		return l
+	}
+	ws := func(c listeners.Config) listeners.Listener {
+		return &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
+			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, admit: b.admit, closeClients: b.closeListenerClients}
+	}
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
 	}
@@ -234,18 +349,47 @@ func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) er
 // Clients returns the number of connected clients.
 func (b *Broker) Clients() int { return b.srv.Clients.Len() }
 
-// Ready reports whether the broker is serving.
+// ListenerAddr returns the bound address of a started TCP or TLS listener ("tcp", "tls"),
+// or "" if there is none.
+func (b *Broker) ListenerAddr(id string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.tcpListeners {
+		if l.id == id && l.ln != nil {
+			return l.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// Ready reports whether the broker is serving: not closed, and every TCP/TLS listener able to
+// accept (one whose last Accept failed, e.g. out of file descriptors, makes it not ready).
 func (b *Broker) Ready() error {
 	if b.ctx.Err() != nil {
 		return errors.New("broker closed")
 	}
-	return nil
+	b.mu.Lock()
+	ls := b.tcpListeners
+	b.mu.Unlock()
+	var errs []error
+	for _, l := range ls {
+		if err := l.ready(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Close stops accepting connections, disconnects clients and stops the broker. Publish hooks
 // that are blocked on the journal are released.
 func (b *Broker) Close() error {
 	b.cancel()
+	b.mu.Lock()
+	ls := b.tcpListeners
+	b.mu.Unlock()
+	for _, l := range ls {
+		l.stopAccepting()
+	}
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("close mqtt: %w", err)
 	}

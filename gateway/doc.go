@@ -5,6 +5,11 @@
 // decodes payloads (gateway/payload), dead-letters bad ones and hands each decoded message to a
 // Handler on per-device ordered workers.
 //
+// It holds the broker limits of SPEC 3.3: its own TCP/TLS listener that survives Accept errors
+// and reports them through Ready, a CONNECT deadline and size bound, the auth gate (password
+// checks per address and at once), CONNECT ownership (client id, session takeover, Last Will
+// ACL) and retained limits per device.
+//
 // It declares the small interfaces it needs (Authenticator, DeviceLookup, Journal, Handler,
 // DeadLetterSink) and imports no lanewatch package but the root and its own subpackages. It must
 // not know about rules, cases, InfluxDB or HTTP.

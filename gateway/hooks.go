@@ -39,22 +39,39 @@ func remoteIP(cl *mqtt.Client) string {
 }
 
 // OnConnectAuthenticate checks the CONNECT credentials: a device id and password, or a
-// configured subscriber. Failures from one address are slowed down progressively.
+// configured subscriber. Password checks go through the auth gate (a bounded number at once,
+// one per second for an address after 5 failures); failures from one address are slowed down
+// progressively. An authenticated client must also own its client id and may
+// declare only a Last Will its ACL allows (SPEC 3.3).
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	b := h.b
-	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
-	ok := false
-	if s, isSub := b.subs[user]; isSub {
-		ok = b.opts.CheckSubscriber != nil && b.opts.CheckSubscriber(s.PasswordHash, pass)
-	} else if _, err := b.opts.Auth.Authenticate(b.ctx, user, pass); err == nil {
-		ok = true
-	} else if lanewatch.ErrorCode(err) != lanewatch.EUnauthorized {
-		b.logger.Error("authenticate device", "device", user, "err", err)
+	if g, ok := cl.Net.Conn.(*connectGuard); ok {
+		defer g.authDone() // after any held refusal: a held connection still counts as pending
 	}
+	user, pass := string(pk.Connect.Username), string(pk.Connect.Password)
 	ip := remoteIP(cl)
-	if ok {
+	ok := false
+	switch b.gate.check(b.ctx, ip, b.opts.Now, func() bool {
+		if s, isSub := b.subs[user]; isSub {
+			ok = b.opts.CheckSubscriber != nil && b.opts.CheckSubscriber(s.PasswordHash, pass)
+		} else if _, err := b.opts.Auth.Authenticate(b.ctx, user, pass); err == nil {
+			ok = true
+		} else if lanewatch.ErrorCode(err) != lanewatch.EUnauthorized {
+			b.logger.Error("authenticate device", "device", user, "err", err)
+		}
+		return ok
+	}) {
+	case notChecked:
+		return false
+	case throttled:
+		b.m.authThrottled.Inc()
+		// Hold the refusal (a tarpit), so a flood of connections cannot churn the CPU with
+		// connect-refuse cycles either.
+		b.opts.Sleep(b.ctx, min(5*b.opts.AuthFailureDelay, 5*time.Second))
+		return false
+	case checkPassed:
 		b.failures.Reset(ip)
-		return true
+		return h.connectAllowed(cl, pk, user)
 	}
 	n := b.failures.Fail(ip, b.opts.Now())
 	b.m.authFailures.Inc()
@@ -62,6 +79,32 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	delay = min(delay, 5*time.Second)
 	b.opts.Sleep(b.ctx, delay)
 	return false
+}
+
+// connectAllowed applies the rules beyond the password: a client id that is another device's id
+// belongs to that device, a connected or stored session belongs to the user that made it (no
+// takeover by another user, which would kick the owner off and leave presence wrong), and the
+// Last Will's topic passes the publish ACL (mochi's OnWill cannot cancel a will, so it is checked
+// when declared and the CONNECT refused).
+func (h *hook) connectAllowed(cl *mqtt.Client, pk packets.Packet, user string) bool {
+	b := h.b
+	if id := pk.Connect.ClientIdentifier; id != "" && id != user {
+		if _, err := b.opts.Devices.Lookup(b.ctx, id); err == nil {
+			b.m.connectRefused.WithLabelValues("client_id").Inc()
+			b.logs.warn("client_id:"+user, "mqtt client id of another device refused", "user", user, "client_id", id)
+			return false
+		}
+	}
+	if old, ok := b.srv.Clients.Get(cl.ID); ok && string(old.Properties.Username) != user {
+		b.m.connectRefused.WithLabelValues("takeover").Inc()
+		b.logs.warn("takeover:"+user, "mqtt session takeover by another user refused", "user", user, "client_id", cl.ID)
+		return false
+	}
+	if pk.Connect.WillFlag && !h.OnACLCheck(cl, pk.Connect.WillTopic, true) {
+		b.m.connectRefused.WithLabelValues("will").Inc()
+		return false
+	}
+	return true
 }
 
 // sleepCtx waits d or until ctx is done.
@@ -95,7 +138,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 			op = "publish"
 		}
 		b.m.aclDenied.WithLabelValues(op).Inc()
-		b.logger.Warn("acl denied", "user", user, "topic", topic, "op", op)
+		b.logs.warn("acl:"+user, "acl denied", "user", user, "topic", topic, "op", op)
 	}
 	return allowed
 }
@@ -196,6 +239,11 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	if handled, err := b.commandResponse(cl, pk, id); handled {
 		return pk, err
+	}
+	if pk.FixedHeader.Retain && !b.retained.admit(id, pk.TopicName, len(pk.Payload)) {
+		pk.FixedHeader.Retain = false // delivered, not kept
+		b.m.retainedRefused.Inc()
+		b.logs.warn("retained:"+id, "retained message over the device's limit not retained", "device", id, "topic", pk.TopicName)
 	}
 	r := record{Kind: kind, QoS: pk.FixedHeader.Qos, Received: b.opts.Now(), DeviceID: id, Payload: pk.Payload}
 	if kind == "" {

@@ -14,6 +14,12 @@ type brokerMetrics struct {
 	dropped       *prometheus.CounterVec
 	journalErrors prometheus.Counter
 	appendSeconds prometheus.Histogram
+	acceptErrors  *prometheus.CounterVec
+	authThrottled prometheus.Counter
+	// retainedRefused counts retained publishes delivered but not retained (per-device limits).
+	retainedRefused prometheus.Counter
+	// connectRefused counts authenticated CONNECTs refused by reason: client_id, takeover, will.
+	connectRefused *prometheus.CounterVec
 }
 
 func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics, error) {
@@ -31,8 +37,16 @@ func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics
 		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lanewatch_journal_append_seconds", Help: "Time a publish waited for the journal (including fsync for QoS 1).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 8)}),
+		acceptErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_accept_errors_total", Help: "Runs of Accept errors on an MQTT listener (each run counted once)."}, []string{"listener"}),
+		authThrottled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_auth_throttled_total", Help: "CONNECTs refused without a password check: their address failed and has no check left this second."}),
+		retainedRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_retained_refused_total", Help: "Retained publishes delivered but not retained: the device is at its retained count or bytes limit."}),
+		connectRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lanewatch_mqtt_connect_refused_total", Help: "Authenticated CONNECTs refused: foreign client id, takeover of another user's session, Last Will outside the ACL."}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds} {
+	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds, m.acceptErrors, m.authThrottled, m.connectRefused, m.retainedRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
 		}

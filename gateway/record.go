@@ -85,7 +85,14 @@ func parseTopic(topic string) (kind lanewatch.Kind, id string, ok bool) {
 		return "", "", false
 	}
 	id, sub, found := strings.Cut(rest, "/")
-	if !found || id == "" {
+	if id == "" {
+		return "", "", false
+	}
+	if !found { // e.g. vehicles/{id}: a device's own topic but no known one, dead-lettered
+		switch first {
+		case "vehicles", "cameras", "plaques", "devices":
+			return "", id, true
+		}
 		return "", "", false
 	}
 	switch first {

@@ -46,6 +46,9 @@ func TestParseTopic(t *testing.T) {
 		{"vehicles//telemetry", "", "", false},
 		{"foo/sw-1/telemetry", "", "", false},
 		{"vehicles", "", "", false},
+		{"vehicles/sw-1", "", "sw-1", true}, // two levels: journalled, then dead-lettered
+		{"foo/sw-1", "", "", false},
+		{"vehicles/", "", "", false},
 	}
 	for _, tt := range tests {
 		k, id, ok := parseTopic(tt.topic)

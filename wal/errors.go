@@ -17,15 +17,15 @@ var (
 	ErrNotRead = errors.New("wal: commit beyond the last record read")
 )
 
-// CorruptError reports damaged data at a place in a segment file.
+// CorruptError reports damaged data at a place in a segment file or the commit file.
 type CorruptError struct {
-	File   string // path of the segment file
+	File   string // path of the segment or commit file
 	Offset int64  // byte offset of the damaged frame
 	Reason string
 }
 
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("wal: corrupt segment %s at offset %d: %s", e.File, e.Offset, e.Reason)
+	return fmt.Sprintf("wal: corrupt journal file %s at offset %d: %s (see 'lanewatch journal check')", e.File, e.Offset, e.Reason)
 }
 
 // Is makes errors.Is(err, ErrCorrupt) true.

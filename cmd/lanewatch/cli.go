@@ -241,6 +241,7 @@ would have opened beside the rules now loaded. No case is opened.`,
 	}
 	root.AddCommand(serveCmd, simCmd, rulesCmd, versionCmd)
 	root.AddCommand(newConfigCmd(stdout, stderr, code))
+	root.AddCommand(newJournalCmd(stdout, stderr, code))
 	root.InitDefaultCompletionCmd()
 	root.Long += "\n\nAll commands (each takes --help):\n" + commandList(root)
 	return root

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -48,7 +51,14 @@ type Options struct {
 	// (http.DetectContentType: "image/jpeg", "image/png", "image/webp", ...); default JPEG and
 	// PNG.
 	ContentTypes []string
-	// Transport overrides the HTTP transport (tests).
+	// AllowPrivate lets a listed name resolve to a private (RFC 1918, IPv6 ULA), loopback or
+	// link-local address. Without it every connection's resolved address is checked and such an
+	// address refused (ErrNotAllowed), so a listed name cannot lead into the internal network
+	// (DNS pointing at 127.0.0.1 or a cloud metadata address); a host listed as an IP literal is
+	// always allowed to be that address.
+	AllowPrivate bool
+	// Transport overrides the HTTP transport (tests); the resolved-address check is part of the
+	// default transport only.
 	Transport http.RoundTripper
 }
 
@@ -118,9 +128,37 @@ func New(o Options) (*Fetcher, error) {
 		}
 		f.patterns = append(f.patterns, p)
 	}
+	if o.Transport == nil {
+		d := &net.Dialer{Timeout: o.Timeout, Control: f.checkAddress}
+		o.Transport = &http.Transport{DialContext: d.DialContext, ForceAttemptHTTP2: true,
+			MaxIdleConns: 4, IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: o.Timeout,
+			ResponseHeaderTimeout: o.Timeout} // no Proxy: a proxy would be dialled instead of the host
+	}
 	f.client = &http.Client{Timeout: o.Timeout, Transport: o.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return f, nil
+}
+
+// checkAddress is the dialer's Control: it sees the resolved address of every connection
+// (each redirect-free request, each address of a multi-address name) and refuses an internal
+// one unless AllowPrivate or that address is listed literally.
+func (f *Fetcher) checkAddress(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: dial address %q", ErrNotAllowed, address)
+	}
+	ip := ap.Addr().Unmap()
+	internal := ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
+	if !internal || f.o.AllowPrivate {
+		return nil
+	}
+	for _, p := range f.patterns {
+		if lit, err := netip.ParseAddr(p.host); err == nil && !p.wildcard && lit.Unmap() == ip {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: resolves to internal address %s", ErrNotAllowed, ip)
 }
 
 // Allowed reports whether u is an absolute http(s) URL on a listed host.
