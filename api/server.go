@@ -84,6 +84,11 @@ type Options struct {
 	Console fs.FS
 	Logger  *slog.Logger
 	Now     func() time.Time
+
+	// CaseCounts, when set, adds the counts of the whole filter to case lists.
+	CaseCounts CaseCounter
+	// EventsInterval is how often the live event stream looks for changed cases; default 2 s.
+	EventsInterval time.Duration
 }
 
 // Server is the HTTP API.
@@ -155,6 +160,7 @@ func New(o Options) (*Server, error) {
 		Console(o.Console)(e, v1, s)
 	}
 	s.routeCases(v1)
+	s.routeEvents(e, v1)
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)

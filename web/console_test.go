@@ -49,6 +49,17 @@ type server struct {
 
 func startLanewatch(t *testing.T) *server {
 	t.Helper()
+	return startLanewatchWith(t, launch{})
+}
+
+// launch varies a test's lanewatch: its clock and more config.
+type launch struct {
+	now   func() time.Time // default time.Now
+	extra string           // YAML appended to the config
+}
+
+func startLanewatchWith(t *testing.T, l launch) *server {
+	t.Helper()
 	influx := testenv.Influx(t)
 	wd, err := os.Getwd()
 	if err != nil {
@@ -71,11 +82,12 @@ categories_file: %q
 rules_dir: %q
 coverage: {roads_file: %q, districts_file: %q, zones_file: %q}
 log: {level: warn}
+%s
 `, filepath.Join(dir, "data"), mqttAddr, testenv.FreeAddr(t), httpAddr, operatorToken, deptToken, department, viewerToken,
 		influx.URL, influx.Bucket, filepath.Join(wd, "testdata", "devices.yaml"),
 		filepath.Join(wd, "..", "configs", "categories.yaml"), filepath.Join(wd, "testdata", "rules"),
 		filepath.Join(wd, "..", "configs", "roads.geojson"), filepath.Join(wd, "..", "configs", "districts.geojson"),
-		filepath.Join(wd, "..", "configs", "zones.geojson"))
+		filepath.Join(wd, "..", "configs", "zones.geojson"), l.extra)
 	path := filepath.Join(dir, "lanewatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,7 +99,7 @@ log: {level: warn}
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, c, app.Options{Logger: logger, Env: env})
+	a, err := app.New(ctx, c, app.Options{Logger: logger, Env: env, Now: l.now})
 	if err != nil {
 		cancel()
 		t.Fatalf("new app: %v", err)
