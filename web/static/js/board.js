@@ -4,7 +4,10 @@ import { api, blobURL, download, saveFile, errorPanel, ApiError } from './api.js
 import { h, clear, put, add, toast } from './dom.js';
 import { t, label, categoryName, fmtTime, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
 
-const POLL_MS = 10000;
+// Without a live stream (it is reconnecting), the board re-reads its first page this often.
+const FALLBACK_POLL_MS = 30000;
+// Changes arriving together cause one re-read after this pause.
+const LIVE_DEBOUNCE_MS = 400;
 // Cases per page of the board (the most urgent first; counts come from the server); sessionStorage 'lanewatch.boardPage'
 // overrides it (tests, slow links).
 const pageSize = () => Math.min(Math.max(Number(sessionStorage.getItem('lanewatch.boardPage')) || 200, 1), 1000);
@@ -374,9 +377,26 @@ export function mount(main, { me, arg }) {
     return form;
   }
 
+  // Live: re-read the first page (and the open case) when the server reports a change, not on
+  // a timer; poll only while the stream is down.
+  let liveTimer = 0, pollTimer = 0;
+  const onCase = () => { clearTimeout(liveTimer); liveTimer = setTimeout(() => { main.dataset.liveReloads = String(Number(main.dataset.liveReloads || 0) + 1); load(); }, LIVE_DEBOUNCE_MS); };
+  const onLive = (e) => {
+    clearInterval(pollTimer);
+    if (e.detail === 'offline') pollTimer = setInterval(load, FALLBACK_POLL_MS);
+    if (e.detail === 'live' && wasOffline) load();
+    wasOffline = e.detail === 'offline';
+  };
+  let wasOffline = false;
+  document.addEventListener('lanewatch:case', onCase);
+  document.addEventListener('lanewatch:live', onLive);
   load();
-  const timer = setInterval(load, POLL_MS);
-  return () => { stopped = true; clearInterval(timer); for (const u of urls) URL.revokeObjectURL(u); };
+  return () => {
+    stopped = true; clearTimeout(liveTimer); clearInterval(pollTimer);
+    document.removeEventListener('lanewatch:case', onCase);
+    document.removeEventListener('lanewatch:live', onLive);
+    for (const u of urls) URL.revokeObjectURL(u);
+  };
 }
 
 // photoViewer is a modal dialog showing one photo large, with previous/next (buttons and the

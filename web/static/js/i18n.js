@@ -46,6 +46,8 @@ const dict = {
     'as.mean_score': '平均评分', 'as.mean_handle_hours': '平均处置时长(小时)', 'as.cases': '案件数', 'as.nodata': '无数据',
     'cat.01': '市容环境', 'cat.05': '街面秩序', 'cat.90': '环卫作业', 'cat.91': '门前三包',
     'refresh': '刷新', 'loading': '加载中…',
+    'alert.new': '新案件', 'alert.open': '查看', 'alert.dismiss': '知道了', 'alert.mute': '提示音', 'alert.muted': '已静音',
+    'live.live': '● 实时', 'live.connecting': '连接中…', 'live.offline': '离线，30 秒刷新',
   },
   en: {
     'lang.other': '中文', 'signin.lead': 'Sign in to the urban-management console with an API token. It is kept only in this browser session.',
@@ -91,6 +93,8 @@ const dict = {
     'as.mean_score': 'Mean score', 'as.mean_handle_hours': 'Mean handling (h)', 'as.cases': 'Cases', 'as.nodata': 'no data',
     'cat.01': 'city appearance', 'cat.05': 'street order', 'cat.90': 'sanitation work', 'cat.91': 'front-of-door duty',
     'refresh': 'Refresh', 'loading': 'Loading…',
+    'alert.new': 'New case', 'alert.open': 'Open', 'alert.dismiss': 'Dismiss', 'alert.mute': 'Sound', 'alert.muted': 'Muted',
+    'live.live': '● Live', 'live.connecting': 'Connecting…', 'live.offline': 'Offline, refreshing every 30 s',
   },
 };
 

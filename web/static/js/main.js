@@ -6,6 +6,7 @@ import * as board from './board.js';
 import * as map from './map.js';
 import * as rules from './rules.js';
 import * as mech from './mech.js';
+import * as live from './live.js';
 
 const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment } };
 
@@ -31,6 +32,7 @@ function render() {
 
 function showSignin(msg) {
   state.me = null;
+  live.stop();
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
   document.getElementById('shell').hidden = true;
   document.getElementById('signin').hidden = false;
@@ -53,6 +55,21 @@ async function start() {
   document.body.dataset.role = state.me.role;
   renderWho();
   render();
+  live.start();
+}
+
+function renderMute() {
+  const b = document.getElementById('mute');
+  const on = live.muted();
+  b.setAttribute('aria-pressed', String(on));
+  b.textContent = on ? t('alert.muted') : t('alert.mute');
+}
+
+function renderLive() {
+  const el = document.getElementById('live');
+  const s = document.body.dataset.live || '';
+  el.dataset.state = s;
+  el.textContent = s ? t('live.' + s) : '';
 }
 
 function renderWho() {
@@ -73,9 +90,15 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('signout').addEventListener('click', () => { setToken(''); showSignin(''); });
   for (const b of document.querySelectorAll('.lang-toggle')) {
-    b.addEventListener('click', () => { toggleLang(); renderWho(); render(); });
+    b.addEventListener('click', () => { toggleLang(); renderWho(); renderMute(); renderLive(); render(); });
   }
   window.addEventListener('hashchange', render);
+  document.getElementById('mute').addEventListener('click', () => { live.setMuted(!live.muted()); renderMute(); });
+  document.addEventListener('lanewatch:live', renderLive);
+  // Browsers start audio only after a user gesture: prepare the alert tone on the first one.
+  document.addEventListener('pointerdown', live.unlockAudio, { once: true });
+  document.addEventListener('keydown', live.unlockAudio, { once: true });
+  renderMute();
   setUnauthorizedHandler(() => { setToken(''); showSignin(t('signin.bad')); });
   if (token()) start(); else showSignin('');
 });
