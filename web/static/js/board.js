@@ -109,7 +109,9 @@ export function mount(main, { me, arg }) {
   const listBox = h('div', { class: 'table-wrap', id: 'case-list' }, h('p', { class: 'muted' }, t('loading')));
   const detail = h('aside', { class: 'card detail', id: 'detail' }, h('p', { class: 'muted' }, t('board.pick')));
   const viewer = photoViewer();
-  add(main, h('div', { class: 'board' }, h('section', { class: 'card' }, filters, countsBox, listBox), detail), viewer.el);
+  const boardEl = h('div', { class: `board ${selected ? 'has-detail' : ''}` }, h('section', { class: 'card', 'aria-label': t('nav.board') }, filters, countsBox, listBox), detail);
+  add(main, boardEl, viewer.el);
+  detail.addEventListener('keydown', (e) => { if (e.key === 'Escape' && overlay() && !viewer.el.open) closeDetail(); });
 
   function resetFilters() {
     Object.assign(filt, { status: '', category: '', district: '', source: '', overdue: false, q: '', sort: 'urgent', since: '', until: '' });
@@ -205,16 +207,17 @@ export function mount(main, { me, arg }) {
       h('thead', {}, h('tr', {}, ['col.title', 'col.status', 'col.category', 'col.district', 'col.source', 'col.due', 'col.created'].map((k) => h('th', {}, t(k))))),
       h('tbody', {}, rows.map((c) => h('tr', {
         class: `case ${c.overdue ? 'overdue' : ''} ${c.id === selected ? 'selected' : ''}`, dataset: { id: c.id, status: c.status },
-        onclick: () => select(c.id),
+        tabindex: 0, 'aria-selected': String(c.id === selected),
+        onclick: () => select(c.id), onkeydown: rowKey,
       },
       h('td', { class: 'title-cell' }, h('div', {}, c.title || c.id), h('div', { class: 'muted' }, c.id)),
-      h('td', {}, h('span', { class: `badge st-${c.status}` }, label('st', c.status)),
+      h('td', { 'data-label': t('col.status') }, h('span', { class: `badge st-${c.status}` }, label('st', c.status)),
         c.urgency && c.urgency !== 'normal' ? [' ', h('span', { class: `badge urg-${c.urgency}` }, label('urg', c.urgency))] : null),
-      h('td', {}, categoryName(c.category)),
-      h('td', {}, c.district || ''),
-      h('td', {}, label('src', c.source)),
-      h('td', {}, dueCell(c, now)),
-      h('td', { class: 'muted' }, fmtTime(c.created_at))))));
+      h('td', { 'data-label': t('col.category') }, categoryName(c.category)),
+      h('td', { 'data-label': t('col.district') }, c.district || ''),
+      h('td', { 'data-label': t('col.source') }, label('src', c.source)),
+      h('td', { 'data-label': t('col.due') }, dueCell(c, now)),
+      h('td', { class: 'muted', 'data-label': t('col.created') }, fmtTime(c.created_at))))));
     put(listBox, table, nextCursor ? h('div', { class: 'row more' },
       h('span', { class: 'muted' }, t('board.more_hint')), h('span', { class: 'spacer' }),
       h('button', { type: 'button', id: 'load-more', onclick: loadMore }, t('board.more'))) : null);
@@ -238,12 +241,38 @@ export function mount(main, { me, arg }) {
     }
   }
 
+  // rowKey: Enter or Space opens the focused row, the arrows move to the row above or below.
+  function rowKey(e) {
+    const tr = e.currentTarget;
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(tr.dataset.id); return; }
+    const to = e.key === 'ArrowDown' ? tr.nextElementSibling : e.key === 'ArrowUp' ? tr.previousElementSibling : null;
+    if (to) { e.preventDefault(); to.focus(); }
+  }
+
+  // overlay: on narrow screens the case opens over the list (CSS); focus goes to it and back.
+  const overlay = () => matchMedia('(max-width: 1100px)').matches;
+
   function select(id) {
     selected = id;
     formOpen = false;
     history.replaceState(null, '', '#/board/' + encodeURIComponent(id));
-    for (const tr of listBox.querySelectorAll('tr.case')) tr.classList.toggle('selected', tr.dataset.id === id);
+    for (const tr of listBox.querySelectorAll('tr.case')) {
+      tr.classList.toggle('selected', tr.dataset.id === id);
+      tr.setAttribute('aria-selected', String(tr.dataset.id === id));
+    }
+    boardEl.classList.add('has-detail');
     loadDetail(id, false);
+  }
+
+  function closeDetail() {
+    const id = selected;
+    selected = '';
+    detailCase = null;
+    boardEl.classList.remove('has-detail');
+    history.replaceState(null, '', '#/board');
+    put(detail, h('p', { class: 'muted' }, t('board.pick')));
+    const tr = listBox.querySelector(`tr.case[data-id="${CSS.escape(id)}"]`);
+    if (tr) { tr.classList.remove('selected'); tr.focus(); }
   }
 
   async function loadDetail(id, background) {
@@ -253,8 +282,10 @@ export function mount(main, { me, arg }) {
       if (background && (formOpen || (detailCase && detailCase.id === c.id &&
           Date.parse(c.updated_at) <= Date.parse(detailCase.updated_at)))) return; // unchanged or an older answer
 
+      const first = !detailCase || detailCase.id !== c.id;
       detailCase = c;
       renderDetail(c);
+      if (first && !background && overlay()) detail.querySelector('#detail-title').focus({ preventScroll: true });
     } catch (e) {
       if (!stopped && !background) put(detail, errorPanel(e));
     }
@@ -265,8 +296,9 @@ export function mount(main, { me, arg }) {
     urls = [];
     const dl = (pairs) => h('dl', {}, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', {}, t(k)), h('dd', {}, v)]));
     const dls = c.deadlines || {};
-    put(detail, 
-      h('div', { class: 'row' }, h('h2', { id: 'detail-title' }, c.title || c.id), h('span', { class: 'spacer' }),
+    put(detail,
+      h('button', { type: 'button', class: 'link', id: 'detail-back', onclick: closeDetail }, t('d.back')),
+      h('div', { class: 'row' }, h('h2', { id: 'detail-title', tabindex: -1 }, c.title || c.id), h('span', { class: 'spacer' }),
         h('span', { class: `badge st-${c.status}`, id: 'detail-status', dataset: { status: c.status } }, label('st', c.status))),
       h('p', { class: 'muted' }, c.id),
       dl([

@@ -45,9 +45,9 @@ const dict = {
     'as.handled': '处置率', 'as.close_on_time': '按期结案率', 'as.rework': '返工率', 'as.extension': '延期率', 'as.satisfaction': '满意率',
     'as.mean_score': '平均评分', 'as.mean_handle_hours': '平均处置时长(小时)', 'as.cases': '案件数', 'as.nodata': '无数据',
     'cat.01': '市容环境', 'cat.05': '街面秩序', 'cat.90': '环卫作业', 'cat.91': '门前三包',
-    'refresh': '刷新', 'loading': '加载中…',
+    'refresh': '刷新', 'loading': '加载中…', 'skip': '跳到主要内容', 'nav.label': '主导航', 'd.back': '← 返回列表',
     'alert.new': '新案件', 'alert.open': '查看', 'alert.dismiss': '知道了', 'alert.mute': '提示音', 'alert.muted': '已静音',
-    'live.live': '● 实时', 'live.connecting': '连接中…', 'live.offline': '离线，30 秒刷新',
+    'live.live': '实时', 'live.connecting': '连接中…', 'live.offline': '离线，30 秒刷新',
   },
   en: {
     'lang.other': '中文', 'signin.lead': 'Sign in to the urban-management console with an API token. It is kept only in this browser session.',
@@ -92,9 +92,9 @@ const dict = {
     'as.handled': 'Handled', 'as.close_on_time': 'Closed on time', 'as.rework': 'Rework', 'as.extension': 'Extension', 'as.satisfaction': 'Satisfaction',
     'as.mean_score': 'Mean score', 'as.mean_handle_hours': 'Mean handling (h)', 'as.cases': 'Cases', 'as.nodata': 'no data',
     'cat.01': 'city appearance', 'cat.05': 'street order', 'cat.90': 'sanitation work', 'cat.91': 'front-of-door duty',
-    'refresh': 'Refresh', 'loading': 'Loading…',
+    'refresh': 'Refresh', 'loading': 'Loading…', 'skip': 'Skip to content', 'nav.label': 'Main', 'd.back': '← Back to the list',
     'alert.new': 'New case', 'alert.open': 'Open', 'alert.dismiss': 'Dismiss', 'alert.mute': 'Sound', 'alert.muted': 'Muted',
-    'live.live': '● Live', 'live.connecting': 'Connecting…', 'live.offline': 'Offline, refreshing every 30 s',
+    'live.live': 'Live', 'live.connecting': 'Connecting…', 'live.offline': 'Offline, refreshing every 30 s',
   },
 };
 
@@ -146,6 +146,9 @@ export function applyStatic() {
   document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
   for (const el of document.querySelectorAll('[data-i18n]')) {
     el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of document.querySelectorAll('[data-i18n-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nLabel));
   }
 }
 

@@ -1,7 +1,7 @@
 // Entry point: sign-in, role, navigation between pages (hash routes), language switch.
 import { api, setToken, token, setUnauthorizedHandler, ApiError } from './api.js';
 import { applyStatic, t, toggleLang } from './i18n.js';
-import { clear } from './dom.js';
+import { clear, h, put } from './dom.js';
 import * as board from './board.js';
 import * as map from './map.js';
 import * as rules from './rules.js';
@@ -69,7 +69,9 @@ function renderLive() {
   const el = document.getElementById('live');
   const s = document.body.dataset.live || '';
   el.dataset.state = s;
-  el.textContent = s ? t('live.' + s) : '';
+  const text = s ? t('live.' + s) : '';
+  put(el, s ? h('span', { class: 'dot', 'aria-hidden': 'true' }, s === 'live' ? '●' : '○') : null, h('span', { class: 'live-text' }, text));
+  el.title = text;
 }
 
 function renderWho() {

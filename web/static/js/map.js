@@ -28,7 +28,7 @@ function ratioOf(p) {
 export function mount(main) {
   const date = h('input', { type: 'date', id: 'map-date', value: today(), onchange: () => load() });
   const district = h('input', { id: 'map-district', size: 10, onchange: () => load() });
-  const svg = s('svg', { id: 'map-svg', role: 'img' });
+  const svg = s('svg', { id: 'map-svg', role: 'group', 'aria-label': t('map.coverage') });
   const note = h('div', { class: 'map-note' });
   const info = h('div', { id: 'map-info' }, h('p', { class: 'muted' }, '—'));
   const vb = { x: 0, y: 0, w: 1, h: 1 };
@@ -145,10 +145,13 @@ export function mount(main) {
     }
     const pins = s('g', { id: 'pins' });
     for (const c of cases) {
-      const el = s('circle', { class: `pin ${c.overdue ? 'overdue' : ''}`, cx: X(c.location.lon).toFixed(1), cy: Y(c.location.lat).toFixed(1), r: 6, fill: pinColor(c.category), dataset: { id: c.id } },
+      const el = s('circle', { class: `pin ${c.overdue ? 'overdue' : ''}`, cx: X(c.location.lon).toFixed(1), cy: Y(c.location.lat).toFixed(1), r: 6, fill: pinColor(c.category), dataset: { id: c.id },
+        tabindex: 0, role: 'button', 'aria-label': `${c.title || c.id} · ${label('st', c.status)}${c.overdue ? ' · ' + t('board.overdue') : ''}` },
         s('title', {}, c.title || c.id));
-      el.addEventListener('click', () => show(c.title || c.id, [['col.category', categoryName(c.category)], ['col.status', label('st', c.status)],
-        ['col.district', c.district], ['col.department', c.department]], '#/board/' + encodeURIComponent(c.id)));
+      const open = () => show(c.title || c.id, [['col.category', categoryName(c.category)], ['col.status', label('st', c.status)],
+        ['col.district', c.district], ['col.department', c.department]], '#/board/' + encodeURIComponent(c.id));
+      el.addEventListener('click', open);
+      el.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
       add(pins, el);
     }
     add(svg, roads, pins);
