@@ -363,3 +363,54 @@ func TestEventsStream(t *testing.T) {
 
 func base64Decode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 func base64Encode(b []byte) string          { return base64.RawURLEncoding.EncodeToString(b) }
+
+type fakeLookups struct{}
+
+func (fakeLookups) Departments() []Named {
+	return []Named{{ID: "gudong-office", Name: "鼓东街道城管办"}}
+}
+func (fakeLookups) Districts() []DistrictShape {
+	return []DistrictShape{{Named: Named{ID: "gudong", Name: "鼓东街道", NameEN: "Gudong"},
+		Polygons: [][][][2]float64{{{{119.28, 26.08}, {119.3, 26.08}, {119.3, 26.09}, {119.28, 26.08}}}}}}
+}
+func (fakeLookups) Propose(_ context.Context, c *lanewatch.Case) string {
+	return c.Department + "-proposed"
+}
+
+func TestLookups(t *testing.T) {
+	s, err := New(Options{
+		Tokens: []Token{{Name: "o", Token: "op-tok", Role: "operator"}, {Name: "v", Token: "viewer-tok", Role: "viewer"},
+			{Name: "d", Token: "dept-tok", Role: "department:gudong-office"}},
+		Cases: &fakeCases{cases: []*lanewatch.Case{{ID: "1", Department: "other"}}}, Devices: &fakeDevices{m: map[string]*lanewatch.Device{
+			"cam-1": {ID: "cam-1", Type: lanewatch.DeviceCamera}}}, DeadLetters: fakeDead{}, Lookups: fakeLookups{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, s, "GET", "/api/v1/lookups", "viewer-tok", "")
+	deps, _ := body["departments"].([]any)
+	if code != 200 || len(deps) != 1 || fmt.Sprint(body["cameras"]) != "[cam-1]" {
+		t.Fatalf("lookups = %d %v", code, body)
+	}
+	if _, body := do(t, s, "GET", "/api/v1/lookups", "dept-tok", ""); fmt.Sprint(body["cameras"]) != "[]" {
+		t.Fatalf("a department sees the camera registry: %v", body)
+	}
+	code, body = do(t, s, "GET", "/api/v1/districts", "viewer-tok", "")
+	fs, _ := body["features"].([]any)
+	if code != 200 || body["type"] != "FeatureCollection" || len(fs) != 1 {
+		t.Fatalf("districts = %d %v", code, body)
+	}
+	f := fs[0].(map[string]any)
+	if g := f["geometry"].(map[string]any); g["type"] != "MultiPolygon" || f["properties"].(map[string]any)["name_zh"] != "鼓东街道" {
+		t.Fatalf("district feature %v", f)
+	}
+	if code, body := do(t, s, "GET", "/api/v1/cases/1/proposal", "op-tok", ""); code != 200 || body["department"] != "other-proposed" {
+		t.Fatalf("proposal = %d %v", code, body)
+	}
+	if code, _ := do(t, s, "GET", "/api/v1/cases/1/proposal", "viewer-tok", ""); code != 403 {
+		t.Fatalf("viewer proposal = %d, want 403", code)
+	}
+	if code, _ := do(t, s, "GET", "/api/v1/cases/9/proposal", "op-tok", ""); code != 404 {
+		t.Fatalf("proposal of a missing case = %d", code)
+	}
+}

@@ -87,6 +87,8 @@ type Options struct {
 
 	// CaseCounts, when set, adds the counts of the whole filter to case lists.
 	CaseCounts CaseCounter
+	// Lookups, when set, serves the config's names and the routing proposal to the console.
+	Lookups Lookups
 	// EventsInterval is how often the live event stream looks for changed cases; default 2 s.
 	EventsInterval time.Duration
 }
@@ -161,6 +163,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.routeCases(v1)
 	s.routeEvents(e, v1)
+	s.routeLookups(v1)
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)

@@ -82,7 +82,8 @@ type Cases interface {
 	CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error)
 }
 
-// CaseFilter selects cases. Empty fields do not filter.
+// CaseFilter selects cases. Empty fields do not filter. Source camera also keeps the rule
+// cases opened from a camera device's events.
 type CaseFilter struct {
 	Status     []lanewatch.CaseStatus
 	Category   string

@@ -458,7 +458,7 @@ func TestConsole(t *testing.T) {
 		until(`document.querySelectorAll('#case-list tr.case').length === 3`))
 	run(t, ctx, "filter category 0101 (none)", setValue("#f-category", "0101"), chromedp.WaitVisible(css("#empty")))
 	run(t, ctx, "filter district", setValue("#f-category", ""), setValue("#f-district", "gudong"),
-		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === 'gudong')`))
+		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === '鼓东街道')`))
 	run(t, ctx, "filter status", setValue("#f-district", ""), setValue("#f-status", "closed"), chromedp.WaitVisible(css("#empty")))
 	run(t, ctx, "clear filters", chromedp.Click(css(`.filters button.link`)),
 		until(fmt.Sprintf(`document.querySelectorAll('#case-list tr.case').length === %d`, len(all))))

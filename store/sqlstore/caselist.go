@@ -47,9 +47,18 @@ func (s *Store) caseWhere(f store.CaseFilter, withStatus bool) ([]string, []any)
 			args = append(args, string(st))
 		}
 	}
+	switch f.Source {
+	case "":
+	case lanewatch.SourceCamera:
+		// Camera cases are those a camera pushed and those a camera's events opened by rule.
+		where = append(where, `(source = ? OR (source = ? AND device_id IN (SELECT id FROM devices WHERE type = ?)))`)
+		args = append(args, lanewatch.SourceCamera, lanewatch.SourceRule, string(lanewatch.DeviceCamera))
+	default:
+		where, args = append(where, "source = ?"), append(args, f.Source)
+	}
 	for _, eq := range []struct{ col, v string }{
 		{"category", f.Category}, {"district", f.District}, {"department", f.Department},
-		{"contractor", f.Contractor}, {"source", f.Source}, {"rule", f.Rule},
+		{"contractor", f.Contractor}, {"rule", f.Rule},
 	} {
 		if eq.v != "" {
 			where, args = append(where, eq.col+" = ?"), append(args, eq.v)

@@ -255,3 +255,26 @@ func testCaseUpdatedSince(t *testing.T, s store.Store) {
 		t.Fatalf("updated since: %v, want %v (of %d)", got, ids(want), len(all))
 	}
 }
+
+// testCaseSourceCamera: the camera source keeps camera cases and rule cases a camera opened.
+func testCaseSourceCamera(t *testing.T, s store.Store) {
+	cam := device("cam-9")
+	cam.Type = lanewatch.DeviceCamera
+	must(t, s.CreateDevice(t.Context(), cam))
+	mk := func(source, devID, rule string) *lanewatch.Case {
+		c := &lanewatch.Case{Status: lanewatch.StatusReported, Category: "0504", Source: source, DeviceID: devID,
+			Rule: rule, Key: devID, CreatedAt: at(0), UpdatedAt: at(0)}
+		return create(t, s, c)
+	}
+	pushed := mk(lanewatch.SourceCamera, "cam-9", "")
+	byRule := mk(lanewatch.SourceRule, "cam-9", "vending")
+	mk(lanewatch.SourceRule, "sw-1", "speeding")
+	mk(lanewatch.SourceCitizen, "", "")
+	got := listAllCases(t, s, store.CaseFilter{Source: lanewatch.SourceCamera})
+	if want := []string{byRule.ID, pushed.ID}; !slices.Equal(got, want) {
+		t.Fatalf("source camera: %v, want %v", got, want)
+	}
+	if got := listAllCases(t, s, store.CaseFilter{Source: lanewatch.SourceRule}); len(got) != 2 {
+		t.Fatalf("source rule: %v, want the two rule cases", got)
+	}
+}

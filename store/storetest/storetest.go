@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cases/ListCounts", testCaseCounts},
 		{"Cases/ListSearch", testCaseSearch},
 		{"Cases/ListUpdatedSince", testCaseUpdatedSince},
+		{"Cases/ListSourceCamera", testCaseSourceCamera},
 		{"DeadLetters/TrimAndOrder", testDeadLetters},
 		{"DeadLetters/Text", testDeadLetterText},
 		{"States", testStates},

@@ -3,6 +3,7 @@
 import { api, blobURL, download, saveFile, errorPanel, ApiError } from './api.js';
 import { h, clear, put, add, toast } from './dom.js';
 import { t, label, categoryName, fmtTime, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
+import { districtName, departmentName, contractorName, departments, districts, sourceOf } from './names.js';
 
 // Without a live stream (it is reconnecting), the board re-reads its first page this often.
 const FALLBACK_POLL_MS = 30000;
@@ -31,6 +32,8 @@ export const ACTIONS = [
   { a: 'verify', roles: OPERATOR, from: ['resolved'], opt: ['note'] },
   { a: 'rework', roles: OPERATOR, from: ['resolved'], need: ['reason'] },
   { a: 'extend', roles: OPERATOR, from: ['signed', 'in_progress'], need: ['reason'], opt: ['handle_by'] },
+  { a: 'urge', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], opt: ['note'] },
+  { a: 'reassign', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], need: ['department'], opt: ['note'] },
   { a: 'rate', roles: OPERATOR, from: ['closed'], need: ['score'], opt: ['comment'], when: (_, c) => !c.rating },
 ];
 
@@ -84,7 +87,10 @@ export function mount(main, { me, arg }) {
     h('select', { id, onchange: (e) => { filt[key] = e.target.value; load(true); } },
       all === false ? null : h('option', { value: '' }, t('f.all')), values.map((v) => h('option', { value: v, selected: filt[key] === v }, lab(v)))));
   const districtList = h('datalist', { id: 'districts' });
-  const district = h('input', { id: 'f-district', list: 'districts', size: 10, onchange: (e) => { filt.district = e.target.value.trim(); load(true); } });
+  const district = districts().length
+    ? h('select', { id: 'f-district', onchange: (e) => { filt.district = e.target.value; load(true); } },
+      h('option', { value: '' }, t('f.all')), districts().map((d) => h('option', { value: d.id }, districtName(d.id))))
+    : h('input', { id: 'f-district', list: 'districts', size: 10, onchange: (e) => { filt.district = e.target.value.trim(); load(true); } });
   const overdue = h('input', { id: 'f-overdue', type: 'checkbox', onchange: (e) => { filt.overdue = e.target.checked; load(true); } });
   const search = h('input', { id: 'f-q', type: 'search', maxlength: 100, placeholder: t('f.q.hint'), 'aria-label': t('f.q'),
     oninput: (e) => { clearTimeout(searchTimer); searchTimer = setTimeout(() => { filt.q = e.target.value.trim(); load(true); }, 300); } });
@@ -214,8 +220,8 @@ export function mount(main, { me, arg }) {
       h('td', { 'data-label': t('col.status') }, h('span', { class: `badge st-${c.status}` }, label('st', c.status)),
         c.urgency && c.urgency !== 'normal' ? [' ', h('span', { class: `badge urg-${c.urgency}` }, label('urg', c.urgency))] : null),
       h('td', { 'data-label': t('col.category') }, categoryName(c.category)),
-      h('td', { 'data-label': t('col.district') }, c.district || ''),
-      h('td', { 'data-label': t('col.source') }, label('src', c.source)),
+      h('td', { 'data-label': t('col.district') }, districtName(c.district, c)),
+      h('td', { 'data-label': t('col.source') }, label('src', sourceOf(c))),
       h('td', { 'data-label': t('col.due') }, dueCell(c, now)),
       h('td', { class: 'muted', 'data-label': t('col.created') }, fmtTime(c.created_at))))));
     put(listBox, table, nextCursor ? h('div', { class: 'row more' },
@@ -302,8 +308,9 @@ export function mount(main, { me, arg }) {
         h('span', { class: `badge st-${c.status}`, id: 'detail-status', dataset: { status: c.status } }, label('st', c.status))),
       h('p', { class: 'muted' }, c.id),
       dl([
-        ['col.category', categoryName(c.category)], ['col.urgency', label('urg', c.urgency)], ['col.source', label('src', c.source)],
-        ['col.district', c.district], ['col.department', c.department], ['d.device', c.device_id], ['d.rule', c.rule ? `${c.rule} (${c.key || ''})` : ''],
+        ['col.category', categoryName(c.category)], ['col.urgency', label('urg', c.urgency)], ['col.source', label('src', sourceOf(c))],
+        ['col.district', districtName(c.district, c)], ['col.department', departmentName(c.department, c)],
+        ['col.contractor', contractorName(c.contractor, c)], ['d.device', c.device_id], ['d.rule', c.rule ? `${c.rule} (${c.key || ''})` : ''],
         ['d.location', c.location ? `${(+c.location.lat).toFixed(5)}, ${(+c.location.lon).toFixed(5)}` : ''],
         ['d.occurrences', c.occurrences > 1 ? String(c.occurrences) : ''], ['d.duplicate', c.duplicate_of],
         ['col.due', due(c) ? dueCell(c, Date.now()) : ''],
@@ -359,8 +366,24 @@ export function mount(main, { me, arg }) {
       switch (name) {
         case 'note': case 'reason': case 'comment':
           return h('label', {}, t('a.' + name) + (req ? ' *' : ''), h('textarea', { name, required: req, maxlength: 2000 }));
-        case 'department':
-          return h('label', {}, t('a.department') + ' *', h('input', { name, required: true, value: c.department || '', maxlength: 100 }));
+        case 'department': {
+          if (!departments().length) {
+            return h('label', {}, t('a.department') + ' *', h('input', { name, required: true, value: c.department || '', maxlength: 100 }));
+          }
+          // A list of the departments by name; dispatch preselects routing's proposal.
+          const select = h('select', { name, required: true },
+            h('option', { value: '' }, t('a.choose')),
+            departments().map((d) => h('option', { value: d.id, selected: x.a !== 'reassign' && d.id === c.department }, departmentName(d.id))));
+          if (x.a === 'dispatch') {
+            api('/api/v1/cases/' + encodeURIComponent(c.id) + '/proposal').then((p) => {
+              const opt = p && p.department ? [...select.options].find((o) => o.value === p.department) : null;
+              if (opt) { opt.textContent += ' ' + t('a.proposed'); if (!select.dataset.touched) select.value = p.department; }
+              select.dataset.proposal = (p && p.department) || '';
+            }).catch(() => { select.dataset.proposal = ''; });
+            select.addEventListener('change', () => { select.dataset.touched = '1'; });
+          }
+          return h('label', {}, t('a.department') + ' *', select);
+        }
         case 'photo':
           return h('label', {}, t('a.photo') + ' *', h('input', { name: 'photo', type: 'file', accept: 'image/jpeg,image/png,image/webp', required: true }));
         case 'handle_by':

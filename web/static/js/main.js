@@ -7,14 +7,21 @@ import * as map from './map.js';
 import * as rules from './rules.js';
 import * as mech from './mech.js';
 import * as live from './live.js';
+import { loadLookups, resetLookups } from './names.js';
 
 const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment } };
 
 const state = { me: null, cleanup: null, page: '' };
 
+// allowed reports whether the role may open a page (its nav link's data-roles, if any).
+function allowed(page) {
+  const a = document.querySelector(`#nav a[data-page="${page}"]`);
+  return !a || !a.dataset.roles || a.dataset.roles.split(' ').includes(state.me.role);
+}
+
 function route() {
   const m = location.hash.match(/^#\/([a-z]+)(?:\/(.*))?$/);
-  const page = m && pages[m[1]] ? m[1] : 'board';
+  const page = m && pages[m[1]] && allowed(m[1]) ? m[1] : 'board';
   return { page, arg: m && m[2] ? decodeURIComponent(m[2]) : '' };
 }
 
@@ -33,6 +40,7 @@ function render() {
 function showSignin(msg) {
   state.me = null;
   live.stop();
+  resetLookups();
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
   document.getElementById('shell').hidden = true;
   document.getElementById('signin').hidden = false;
@@ -53,6 +61,9 @@ async function start() {
   document.getElementById('signin').hidden = true;
   document.getElementById('shell').hidden = false;
   document.body.dataset.role = state.me.role;
+  // Tabs the role would get 403 on are not shown.
+  for (const a of document.querySelectorAll('#nav a')) a.hidden = !allowed(a.dataset.page);
+  await loadLookups();
   renderWho();
   render();
   live.start();
