@@ -414,3 +414,58 @@ func TestLookups(t *testing.T) {
 		t.Fatalf("proposal of a missing case = %d", code)
 	}
 }
+
+// trackTelemetry answers n points of a sweeper moving north, brush on for the first half.
+type trackTelemetry struct{ n int }
+
+func (f trackTelemetry) QueryTelemetry(_ context.Context, _ string, from, _ time.Time, limit int) ([]map[string]any, error) {
+	var out []map[string]any
+	for i := range min(f.n, limit) {
+		out = append(out, map[string]any{"time": from.Add(time.Duration(i) * time.Second), "lat": 26.0 + float64(i)*1e-5, "lon": 119.3,
+			"brush_on": i < f.n/2, "speed_kmh": 8.0})
+	}
+	return out, nil
+}
+
+func TestVehiclesLiveAndTrack(t *testing.T) {
+	s, err := New(Options{
+		Tokens: []Token{{Name: "o", Token: "op-tok", Role: "operator"}, {Name: "c", Token: "con-tok", Role: "contractor:lvcheng"}},
+		Cases:  &fakeCases{}, DeadLetters: fakeDead{}, Telemetry: trackTelemetry{n: 5000},
+		Devices: &fakeDevices{m: map[string]*lanewatch.Device{
+			"sw-1":  {ID: "sw-1", Type: lanewatch.DeviceSweeper, Contractor: "lvcheng", Plate: "闽A·1"},
+			"sw-2":  {ID: "sw-2", Type: lanewatch.DeviceSweeper, Contractor: "other"},
+			"cam-1": {ID: "cam-1", Type: lanewatch.DeviceCamera}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, s, "GET", "/api/v1/vehicles/live", "op-tok", "")
+	items, _ := body["items"].([]any)
+	if code != 200 || len(items) != 2 {
+		t.Fatalf("live = %d %v: want the two sweepers, not the camera", code, body)
+	}
+	last := items[0].(map[string]any)
+	// The last of 5000 points: 26.0 + 4999e-5, brush off (the second half).
+	if lat, _ := last["lat"].(float64); lat < 26.0499 || lat > 26.05 || last["working"] != false {
+		t.Fatalf("last position %v", last)
+	}
+	if _, body := do(t, s, "GET", "/api/v1/vehicles/live", "con-tok", ""); len(body["items"].([]any)) != 1 {
+		t.Fatalf("a contractor sees other contractors' vehicles: %v", body)
+	}
+	code, body = do(t, s, "GET", "/api/v1/vehicles/sw-1/track?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z", "op-tok", "")
+	pts, _ := body["points"].([]any)
+	if code != 200 || len(pts) != maxTrackPoints || body["recorded"] != float64(5000) {
+		t.Fatalf("track = %d, %d points %v", code, len(pts), body["recorded"])
+	}
+	if first, lastPt := pts[0].([]any), pts[len(pts)-1].([]any); first[1] != 26.0 || first[2] != float64(1) || lastPt[2] != float64(0) {
+		t.Fatalf("track ends %v %v: first and last kept with their working flag", first, lastPt)
+	}
+	for _, bad := range []string{"", "?from=2026-12-01T00:00:00Z", "?from=2026-12-03T00:00:00Z&to=2026-12-01T00:00:00Z", "?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"} {
+		if code, body := do(t, s, "GET", "/api/v1/vehicles/sw-1/track"+bad, "op-tok", ""); code != 400 || errCode(body) != "invalid" {
+			t.Errorf("track%s = %d %v", bad, code, body)
+		}
+	}
+	if code, _ := do(t, s, "GET", "/api/v1/vehicles/sw-2/track?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z", "con-tok", ""); code != 404 {
+		t.Errorf("a contractor reads another's track: %d", code)
+	}
+}

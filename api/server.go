@@ -164,6 +164,7 @@ func New(o Options) (*Server, error) {
 	s.routeCases(v1)
 	s.routeEvents(e, v1)
 	s.routeLookups(v1)
+	s.routeVehicles(v1)
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)
