@@ -7,9 +7,11 @@ import * as map from './map.js';
 import * as rules from './rules.js';
 import * as mech from './mech.js';
 import * as live from './live.js';
+import * as admin from './admin.js';
 import { loadLookups, resetLookups } from './names.js';
 
-const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment } };
+const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment },
+  devices: { mount: admin.devices }, deadletters: { mount: admin.deadletters }, plaques: { mount: admin.plaques }, shadow: { mount: admin.shadow } };
 
 const state = { me: null, cleanup: null, page: '' };
 
