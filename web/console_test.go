@@ -549,6 +549,9 @@ func TestConsole(t *testing.T) {
 			setValue("#dryrun-input", `{"kind":"telemetry","device_id":"sw-101","msg":{"lat":26.08,"lon":119.3,"speed_kmh":28,"brush_on":true}}`),
 			chromedp.Click(css("#dryrun-run")),
 			until(`document.querySelector('#dryrun-out pre') !== null`))
+		if mode := get(t, ctx, "rule mode", chromedp.Text(css("#rules-list tr.rule .badge.mode"))); mode != "生效" && mode != "影子" {
+			t.Fatalf("rule mode shows %q, not a Chinese label", mode)
+		}
 		if out := get(t, ctx, "dry run output", chromedp.Text(css("#dryrun-out pre"))); !strings.Contains(out, "console_speeding") {
 			t.Fatalf("dry run output lacks the rule: %s", out)
 		}
@@ -561,6 +564,21 @@ func TestConsole(t *testing.T) {
 	// Mechanization and assessment render (charts and tables, or the "not available yet" panel).
 	run(t, ctx, "mechanization", goTo("#/mech"),
 		until(`document.querySelector('#mech-charts svg, #mech-charts .na, #mech-charts [data-group]') !== null`))
+	if s.has("GET", "/api/v1/mechanization") {
+		// Nothing was worked before today: a district's line has at most today's point, not 30
+		// days of 0% (or the chart says there is no data yet).
+		run(t, ctx, "mechanization chart", until(`document.querySelector('#mech-charts [data-group=district] svg, #mech-charts [data-group=district] p.muted') !== null`))
+		points := get(t, ctx, "chart points", chromedp.Evaluate[[]int](`[...document.querySelectorAll('#mech-charts [data-group=district] path.line')].map(p => document.querySelectorAll('#mech-charts [data-group=district] circle[fill="' + p.getAttribute('stroke') + '"]').length)`))
+		for _, n := range points {
+			if n > 1 {
+				t.Fatalf("a district's 30-day line has %d points; at most today has data: %v", n, points)
+			}
+		}
+		run(t, ctx, "day table", until(`document.querySelector('#mech-table p.muted') !== null`))
+		if basis := get(t, ctx, "basis", chromedp.Evaluate[string](`document.querySelector('#mech-table p.muted')?.textContent || ''`)); strings.Contains(basis, "area") || strings.Contains(basis, "length") {
+			t.Fatalf("the basis shows the code: %q", basis)
+		}
+	}
 	screenshot(t, ctx, "mechanization")
 	run(t, ctx, "assessment", goTo("#/assessment"),
 		until(`document.querySelector('#as-table table, #as-table .na, #as-table .error') !== null || document.querySelector('#as-table p')?.textContent !== '加载中…'`))
