@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -89,10 +92,26 @@ func TestLayoutsKeyboardA11y(t *testing.T) {
 	}
 	screenshot(t, ctx, "board-keyboard")
 
+	// Print: the list and the open case on paper, without the top bar, filters or buttons.
+	run(t, ctx, "print media", media("print"))
+	shown := get(t, ctx, "print", chromedp.Evaluate[[]bool](`['.topbar', '.filters', '#actions', '#case-list table', '#detail-title'].map(q => { const e = document.querySelector(q); return !!e && getComputedStyle(e).display !== 'none' && e.getClientRects().length > 0; })`))
+	if want := []bool{false, false, false, true, true}; fmt.Sprint(shown) != fmt.Sprint(want) {
+		t.Fatalf("printed: top bar, filters, actions, list, case shown = %v, want %v", shown, want)
+	}
+	run(t, ctx, "screen media", media(""))
+
 	// Map pins take focus and open with Enter.
 	run(t, ctx, "map", goTo("#/map"), until(`document.querySelectorAll('#pins circle.pin').length >= 1`),
 		js(`document.querySelector('#pins circle.pin').focus()`),
 		until(`document.activeElement?.matches('#pins circle.pin') || false`),
 		chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#map-open-case")))
 	checkA11y(t, ctx, "map")
+}
+
+// media emulates a CSS media type ("print"; "" for the screen again).
+func media(m string) step {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return err
+	})
 }
