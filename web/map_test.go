@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,18 @@ func TestMapDistrictsClustersVehicles(t *testing.T) {
 	if !(w1 < w0) {
 		t.Fatalf("clicking a cluster did not zoom in: %v -> %v", w0, w1)
 	}
+
+	// Road names show once zoomed in, not at the whole-city view.
+	visibleLabels := `[...document.querySelectorAll('#road-labels text')].filter(e => e.getClientRects().length > 0).map(e => e.textContent)`
+	run(t, ctx, "home", chromedp.Click(css("#zoom-home")))
+	if n := get(t, ctx, "labels at home", chromedp.Evaluate[[]string](visibleLabels)); len(n) != 0 {
+		t.Fatalf("road names at the whole-city view: %v", n)
+	}
+	run(t, ctx, "zoom in for names", chromedp.Click(css("#zoom-in")), chromedp.Click(css("#zoom-in")), chromedp.Click(css("#zoom-in")))
+	if n := get(t, ctx, "labels zoomed", chromedp.Evaluate[[]string](visibleLabels)); !slices.Contains(n, "八一七北路") {
+		t.Fatalf("zoomed in, the road names shown are %v", n)
+	}
+	screenshot(t, ctx, "map-zoomed")
 
 	// The pins follow the district filter.
 	dongjie := len(s.cases("limit=1000&district=dongjie&status=reported,registered,dispatched,signed,in_progress,resolved"))

@@ -44,6 +44,8 @@ export function mapTitle(date) {
 
 const VEHICLE_MS = 15000;
 const CLUSTER_PX = 30;
+// Road names show below this many metres per screen pixel.
+const ROAD_LABEL_PX = 2;
 
 export function mount(main) {
   const filt = { district: '', category: '', overdue: false };
@@ -64,7 +66,8 @@ export function mount(main) {
   let pinCases = [];
   let clusteredAt = 0;
   const layers = { districts: s('g', { id: 'districts' }), roads: s('g', { id: 'segments' }), track: s('g', { id: 'track' }),
-    pins: s('g', { id: 'pins' }), vehicles: s('g', { id: 'vehicles' }), labels: s('g', { id: 'district-labels' }) };
+    pins: s('g', { id: 'pins' }), vehicles: s('g', { id: 'vehicles' }), labels: s('g', { id: 'district-labels' }),
+    roadLabels: s('g', { id: 'road-labels' }) };
 
   const renderTitle = () => { title.textContent = mapTitle(date.value || today()); };
   renderTitle();
@@ -111,6 +114,9 @@ export function mount(main) {
       c.querySelector('text').setAttribute('font-size', 11 * px);
     }
     for (const l of svg.querySelectorAll('text.district-label')) { l.setAttribute('font-size', 13 * px); l.setAttribute('stroke-width', 3 * px); }
+    // Road names once zoomed in far enough for them to fit.
+    svg.classList.toggle('named', px < ROAD_LABEL_PX);
+    for (const l of svg.querySelectorAll('text.road-label')) { l.setAttribute('font-size', 11 * px); l.setAttribute('stroke-width', 3 * px); }
   }
 
   svg.addEventListener('wheel', (e) => {
@@ -219,9 +225,24 @@ export function mount(main) {
         ['map.ratio', pct(ratio)]]));
       add(layers.roads, el);
     }
+    // One label per road name, on its middle segment, along it.
+    const byName = new Map();
+    for (const { f, p } of lines) {
+      const n = (f.properties || {}).name;
+      if (n && p.length >= 2) { if (!byName.has(n)) byName.set(n, []); byName.get(n).push(p); }
+    }
+    for (const [n, parts] of byName) {
+      const p = parts[Math.floor(parts.length / 2)];
+      const a = p[0], b = p[p.length - 1];
+      const x = (X(a[0]) + X(b[0])) / 2, y = (Y(a[1]) + Y(b[1])) / 2;
+      let deg = (Math.atan2(Y(b[1]) - Y(a[1]), X(b[0]) - X(a[0])) * 180) / Math.PI;
+      if (deg > 90) deg -= 180; else if (deg < -90) deg += 180;
+      add(layers.roadLabels, s('text', { class: 'road-label', x: x.toFixed(1), y: y.toFixed(1), 'text-anchor': 'middle', 'dominant-baseline': 'central',
+        transform: `rotate(${deg.toFixed(1)} ${x.toFixed(1)} ${y.toFixed(1)})` }, n));
+    }
     pinCases = cases;
     clusteredAt = 0;
-    add(svg, layers.districts, layers.roads, layers.track, layers.labels, layers.pins, layers.vehicles);
+    add(svg, layers.districts, layers.roads, layers.track, layers.labels, layers.roadLabels, layers.pins, layers.vehicles);
     apply();
   }
 
