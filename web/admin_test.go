@@ -52,6 +52,9 @@ func TestOperationsPages(t *testing.T) {
 	if text := get(t, ctx, "payload", chromedp.Text(css("#deadletters tbody tr code.payload"))); !strings.Contains(text, "north") {
 		t.Fatalf("dead letter payload %q", text)
 	}
+	if cells := get(t, ctx, "dead letter cells", chromedp.Evaluate[[]string](`[...document.querySelector('#deadletters tbody tr').cells].map(c => c.textContent)`)); cells[3] != "车辆数据" || strings.ContainsAny(cells[4], "abcdefghijklmnopqrstuvwxyz_") {
+		t.Fatalf("dead letter kind and reason as codes: %q", cells)
+	}
 	checkA11y(t, ctx, "dead letters")
 	screenshot(t, ctx, "deadletters")
 

@@ -368,13 +368,19 @@ func photo(t *testing.T) string {
 	return p
 }
 
+// press clicks the element sel finds now until then exists: a live update may re-render the
+// case detail between finding a button and clicking it (an open form stops re-renders).
+func press(sel, then string) step {
+	return until(fmt.Sprintf(`(() => { if (document.querySelector(%q)) return true; document.querySelector(%q)?.click(); return !!document.querySelector(%q); })()`, then, sel, then))
+}
+
 // act opens an action's form in the case detail, fills it and submits; then waits for the
 // case to reach want.
 func act(t *testing.T, ctx context.Context, action string, fields map[string]string, file, want string) {
 	t.Helper()
 	steps := []step{
 		chromedp.WaitVisible(css(fmt.Sprintf(`#actions button[data-action=%q]`, action))),
-		chromedp.Click(css(fmt.Sprintf(`#actions button[data-action=%q]`, action))),
+		press(fmt.Sprintf(`#actions button[data-action=%q]`, action), fmt.Sprintf(`form.action-form[data-action=%q]`, action)),
 		chromedp.WaitVisible(css(fmt.Sprintf(`form.action-form[data-action=%q]`, action))),
 	}
 	for name, v := range fields {
@@ -647,7 +653,7 @@ func lifecycle(t *testing.T, ctx context.Context, s *server, id string) {
 	run(t, ctx, "department back on the case", goTo("#/board/"+id), chromedp.WaitVisible(css("#actions")))
 	// Resolve requires a note and a photo: without them the form says what is missing.
 	run(t, ctx, "resolve needs fields",
-		chromedp.Click(css(`#actions button[data-action="resolve"]`)),
+		press(`#actions button[data-action="resolve"]`, `form.action-form[data-action="resolve"]`),
 		chromedp.Click(css(`form.action-form button[type=submit]`)),
 		chromedp.WaitVisible(css(`form.action-form .error`)),
 		chromedp.Click(css(`form.action-form button[type=button]`)))

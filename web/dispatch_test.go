@@ -37,7 +37,7 @@ func TestDispatchNamesRoles(t *testing.T) {
 	run(t, ctx, "open", chromedp.Navigate(s.url+"/"))
 	signIn(t, ctx, operatorToken, "operator")
 	run(t, ctx, "record fetch", js(recordFetch), goTo("#/board/"+id), chromedp.WaitVisible(css(`#actions button[data-action="dispatch"]`)),
-		chromedp.Click(css(`#actions button[data-action="dispatch"]`)),
+		press(`#actions button[data-action="dispatch"]`, `form.action-form[data-action="dispatch"]`),
 		until(`document.querySelector('form.action-form select[name=department]')?.dataset.proposal === 'gudong-office'`))
 	sel := get(t, ctx, "department select", chromedp.Evaluate[[]string](`(() => { const s = document.querySelector('form.action-form select[name=department]');
 		return [s.value, s.options[s.selectedIndex].textContent, String(s.options.length)]; })()`))
@@ -55,7 +55,7 @@ func TestDispatchNamesRoles(t *testing.T) {
 	// 催办 and 改派 send exactly the agreed bodies (the server side may be another branch's).
 	send := func(action string, fields map[string]string) call {
 		t.Helper()
-		steps := []step{js(`window.__calls = []`), chromedp.Click(css(fmt.Sprintf(`#actions button[data-action=%q]`, action))),
+		steps := []step{js(`window.__calls = []`), press(fmt.Sprintf(`#actions button[data-action=%q]`, action), fmt.Sprintf(`form.action-form[data-action=%q]`, action)),
 			chromedp.WaitVisible(css(fmt.Sprintf(`form.action-form[data-action=%q]`, action)))}
 		for k, v := range fields {
 			steps = append(steps, setValue(fmt.Sprintf(`form.action-form [name=%q]`, k), v))

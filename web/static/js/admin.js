@@ -101,7 +101,7 @@ export function deadletters(main) {
   add(main, h('section', { class: 'card' }, h('h2', {}, t('nav.deadletters')), h('p', { class: 'muted' }, t('dl.help')), list));
   paged(list, '/api/v1/deadletters', (items) => table('deadletters', ['dl.at', 'dev.id', 'dl.topic', 'dl.kind', 'dl.reason', 'dl.error', 'dl.payload'],
     items.map((d) => h('tr', { dataset: { id: String(d.id) } }, h('td', { class: 'muted' }, fmtTime(d.at)), h('td', {}, d.device_id), h('td', {}, h('code', {}, d.topic)),
-      h('td', {}, d.kind), h('td', {}, label('dlr', d.reason)), h('td', { class: 'err-cell' }, d.error),
+      h('td', {}, label('dlk', d.kind)), h('td', {}, label('dlr', d.reason)), h('td', { class: 'err-cell' }, d.error),
       h('td', {}, h('code', { class: 'payload' }, (d.payload || '').slice(0, 160)))))));
 }
 
