@@ -469,3 +469,50 @@ func TestVehiclesLiveAndTrack(t *testing.T) {
 		t.Errorf("a contractor reads another's track: %d", code)
 	}
 }
+
+// TestEventsOnePoller: every open stream shares one poller, which stops with the last stream.
+func TestEventsOnePoller(t *testing.T) {
+	s, st, _ := boardServer(t, nil)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	var streams []*http.Response
+	var readers []*sse
+	for range 3 {
+		resp, r := openEvents(t, srv.URL+"/api/v1/events", http.Header{"Authorization": {"Bearer admin-tok"}})
+		if ev, _ := r.next(t); ev != "hello" {
+			t.Fatalf("first event %q", ev)
+		}
+		streams, readers = append(streams, resp), append(readers, r)
+	}
+	s.hub.mu.Lock()
+	subs, running := len(s.hub.subs), s.hub.cancel != nil
+	s.hub.mu.Unlock()
+	if subs != 3 || !running {
+		t.Fatalf("3 streams: %d subscribers, poller running %v", subs, running)
+	}
+	now := time.Now()
+	if _, _, err := st.CreateCase(t.Context(), &lanewatch.Case{Status: lanewatch.StatusReported, Title: "for all", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range readers {
+		if ev, data := r.next(t); ev != "case" || !strings.Contains(data, "for all") {
+			t.Fatalf("stream %d: %q %s", i, ev, data)
+		}
+	}
+	for _, resp := range streams {
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.hub.mu.Lock()
+		subs, running = len(s.hub.subs), s.hub.cancel != nil
+		s.hub.mu.Unlock()
+		if subs == 0 && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after closing every stream: %d subscribers, poller running %v", subs, running)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

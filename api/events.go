@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -119,9 +121,104 @@ type caseEvent struct {
 	UpdatedAt time.Time            `json:"updated_at"`
 }
 
+// eventHub looks for changed cases once every EventsInterval while at least one event stream
+// is open, and hands each to every stream; the first subscriber starts the poller, the last one
+// stops it. A stream too slow to take its cases is closed (its console reconnects and re-reads).
+type eventHub struct {
+	mu     sync.Mutex
+	subs   map[chan *lanewatch.Case]bool
+	cancel context.CancelFunc
+}
+
+func (s *Server) subscribe() (<-chan *lanewatch.Case, func()) {
+	h := &s.hub
+	ch := make(chan *lanewatch.Case, 2*eventsBatch)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = map[chan *lanewatch.Case]bool{}
+	}
+	h.subs[ch] = true
+	if h.cancel == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.cancel = cancel
+		go s.pollCases(ctx, s.o.Now())
+	}
+	return ch, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.subs[ch] {
+			delete(h.subs, ch)
+			close(ch)
+		}
+		if len(h.subs) == 0 && h.cancel != nil {
+			h.cancel()
+			h.cancel = nil
+		}
+	}
+}
+
+// pollCases lists the cases updated since the watermark (all of them: each stream keeps what
+// its caller may see) and fans them out.
+func (s *Server) pollCases(ctx context.Context, since time.Time) {
+	interval := s.o.EventsInterval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	f := store.CaseFilter{Sort: store.SortUpdatedAsc, Limit: eventsBatch, UpdatedSince: since}
+	// seen holds the cases already sent at the watermark time, which the next look (>=) sees again.
+	seen := map[string]bool{}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		items, _, err := s.o.Cases.List(ctx, f)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Warn("events: list changed cases", "err", err)
+			}
+			continue
+		}
+		var fresh []*lanewatch.Case
+		for _, cs := range items {
+			key := cs.ID + "@" + cs.UpdatedAt.String()
+			if seen[key] {
+				continue
+			}
+			if cs.UpdatedAt.After(f.UpdatedSince) {
+				f.UpdatedSince, seen = cs.UpdatedAt, map[string]bool{}
+			}
+			seen[key] = true
+			fresh = append(fresh, cs)
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		s.hub.mu.Lock()
+		for ch := range s.hub.subs {
+			for _, cs := range fresh {
+				select {
+				case ch <- cs:
+				default: // too slow: close it, its console reconnects
+					delete(s.hub.subs, ch)
+					close(ch)
+				}
+				if !s.hub.subs[ch] {
+					break
+				}
+			}
+		}
+		s.hub.mu.Unlock()
+	}
+}
+
 // events streams "hello" once, then a "case" event for every case (visible to the caller)
-// created or updated after the stream opened, looking every EventsInterval; ": ping" comments
-// keep proxies from closing an idle stream.
+// created or updated after the stream opened; ": ping" comments keep proxies from closing an
+// idle stream.
 func (s *Server) events(c *gin.Context) {
 	if c.GetHeader("Authorization") != "" {
 		s.authenticate(c)
@@ -141,12 +238,8 @@ func (s *Server) events(c *gin.Context) {
 		interval = 2 * time.Second
 	}
 	ctx := c.Request.Context()
+	p := principal(c)
 	opened := s.o.Now()
-	var f store.CaseFilter
-	scopeCases(principal(c), &f)
-	f.Sort, f.Limit, f.UpdatedSince = store.SortUpdatedAsc, eventsBatch, opened
-	// seen holds the cases already sent at the watermark time, which the next look (>=) sees again.
-	seen := map[string]bool{}
 
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -162,14 +255,15 @@ func (s *Server) events(c *gin.Context) {
 		}
 		return rc.Flush() == nil
 	}
+	cases, unsubscribe := s.subscribe()
+	defer unsubscribe()
 	if !send("hello", gin.H{"at": opened.UTC().Format(time.RFC3339Nano), "retry_ms": interval.Milliseconds()}) {
 		return
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	ping := time.NewTicker(eventsKeepAlive)
+	defer ping.Stop()
 	end := time.NewTimer(EventsMaxAge)
 	defer end.Stop()
-	lastWrite := s.o.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,36 +271,23 @@ func (s *Server) events(c *gin.Context) {
 		case <-end.C:
 			send("bye", gin.H{"reason": "max age; reconnect"})
 			return
-		case <-tick.C:
-		}
-		items, _, err := s.o.Cases.List(ctx, f)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.logger.Warn("events: list changed cases", "err", err)
+		case <-ping.C:
+			if _, err := fmt.Fprint(c.Writer, ": ping\n\n"); err != nil || rc.Flush() != nil {
+				return
 			}
-			continue
-		}
-		for _, cs := range items {
-			key := cs.ID + "@" + cs.UpdatedAt.String()
-			if seen[key] {
+		case cs, ok := <-cases:
+			if !ok {
+				send("bye", gin.H{"reason": "too slow; reconnect"})
+				return
+			}
+			if !maySeeCase(p, cs) {
 				continue
 			}
-			if cs.UpdatedAt.After(f.UpdatedSince) {
-				f.UpdatedSince, seen = cs.UpdatedAt, map[string]bool{}
-			}
-			seen[key] = true
 			if !send("case", caseEvent{ID: cs.ID, Status: cs.Status, Urgency: cs.Urgency, Category: cs.Category,
 				District: cs.District, Title: cs.Title, Overdue: cs.Overdue, New: !cs.CreatedAt.Before(opened),
 				CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt}) {
 				return
 			}
-			lastWrite = s.o.Now()
-		}
-		if s.o.Now().Sub(lastWrite) >= eventsKeepAlive {
-			if _, err := fmt.Fprint(c.Writer, ": ping\n\n"); err != nil || rc.Flush() != nil {
-				return
-			}
-			lastWrite = s.o.Now()
 		}
 	}
 }

@@ -99,6 +99,8 @@ type Server struct {
 	logger *slog.Logger
 	tokens []tokenEntry
 	engine *gin.Engine
+	// hub polls the store for changed cases once for every open event stream.
+	hub eventHub
 }
 
 // New builds the API server.
