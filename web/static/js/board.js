@@ -82,6 +82,7 @@ export function mount(main, { me, arg }) {
   let urls = [];
   let stopped = false;
   let searchTimer = 0;
+  let loads = 0; // sequence of first-page requests
 
   const sel = (id, key, values, lab, all) => h('label', {}, t('f.' + key),
     h('select', { id, onchange: (e) => { filt[key] = e.target.value; load(true); } },
@@ -165,9 +166,10 @@ export function mount(main, { me, arg }) {
   // first page now holds.
   async function load(fresh) {
     if (fresh === true) { extra = []; nextCursor = ''; }
+    const my = ++loads; // answers to older requests (filters changed meanwhile) are dropped
     try {
       const res = await api(query(''));
-      if (stopped) return;
+      if (stopped || my !== loads) return;
       const first = res.items || [];
       const ids = new Set(first.map((c) => c.id));
       extra = extra.filter((c) => !ids.has(c.id));
@@ -180,7 +182,7 @@ export function mount(main, { me, arg }) {
       renderList();
       if (selected) loadDetail(selected, true);
     } catch (e) {
-      if (!stopped) put(listBox, errorPanel(e, '/api/v1/cases'));
+      if (!stopped && my === loads) put(listBox, errorPanel(e, '/api/v1/cases'));
     }
   }
 
@@ -233,8 +235,9 @@ export function mount(main, { me, arg }) {
     const btn = listBox.querySelector('#load-more');
     if (btn) btn.disabled = true;
     try {
+      const my = loads;
       const res = await api(query(nextCursor));
-      if (stopped) return;
+      if (stopped || my !== loads) return;
       const have = new Set(cases.map((c) => c.id));
       const page = (res.items || []).filter((c) => !have.has(c.id));
       extra = extra.concat(page);
