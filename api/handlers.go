@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,47 +40,17 @@ func maySeeCase(p Principal, c *lanewatch.Case) bool {
 }
 
 func (s *Server) listCases(c *gin.Context) {
-	var f store.CaseFilter
-	var err error
-	if f.Limit, err = queryLimit(c); err != nil {
+	f, err := caseFilter(c)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	f.Cursor = c.Query("cursor")
-	if v := c.Query("status"); v != "" {
-		for _, st := range strings.Split(v, ",") {
-			if !caseStatuses[st] {
-				s.fail(c, invalid("status: %q is not a case status", st))
-				return
-			}
-			f.Status = append(f.Status, lanewatch.CaseStatus(st))
-		}
-	}
-	f.Category, f.District, f.Source = c.Query("category"), c.Query("district"), c.Query("source")
-	f.Department, f.Rule = c.Query("department"), c.Query("rule")
-	if v := c.Query("overdue"); v != "" {
-		b := v == "true" || v == "1"
-		if !b && v != "false" && v != "0" {
-			s.fail(c, invalid("overdue: %q is not true or false", v))
-			return
-		}
-		f.Overdue = &b
-	}
-	if f.Since, err = queryTime(c, "since"); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if f.Until, err = queryTime(c, "until"); err != nil {
-		s.fail(c, err)
-		return
-	}
-	scopeCases(principal(c), &f)
 	items, next, err := s.o.Cases.List(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	page(c, items, next)
+	s.writeCaseList(c, f, items, next)
 }
 
 func (s *Server) getCase(c *gin.Context) {

@@ -81,7 +81,7 @@ func namesServer(t *testing.T) *httptest.Server {
 	return hs
 }
 
-func call(t *testing.T, hs *httptest.Server, token, method, path string, body any, out any) int {
+func callJSON(t *testing.T, hs *httptest.Server, token, method, path string, body any, out any) int {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -123,7 +123,7 @@ func TestDeviceNames(t *testing.T) {
 		}
 	}
 	var created item
-	if code := call(t, hs, "t-admin", "POST", "/api/v1/devices", map[string]any{"id": "sw-101", "type": "sweeper",
+	if code := callJSON(t, hs, "t-admin", "POST", "/api/v1/devices", map[string]any{"id": "sw-101", "type": "sweeper",
 		"password": "a-long-enough-secret", "district": "gudong", "contractor": "lvcheng", "plate": "闽A·S0101"}, &created); code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, created)
 	}
@@ -132,31 +132,31 @@ func TestDeviceNames(t *testing.T) {
 		t.Errorf("created registry fields %v", created)
 	}
 	var unknown item
-	call(t, hs, "t-admin", "POST", "/api/v1/devices", map[string]any{"id": "sw-102", "type": "sweeper",
+	callJSON(t, hs, "t-admin", "POST", "/api/v1/devices", map[string]any{"id": "sw-102", "type": "sweeper",
 		"password": "a-long-enough-secret", "district": "nowhere", "contractor": "acme"}, &unknown)
 	check("unlisted ids", unknown, "sw-102", "", "")
 
 	var one item
-	call(t, hs, "t-admin", "GET", "/api/v1/devices/sw-101", nil, &one)
+	callJSON(t, hs, "t-admin", "GET", "/api/v1/devices/sw-101", nil, &one)
 	check("get", one, "sw-101", "鼓东街道", "绿城环卫公司")
 	var page struct {
 		Items []item `json:"items"`
 	}
-	call(t, hs, "t-admin", "GET", "/api/v1/devices", nil, &page)
+	callJSON(t, hs, "t-admin", "GET", "/api/v1/devices", nil, &page)
 	if len(page.Items) != 2 {
 		t.Fatalf("listed %d devices", len(page.Items))
 	}
 	check("listed", page.Items[0], "sw-101", "鼓东街道", "绿城环卫公司")
 	check("listed", page.Items[1], "sw-102", "", "")
 	page.Items = nil
-	call(t, hs, "t-lvcheng", "GET", "/api/v1/devices", nil, &page)
+	callJSON(t, hs, "t-lvcheng", "GET", "/api/v1/devices", nil, &page)
 	if len(page.Items) != 1 {
 		t.Fatalf("contractor lists %d devices", len(page.Items))
 	}
 	check("contractor's list", page.Items[0], "sw-101", "鼓东街道", "绿城环卫公司")
 
 	var updated item
-	if code := call(t, hs, "t-admin", "PUT", "/api/v1/devices/sw-102", map[string]any{"type": "sweeper",
+	if code := callJSON(t, hs, "t-admin", "PUT", "/api/v1/devices/sw-102", map[string]any{"type": "sweeper",
 		"district": "hualin", "contractor": "jieyuan"}, &updated); code != http.StatusOK {
 		t.Fatalf("update: %d %v", code, updated)
 	}
@@ -184,7 +184,7 @@ func TestMechanizationNames(t *testing.T) {
 			Basis  string  `json:"basis"`
 			Groups []group `json:"groups"`
 		}
-		if code := call(t, hs, "t-admin", "GET", "/api/v1/mechanization"+tc.query, nil, &m); code != http.StatusOK {
+		if code := callJSON(t, hs, "t-admin", "GET", "/api/v1/mechanization"+tc.query, nil, &m); code != http.StatusOK {
 			t.Fatalf("%s: %d", tc.query, code)
 		}
 		if m.Date != "2025-03-12" || m.Basis != "area" || len(m.Groups) != len(tc.want) {

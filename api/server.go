@@ -94,6 +94,12 @@ type Options struct {
 	Reviews Reviews
 	// Notices serves /api/v1/notices (DOMAIN.md 11); nil leaves it out.
 	Notices Notices
+	// CaseCounts, when set, adds the counts of the whole filter to case lists.
+	CaseCounts CaseCounter
+	// Lookups, when set, serves the config's names and the routing proposal to the console.
+	Lookups Lookups
+	// EventsInterval is how often the live event stream looks for changed cases; default 2 s.
+	EventsInterval time.Duration
 }
 
 // Server is the HTTP API.
@@ -104,6 +110,8 @@ type Server struct {
 	engine *gin.Engine
 	// cameraAuth blocks camera push basic auth from an address after repeated failures.
 	cameraAuth *failureGate
+	// hub polls the store for changed cases once for every open event stream.
+	hub eventHub
 }
 
 // New builds the API server.
@@ -169,6 +177,9 @@ func New(o Options) (*Server, error) {
 	}
 	s.routeCases(v1)
 	s.routeRatings(e)
+	s.routeEvents(e, v1)
+	s.routeLookups(v1)
+	s.routeVehicles(v1)
 	s.routeOpen311(e)
 	s.mountPlaques(e, v1)
 	s.mountCameras(e, v1)

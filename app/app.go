@@ -237,7 +237,7 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	a.api, err = api.New(api.Options{
 		Workflow: a.workflow(catalog), Open311: open311,
 		Open311Keys: a.disp.keys, Tokens: tokens, Cases: a.cases, Devices: a.registry, DeadLetters: a.store, Telemetry: a.sink, Rules: a.rules, Coverage: a.coverageAPI(), Cluster: clusterView{a.cluster}, Commands: a.cmds.svc,
-		Console: web.Assets(),
+		Console: web.Assets(), CaseCounts: a.store, Lookups: newLookups(a.disp.departments, net, a.cases),
 		Plaques: a.cams.plaquesAPI(), CameraPush: a.cams.pushAPI(), Snapshots: a.cams.snapshotsAPI(),
 		Ready: map[string]api.Check{
 			"store":  a.store.Ping,

@@ -42,6 +42,8 @@ type NotifyConfig struct {
 type dispatchRuntime struct {
 	notifier *notify.Dispatcher
 	keys     []string
+	// departments are the routing file's, for the console's names.
+	departments []dispatch.Department
 }
 
 // setupDispatch builds the dispatch service, its notifiers and the API adapters on the
@@ -95,6 +97,7 @@ func (a *App) setupDispatch(f *files, dataDir string, env []string) (*dispatch.S
 		return nil, nil, err
 	}
 	rt := &dispatchRuntime{notifier: nd, keys: append([]string(nil), dc.Open311.APIKeys...)}
+	rt.departments = routing.Departments
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == "LANEWATCH_OPEN311_API_KEY" && v != "" {
 			rt.keys = append(rt.keys, v)

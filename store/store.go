@@ -64,8 +64,13 @@ type Cases interface {
 	CreateCase(ctx context.Context, c *lanewatch.Case) (existing *lanewatch.Case, created bool, err error)
 	// GetCase returns a case with its timeline (in order), attachments and rating.
 	GetCase(ctx context.Context, id string) (*lanewatch.Case, error)
-	// ListCases returns cases matching f, newest first, without timelines.
+	// ListCases returns cases matching f in f.Sort's order (newest first by default), without
+	// timelines.
 	ListCases(ctx context.Context, f CaseFilter) ([]*lanewatch.Case, string, error)
+	// CaseCounts counts the cases matching f (Limit, Cursor and Sort ignored): Total and Overdue
+	// over the whole filter, ByStatus over the filter without its Status part (so a board can
+	// show every state's count while one state is selected).
+	CaseCounts(ctx context.Context, f CaseFilter) (*CaseCounts, error)
 	// UpdateCase stores c's mutable fields (status, department, district, deadlines, overdue,
 	// urgency, title, description, duplicate_of, rework_count, contractor, updated_at) and appends
 	// the entries to its timeline, atomically, provided the stored status still equals from and
@@ -84,7 +89,8 @@ type Cases interface {
 	CountCases(ctx context.Context) (map[lanewatch.CaseStatus]int, error)
 }
 
-// CaseFilter selects cases. Empty fields do not filter.
+// CaseFilter selects cases. Empty fields do not filter. Source camera also keeps the rule
+// cases opened from a camera device's events.
 type CaseFilter struct {
 	Status     []lanewatch.CaseStatus
 	Category   string
@@ -96,11 +102,54 @@ type CaseFilter struct {
 	Overdue    *bool
 	Since      time.Time // created_at >= Since
 	Until      time.Time // created_at < Until
-	Limit      int       // default 100, at most 1000
-	Cursor     string
+	// UpdatedSince keeps cases with updated_at >= UpdatedSince (live updates).
+	UpdatedSince time.Time
+	// Query is a search term: a case whose id equals it, whose device id equals it, whose device's
+	// plate, reporter phone, title or description contains it (case-insensitive).
+	Query  string
+	Sort   CaseSort
+	Limit  int // default 100, at most 1000
+	Cursor string
 	// WithHistory fills each listed case's Timeline and Rating (two queries per page, not
 	// two per case), for reports over many cases; attachments stay empty.
 	WithHistory bool
+}
+
+// CaseSort is the order of a case list.
+type CaseSort string
+
+// The case list orders. Within equal keys, newer cases (higher ids) come first.
+const (
+	// SortNewest: highest id first (the default).
+	SortNewest CaseSort = ""
+	// SortOldest: lowest id first.
+	SortOldest CaseSort = "oldest"
+	// SortUrgent: overdue cases first, then by the deadline of the case's current step (dispatch_by
+	// while reported or registered, sign_by while dispatched, handle_by while signed or in
+	// progress), nearest first; cases without such a deadline last.
+	SortUrgent CaseSort = "urgent"
+	// SortDeadline: by the current step's deadline, nearest first, ignoring overdue; none last.
+	SortDeadline CaseSort = "deadline"
+	// SortUpdated: most recently updated first.
+	SortUpdated CaseSort = "updated"
+	// SortUpdatedAsc: least recently updated first (for following changes).
+	SortUpdatedAsc CaseSort = "updated_asc"
+)
+
+// Valid reports whether s is one of the sorts above.
+func (s CaseSort) Valid() bool {
+	switch s {
+	case SortNewest, SortOldest, SortUrgent, SortDeadline, SortUpdated, SortUpdatedAsc:
+		return true
+	}
+	return false
+}
+
+// CaseCounts are the counts of a case filter.
+type CaseCounts struct {
+	Total    int                          `json:"total"`
+	Overdue  int                          `json:"overdue"`
+	ByStatus map[lanewatch.CaseStatus]int `json:"by_status"`
 }
 
 // DeadLetters keeps the most recent rejected payloads.

@@ -49,6 +49,17 @@ type server struct {
 
 func startLanewatch(t *testing.T) *server {
 	t.Helper()
+	return startLanewatchWith(t, launch{})
+}
+
+// launch varies a test's lanewatch: its clock and more config.
+type launch struct {
+	now   func() time.Time // default time.Now
+	extra string           // YAML appended to the config
+}
+
+func startLanewatchWith(t *testing.T, l launch) *server {
+	t.Helper()
 	influx := testenv.Influx(t)
 	wd, err := os.Getwd()
 	if err != nil {
@@ -71,17 +82,18 @@ categories_file: %q
 rules_dir: %q
 coverage: {roads_file: %q, districts_file: %q, zones_file: %q}
 log: {level: warn}
+%s
 `, filepath.Join(dir, "data"), mqttAddr, testenv.FreeAddr(t), httpAddr, operatorToken, deptToken, department, viewerToken,
 		influx.URL, influx.Bucket, filepath.Join(wd, "testdata", "devices.yaml"),
 		filepath.Join(wd, "..", "configs", "categories.yaml"), filepath.Join(wd, "testdata", "rules"),
 		filepath.Join(wd, "..", "configs", "roads.geojson"), filepath.Join(wd, "..", "configs", "districts.geojson"),
-		filepath.Join(wd, "..", "configs", "zones.geojson"))
-	return runLanewatch(t, dir, cfg, httpAddr, mqttAddr)
+		filepath.Join(wd, "..", "configs", "zones.geojson"), l.extra)
+	return runLanewatch(t, dir, cfg, httpAddr, mqttAddr, l.now)
 }
 
 // runLanewatch starts lanewatch with the config text cfg (written into dir) and waits until it
-// answers on httpAddr.
-func runLanewatch(t *testing.T, dir, cfg, httpAddr, mqttAddr string) *server {
+// answers on httpAddr; now (nil: time.Now) is its clock.
+func runLanewatch(t *testing.T, dir, cfg, httpAddr, mqttAddr string, now func() time.Time) *server {
 	t.Helper()
 	path := filepath.Join(dir, "lanewatch.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -94,7 +106,7 @@ func runLanewatch(t *testing.T, dir, cfg, httpAddr, mqttAddr string) *server {
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, c, app.Options{Logger: logger, Env: env})
+	a, err := app.New(ctx, c, app.Options{Logger: logger, Env: env, Now: now})
 	if err != nil {
 		cancel()
 		t.Fatalf("new app: %v", err)
@@ -235,6 +247,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
 	}
@@ -362,13 +375,19 @@ func photo(t *testing.T) string {
 	return p
 }
 
+// press clicks the element sel finds now until then exists: a live update may re-render the
+// case detail between finding a button and clicking it (an open form stops re-renders).
+func press(sel, then string) step {
+	return until(fmt.Sprintf(`(() => { if (document.querySelector(%q)) return true; document.querySelector(%q)?.click(); return !!document.querySelector(%q); })()`, then, sel, then))
+}
+
 // act opens an action's form in the case detail, fills it and submits; then waits for the
 // case to reach want.
 func act(t *testing.T, ctx context.Context, action string, fields map[string]string, file, want string) {
 	t.Helper()
 	steps := []step{
 		chromedp.WaitVisible(css(fmt.Sprintf(`#actions button[data-action=%q]`, action))),
-		chromedp.Click(css(fmt.Sprintf(`#actions button[data-action=%q]`, action))),
+		press(fmt.Sprintf(`#actions button[data-action=%q]`, action), fmt.Sprintf(`form.action-form[data-action=%q]`, action)),
 		chromedp.WaitVisible(css(fmt.Sprintf(`form.action-form[data-action=%q]`, action))),
 	}
 	for name, v := range fields {
@@ -452,7 +471,7 @@ func TestConsole(t *testing.T) {
 		until(`document.querySelectorAll('#case-list tr.case').length === 3`))
 	run(t, ctx, "filter category 0101 (none)", setValue("#f-category", "0101"), chromedp.WaitVisible(css("#empty")))
 	run(t, ctx, "filter district", setValue("#f-category", ""), setValue("#f-district", "gudong"),
-		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === 'gudong')`))
+		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === '鼓东街道')`))
 	run(t, ctx, "filter status", setValue("#f-district", ""), setValue("#f-status", "closed"), chromedp.WaitVisible(css("#empty")))
 	run(t, ctx, "clear filters", chromedp.Click(css(`.filters button.link`)),
 		until(fmt.Sprintf(`document.querySelectorAll('#case-list tr.case').length === %d`, len(all))))
@@ -543,6 +562,9 @@ func TestConsole(t *testing.T) {
 			setValue("#dryrun-input", `{"kind":"telemetry","device_id":"sw-101","msg":{"lat":26.08,"lon":119.3,"speed_kmh":28,"brush_on":true}}`),
 			chromedp.Click(css("#dryrun-run")),
 			until(`document.querySelector('#dryrun-out pre') !== null`))
+		if mode := get(t, ctx, "rule mode", chromedp.Text(css("#rules-list tr.rule .badge.mode"))); mode != "生效" && mode != "影子" {
+			t.Fatalf("rule mode shows %q, not a Chinese label", mode)
+		}
 		if out := get(t, ctx, "dry run output", chromedp.Text(css("#dryrun-out pre"))); !strings.Contains(out, "console_speeding") {
 			t.Fatalf("dry run output lacks the rule: %s", out)
 		}
@@ -555,6 +577,21 @@ func TestConsole(t *testing.T) {
 	// Mechanization and assessment render (charts and tables, or the "not available yet" panel).
 	run(t, ctx, "mechanization", goTo("#/mech"),
 		until(`document.querySelector('#mech-charts svg, #mech-charts .na, #mech-charts [data-group]') !== null`))
+	if s.has("GET", "/api/v1/mechanization") {
+		// Nothing was worked before today: a district's line has at most today's point, not 30
+		// days of 0% (or the chart says there is no data yet).
+		run(t, ctx, "mechanization chart", until(`document.querySelector('#mech-charts [data-group=district] svg, #mech-charts [data-group=district] p.muted') !== null`))
+		points := get(t, ctx, "chart points", chromedp.Evaluate[[]int](`[...document.querySelectorAll('#mech-charts [data-group=district] path.line')].map(p => document.querySelectorAll('#mech-charts [data-group=district] circle[fill="' + p.getAttribute('stroke') + '"]').length)`))
+		for _, n := range points {
+			if n > 1 {
+				t.Fatalf("a district's 30-day line has %d points; at most today has data: %v", n, points)
+			}
+		}
+		run(t, ctx, "day table", until(`document.querySelector('#mech-table p.muted') !== null`))
+		if basis := get(t, ctx, "basis", chromedp.Evaluate[string](`document.querySelector('#mech-table p.muted')?.textContent || ''`)); strings.Contains(basis, "area") || strings.Contains(basis, "length") {
+			t.Fatalf("the basis shows the code: %q", basis)
+		}
+	}
 	screenshot(t, ctx, "mechanization")
 	run(t, ctx, "assessment", goTo("#/assessment"),
 		until(`document.querySelector('#as-table table, #as-table .na, #as-table .error') !== null || document.querySelector('#as-table p')?.textContent !== '加载中…'`))
@@ -623,7 +660,7 @@ func lifecycle(t *testing.T, ctx context.Context, s *server, id string) {
 	run(t, ctx, "department back on the case", goTo("#/board/"+id), chromedp.WaitVisible(css("#actions")))
 	// Resolve requires a note and a photo: without them the form says what is missing.
 	run(t, ctx, "resolve needs fields",
-		chromedp.Click(css(`#actions button[data-action="resolve"]`)),
+		press(`#actions button[data-action="resolve"]`, `form.action-form[data-action="resolve"]`),
 		chromedp.Click(css(`form.action-form button[type=submit]`)),
 		chromedp.WaitVisible(css(`form.action-form .error`)),
 		chromedp.Click(css(`form.action-form button[type=button]`)))

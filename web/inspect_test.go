@@ -73,7 +73,7 @@ log: {level: warn}
 		influx.URL, influx.Bucket, filepath.Join(wd, "..", "configs", "categories.yaml"),
 		filepath.Join(wd, "..", "configs", "roads.geojson"), filepath.Join(wd, "..", "configs", "districts.geojson"),
 		filepath.Join(wd, "..", "configs", "places.geojson"), supPath)
-	return runLanewatch(t, dir, cfg, httpAddr, mqttAddr)
+	return runLanewatch(t, dir, cfg, httpAddr, mqttAddr, nil)
 }
 
 // signal is a reverse proxy in front of lanewatch whose "signal" can be cut: without it every

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lanewatch/lanewatch"
@@ -216,51 +215,16 @@ func getCase(ctx context.Context, q conn, id int64) (*lanewatch.Case, error) {
 	return c, nil
 }
 
-// ListCases returns cases matching f, newest (highest id) first, without timelines,
-// attachments or ratings, and the cursor of the next page ("" at the end).
+// ListCases returns cases matching f in f.Sort's order (newest, highest id, first by default),
+// without timelines, attachments or ratings, and the cursor of the next page ("" at the end).
+// The newest-first cursor is the last id (a page boundary survives inserts); the other orders
+// page by offset.
 func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error) {
 	limit := store.ClampLimit(f.Limit)
-	cursor, err := parseCursor(f.Cursor)
+	query, args, offset, err := s.listCasesQuery(f, limit)
 	if err != nil {
 		return nil, "", err
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if cursor > 0 {
-		where, args = append(where, "id < ?"), append(args, cursor)
-	}
-	if len(f.Status) > 0 {
-		where = append(where, "status IN ("+placeholders(len(f.Status))+")")
-		for _, st := range f.Status {
-			args = append(args, string(st))
-		}
-	}
-	for _, eq := range []struct{ col, v string }{
-		{"category", f.Category}, {"district", f.District}, {"department", f.Department},
-		{"contractor", f.Contractor}, {"source", f.Source}, {"rule", f.Rule},
-	} {
-		if eq.v != "" {
-			where, args = append(where, eq.col+" = ?"), append(args, eq.v)
-		}
-	}
-	if f.Overdue != nil {
-		where, args = append(where, "overdue = ?"), append(args, *f.Overdue)
-	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, s.d.t(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, s.d.t(f.Until))
-	}
-	query := `SELECT ` + caseCols + ` FROM cases`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit+1)
-
 	out, err := collect(s.r().query(ctx, query, args...), scanCase)
 	if err != nil {
 		return nil, "", fmt.Errorf("list cases: %w", err)
@@ -268,7 +232,7 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
-		next = out[limit-1].ID
+		next = nextCaseCursor(f, out, offset)
 	}
 	if f.WithHistory && len(out) > 0 {
 		if err := s.fillHistory(ctx, out); err != nil {

@@ -51,12 +51,12 @@ func testCommands(t *testing.T, s store.Store) {
 	page1, next, err := s.ListCommands(ctx, "V-1", 1, "")
 	must(t, err)
 	if len(page1) != 1 || page1[0].ID != b.ID || next == "" {
-		t.Fatalf("page 1 = %v, next %q", ids(page1), next)
+		t.Fatalf("page 1 = %v, next %q", commandIDs(page1), next)
 	}
 	page2, next, err := s.ListCommands(ctx, "V-1", 1, next)
 	must(t, err)
 	if len(page2) != 1 || page2[0].ID != a.ID || next != "" {
-		t.Fatalf("page 2 = %v, next %q", ids(page2), next)
+		t.Fatalf("page 2 = %v, next %q", commandIDs(page2), next)
 	}
 	if none, _, err := s.ListCommands(ctx, "V-9", 0, ""); err != nil || len(none) != 0 {
 		t.Errorf("ListCommands of an unknown device = %v, %v", none, err)
@@ -68,10 +68,10 @@ func testCommands(t *testing.T, s store.Store) {
 	pend, err := s.PendingCommands(ctx, "V-1", at(30*time.Second))
 	must(t, err)
 	if len(pend) != 2 || pend[0].ID != a.ID || pend[1].ID != b.ID {
-		t.Fatalf("pending = %v", ids(pend))
+		t.Fatalf("pending = %v", commandIDs(pend))
 	}
 	if pend, _ := s.PendingCommands(ctx, "V-1", at(2*time.Minute)); len(pend) != 1 || pend[0].ID != a.ID {
-		t.Errorf("pending after b's expiry = %v", ids(pend))
+		t.Errorf("pending after b's expiry = %v", commandIDs(pend))
 	}
 
 	// Transitions: sent twice (redelivery), then acknowledged with a result; then nothing more.
@@ -103,19 +103,19 @@ func testCommands(t *testing.T, s store.Store) {
 
 	// Expiry: b and c (1 minute TTL) expire at 61 s; the acknowledged a stays.
 	if exp, err := s.ExpireCommands(ctx, at(59*time.Second), 0); err != nil || len(exp) != 0 {
-		t.Errorf("early ExpireCommands = %v, %v", ids(exp), err)
+		t.Errorf("early ExpireCommands = %v, %v", commandIDs(exp), err)
 	}
 	exp, err := s.ExpireCommands(ctx, at(90*time.Second), 0)
 	must(t, err)
 	if len(exp) != 2 || exp[0].ID != b.ID || exp[1].ID != c.ID || exp[0].Status != store.CommandExpired {
-		t.Fatalf("ExpireCommands = %v", ids(exp))
+		t.Fatalf("ExpireCommands = %v", commandIDs(exp))
 	}
 	got, _ = s.GetCommand(ctx, c.ID)
 	if got.Status != store.CommandExpired || len(got.History) != 2 || !got.History[1].At.Equal(at(90*time.Second)) {
 		t.Errorf("expired c = %+v", got)
 	}
 	if exp, _ := s.ExpireCommands(ctx, at(time.Hour), 0); len(exp) != 0 {
-		t.Errorf("second ExpireCommands = %v", ids(exp))
+		t.Errorf("second ExpireCommands = %v", commandIDs(exp))
 	}
 	if got, _ := s.GetCommand(ctx, a.ID); got.Status != store.CommandAcknowledged {
 		t.Errorf("a after expiry = %s", got.Status)
@@ -161,7 +161,7 @@ func testCommandRace(t *testing.T, s store.Store) {
 	}
 }
 
-func ids(cs []*store.Command) []string {
+func commandIDs(cs []*store.Command) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID

@@ -1,7 +1,7 @@
 // The HTTP API client. The token lives in sessionStorage only and goes in the Authorization
 // header; it never appears in a URL.
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 
 const TOKEN_KEY = 'lanewatch.token';
 
@@ -22,9 +22,13 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
+// acceptLanguage is the chosen UI language, sent with every call so the server answers
+// (notes, exports, errors) in it.
+export const acceptLanguage = () => (lang() === 'en' ? 'en' : 'zh-CN');
+
 // api calls path (under the origin) and returns the decoded JSON body.
 export async function api(path, { method = 'GET', body, form } = {}) {
-  const headers = { Authorization: 'Bearer ' + token(), Accept: 'application/json' };
+  const headers = { Authorization: 'Bearer ' + token(), Accept: 'application/json', 'Accept-Language': acceptLanguage() };
   let payload;
   if (form) payload = form;
   else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = typeof body === 'string' ? body : JSON.stringify(body); }
@@ -44,9 +48,30 @@ export async function api(path, { method = 'GET', body, form } = {}) {
 
 // blobURL fetches a protected file (a photo) with the token and returns an object URL.
 export async function blobURL(path) {
-  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token() }, credentials: 'omit' });
-  if (!resp.ok) throw new ApiError(resp.status, '', resp.statusText, path);
-  return URL.createObjectURL(await resp.blob());
+  return URL.createObjectURL((await download(path)).blob);
+}
+
+// download fetches a protected file with the token and returns its blob and the file name
+// the server suggests (Content-Disposition).
+export async function download(path) {
+  const resp = await fetch(path, { headers: { Authorization: 'Bearer ' + token(), 'Accept-Language': acceptLanguage() }, credentials: 'omit', cache: 'no-store' });
+  if (!resp.ok) {
+    let e = {};
+    try { e = (await resp.json()).error || {}; } catch { /* not JSON */ }
+    throw new ApiError(resp.status, e.code, e.message || resp.statusText, path);
+  }
+  const m = /filename="([^"]+)"/.exec(resp.headers.get('Content-Disposition') || '');
+  return { blob: await resp.blob(), filename: m ? m[1] : '' };
+}
+
+// saveFile offers a blob to the user as a download.
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: filename || 'download' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 // notAvailable is the panel shown when an endpoint does not exist on this server yet.

@@ -1,19 +1,29 @@
 // Entry point: sign-in, role, navigation between pages (hash routes), language switch.
 import { api, setToken, token, setUnauthorizedHandler, ApiError } from './api.js';
 import { applyStatic, t, toggleLang } from './i18n.js';
-import { clear } from './dom.js';
+import { clear, h, put } from './dom.js';
 import * as board from './board.js';
 import * as map from './map.js';
 import * as rules from './rules.js';
 import * as mech from './mech.js';
+import * as live from './live.js';
+import * as admin from './admin.js';
+import { loadLookups, resetLookups } from './names.js';
 
-const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment } };
+const pages = { board, map, rules, mech, assessment: { mount: mech.mountAssessment },
+  devices: { mount: admin.devices }, deadletters: { mount: admin.deadletters }, plaques: { mount: admin.plaques }, shadow: { mount: admin.shadow } };
 
 const state = { me: null, cleanup: null, page: '' };
 
+// allowed reports whether the role may open a page (its nav link's data-roles, if any).
+function allowed(page) {
+  const a = document.querySelector(`#nav a[data-page="${page}"]`);
+  return !a || !a.dataset.roles || a.dataset.roles.split(' ').includes(state.me.role);
+}
+
 function route() {
   const m = location.hash.match(/^#\/([a-z]+)(?:\/(.*))?$/);
-  const page = m && pages[m[1]] ? m[1] : 'board';
+  const page = m && pages[m[1]] && allowed(m[1]) ? m[1] : 'board';
   return { page, arg: m && m[2] ? decodeURIComponent(m[2]) : '' };
 }
 
@@ -31,6 +41,8 @@ function render() {
 
 function showSignin(msg) {
   state.me = null;
+  live.stop();
+  resetLookups();
   if (state.cleanup) { state.cleanup(); state.cleanup = null; }
   document.getElementById('shell').hidden = true;
   document.getElementById('signin').hidden = false;
@@ -51,8 +63,28 @@ async function start() {
   document.getElementById('signin').hidden = true;
   document.getElementById('shell').hidden = false;
   document.body.dataset.role = state.me.role;
+  // Tabs the role would get 403 on are not shown.
+  for (const a of document.querySelectorAll('#nav a')) a.hidden = !allowed(a.dataset.page);
+  await loadLookups();
   renderWho();
   render();
+  live.start();
+}
+
+function renderMute() {
+  const b = document.getElementById('mute');
+  const on = live.muted();
+  b.setAttribute('aria-pressed', String(on));
+  b.textContent = on ? t('alert.muted') : t('alert.mute');
+}
+
+function renderLive() {
+  const el = document.getElementById('live');
+  const s = document.body.dataset.live || '';
+  el.dataset.state = s;
+  const text = s ? t('live.' + s) : '';
+  put(el, s ? h('span', { class: 'dot', 'aria-hidden': 'true' }, s === 'live' ? '●' : '○') : null, h('span', { class: 'live-text' }, text));
+  el.title = text;
 }
 
 function renderWho() {
@@ -73,9 +105,15 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   document.getElementById('signout').addEventListener('click', () => { setToken(''); showSignin(''); });
   for (const b of document.querySelectorAll('.lang-toggle')) {
-    b.addEventListener('click', () => { toggleLang(); renderWho(); render(); });
+    b.addEventListener('click', () => { toggleLang(); renderWho(); renderMute(); renderLive(); render(); });
   }
   window.addEventListener('hashchange', render);
+  document.getElementById('mute').addEventListener('click', () => { live.setMuted(!live.muted()); renderMute(); });
+  document.addEventListener('lanewatch:live', renderLive);
+  // Browsers start audio only after a user gesture: prepare the alert tone on the first one.
+  document.addEventListener('pointerdown', live.unlockAudio, { once: true });
+  document.addEventListener('keydown', live.unlockAudio, { once: true });
+  renderMute();
   setUnauthorizedHandler(() => { setToken(''); showSignin(t('signin.bad')); });
   if (token()) start(); else showSignin('');
 });

@@ -3,6 +3,7 @@
 import { api, errorPanel, ApiError, notAvailable } from './api.js';
 import { h, s, clear, put, add } from './dom.js';
 import { t, label, pct } from './i18n.js';
+import { districtName } from './names.js';
 import { today } from './map.js';
 
 const PALETTE = ['#1f6feb', '#e8590c', '#1b7f3b', '#7b2cbf', '#c62828', '#0f9d8a', '#b26a00', '#5c6f82', '#d63384', '#495057'];
@@ -87,11 +88,16 @@ export function mount(main) {
       return;
     }
     const boxes = [];
-    for (const [group, title, lab] of [['district', 'mech.by_district', (k) => k], ['road_class', 'mech.by_class', (k) => label('rc', k)]]) {
+    for (const [group, title, lab] of [['district', 'mech.by_district', (k) => districtName(k)], ['road_class', 'mech.by_class', (k) => label('rc', k)]]) {
       const res = await pool(days.map((d) => () => fetchDay(d, group)), 4).catch(() => []);
       if (stopped) return;
       const series = {};
-      res.forEach((r, i) => { for (const g of (r && r.groups) || []) { (series[g.key] ||= new Array(days.length).fill(null))[i] = g.rate; } });
+      // Days before the first day with any work are "no data", not 0%.
+      const first = res.findIndex((r) => ((r && r.groups) || []).some((g) => g.covered > 0));
+      res.forEach((r, i) => {
+        if (first < 0 || i < first) return;
+        for (const g of (r && r.groups) || []) { (series[g.key] ||= new Array(days.length).fill(null))[i] = g.rate; }
+      });
       boxes.push(h('div', { dataset: { group } }, h('h3', {}, t(title)), Object.keys(series).length ? lineChart(days, series, lab) : h('p', { class: 'muted' }, t('mech.nodata'))));
     }
     put(charts, ...boxes);
@@ -104,13 +110,13 @@ export function mount(main) {
       if (stopped) return;
       const groups = (res && res.groups) || [];
       if (!groups.length) { put(table, h('p', { class: 'muted' }, t('mech.nodata'))); return; }
-      put(table, h('p', { class: 'muted' }, `${t('mech.basis')}: ${res.basis || ''}`), h('table', {},
+      put(table, h('p', { class: 'muted' }, `${t('mech.basis')}: ${label('basis', res.basis || '')}`), h('table', {},
         h('thead', {}, h('tr', {}, h('th', {}, t('mech.key')), ['mech.rate', 'mech.covered', 'mech.total', 'mech.segments'].map((k) => h('th', { class: 'num' }, t(k))))),
         h('tbody', {}, groups.map((x) => {
           const fillBar = h('span', { class: 'bar' });
           fillBar.style.width = `${Math.round(Math.min(1, Math.max(0, x.rate || 0)) * 100)}%`;
           return h('tr', { dataset: { key: x.key } },
-            h('td', {}, g === 'road_class' ? label('rc', x.key) : x.key),
+            h('td', {}, g === 'road_class' ? label('rc', x.key) : g === 'district' ? districtName(x.key) : x.key),
             h('td', { class: 'num' }, h('span', { class: 'bar-bg' }, fillBar), h('span', { class: x.rate < 0.8 ? 'low' : '' }, pct(x.rate))),
             h('td', { class: 'num' }, fmtNum(x.covered)), h('td', { class: 'num' }, fmtNum(x.total)), h('td', { class: 'num' }, String(x.segments ?? '')));
         }))));

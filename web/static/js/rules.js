@@ -2,7 +2,7 @@
 // version history with diffs.
 import { api, errorPanel, ApiError } from './api.js';
 import { h, clear, put, add, toast } from './dom.js';
-import { t, fmtTime } from './i18n.js';
+import { t, label, fmtTime } from './i18n.js';
 
 const EXAMPLE = JSON.stringify({
   kind: 'telemetry',
@@ -67,7 +67,7 @@ export function mount(main, { me }) {
         return h('tr', { class: 'rule', dataset: { name: r.name || '' } },
           h('td', {}, h('b', {}, r.name || ''), r.category ? h('div', { class: 'muted' }, r.category) : null),
           h('td', {}, r.group || ''), h('td', {}, r.on || ''),
-          h('td', {}, h('span', { class: `badge mode ${r.mode === 'shadow' ? 'st-resolved' : 'st-closed'}` }, r.mode || 'enforce')),
+          h('td', {}, h('span', { class: `badge mode ${r.mode === 'shadow' ? 'st-resolved' : 'st-closed'}` }, label('mode', r.mode || 'enforce'))),
           h('td', { class: 'num' }, String(st.evaluations ?? '')), h('td', { class: 'num' }, String(st.matches ?? '')),
           h('td', { class: 'num' }, String(st.errors ?? '')),
           h('td', { class: 'err-cell' }, st.last_error || ''));
