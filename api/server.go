@@ -234,8 +234,8 @@ func (s *Server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
-// uploadLimit is the body limit of a route: the upload routes (multipart photos and camera
-// pushes) have their own, every other route MaxBodyBytes.
+// uploadLimit is the body limit of a route: the upload routes (multipart photos, inspection
+// visits with photos and camera pushes) have their own, every other route MaxBodyBytes.
 func (s *Server) uploadLimit(route string) int64 {
 	switch route {
 	case "/api/v1/plaques/:id/reports":
@@ -246,6 +246,10 @@ func (s *Server) uploadLimit(route string) int64 {
 		}
 	case "/api/v1/cameras/:id/push/:vendor":
 		return max(maxCameraPush, s.o.MaxBodyBytes)
+	case "/api/v1/inspections/visits":
+		if s.o.Inspections != nil {
+			return max(s.o.Inspections.MaxUploadBytes(), s.o.MaxBodyBytes)
+		}
 	}
 	return s.o.MaxBodyBytes
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,13 @@ func (devs) Authenticate(_ context.Context, id, pw string) (*lanewatch.Device, e
 	}
 	return &lanewatch.Device{ID: id, Type: lanewatch.DeviceSweeper}, nil
 }
+
+// Lookup knows the sweepers sw-NNN; any other id (a dashboard's client id) is no device's, as in
+// the registry (the broker refuses a client id that is another device's).
 func (devs) Lookup(_ context.Context, id string) (*lanewatch.Device, error) {
+	if !strings.HasPrefix(id, "sw-") || len(id) != len("sw-001") {
+		return nil, fmt.Errorf("device %s: %w", id, lanewatch.ErrNotFound)
+	}
 	return &lanewatch.Device{ID: id, Type: lanewatch.DeviceSweeper}, nil
 }
 func (devs) Touch(string, time.Time)           {}

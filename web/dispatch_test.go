@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -61,7 +62,13 @@ func TestDispatchNamesRoles(t *testing.T) {
 			steps = append(steps, setValue(fmt.Sprintf(`form.action-form [name=%q]`, k), v))
 		}
 		steps = append(steps, chromedp.Click(css(`form.action-form button[type=submit]`)),
-			until(`window.__calls.some(c => c.method === 'POST' && c.url.endsWith('/actions'))`))
+			// Let the live stream's redraw of the previous action settle (it may replace the form).
+			chromedp.Sleep(2*time.Second))
+		run(t, ctx, action+" submit", steps...)
+		steps = []step{
+			until(`window.__calls.some(c => c.method === 'POST' && c.url.endsWith('/actions'))`),
+			// The detail is redrawn after the action: the next form opens in the new one.
+			until(`!document.querySelector('[data-reloading]')`)}
 		run(t, ctx, action, steps...)
 		calls := get(t, ctx, "calls", chromedp.Evaluate[[]call](`window.__calls.filter(c => c.method === 'POST')`))
 		run(t, ctx, "close form", js(`document.querySelector('form.action-form button[type=button]')?.click()`))
@@ -79,6 +86,35 @@ func TestDispatchNamesRoles(t *testing.T) {
 	}
 	if c.Lang != "zh-CN" {
 		t.Fatalf("Accept-Language %q in Chinese", c.Lang)
+	}
+
+	// 缓办 needs a reason; a deferred case offers 恢复办理 only, and resume lifts the deferral.
+	c = send("defer", map[string]string{"reason": "道路施工，待竣工后处理"})
+	body = nil
+	if json.Unmarshal([]byte(c.Body), &body) != nil || len(body) != 2 || body["action"] != "defer" || body["reason"] != "道路施工，待竣工后处理" {
+		t.Fatalf("defer body %s", c.Body)
+	}
+	run(t, ctx, "deferred: resume only", until(`!!document.querySelector('#actions button[data-action="resume"]') && !document.querySelector('#actions button[data-action="urge"]')`))
+	if got := get(t, ctx, "resume label", chromedp.Text(css(`#actions button[data-action="resume"]`))); got != "恢复办理" {
+		t.Fatalf("resume button reads %q", got)
+	}
+	c = send("resume", map[string]string{"note": "施工已结束"})
+	body = nil
+	if json.Unmarshal([]byte(c.Body), &body) != nil || body["action"] != "resume" || body["note"] != "施工已结束" {
+		t.Fatalf("resume body %s", c.Body)
+	}
+	run(t, ctx, "resumed", until(`!!document.querySelector('#actions button[data-action="urge"]') && !document.querySelector('#actions button[data-action="resume"]')`))
+	var got struct {
+		DeferredAt *string `json:"deferred_at"`
+		Timeline   []struct {
+			Action string `json:"action"`
+		} `json:"timeline"`
+	}
+	if code, b := s.call("GET", "/api/v1/cases/"+id, operatorToken, nil); code != 200 || json.Unmarshal([]byte(b), &got) != nil {
+		t.Fatalf("get case: %d %s", code, b)
+	}
+	if n := len(got.Timeline); got.DeferredAt != nil || n < 2 || got.Timeline[n-2].Action != "defer" || got.Timeline[n-1].Action != "resume" {
+		t.Fatalf("after defer and resume from the console: deferred_at %v, timeline %+v", got.DeferredAt, got.Timeline)
 	}
 
 	// Names on the board, in both languages; camera cases are camera cases.

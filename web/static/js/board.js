@@ -34,11 +34,15 @@ export const ACTIONS = [
   { a: 'extend', roles: OPERATOR, from: ['signed', 'in_progress'], need: ['reason'], opt: ['handle_by'] },
   { a: 'urge', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], opt: ['note'] },
   { a: 'reassign', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], need: ['department'], opt: ['note'] },
+  { a: 'defer', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], need: ['reason'] },
+  { a: 'resume', roles: OPERATOR, from: ['dispatched', 'signed', 'in_progress'], opt: ['note'], when: (_, c) => !!c.deferred_at },
   { a: 'rate', roles: OPERATOR, from: ['closed'], need: ['score'], opt: ['comment'], when: (_, c) => !c.rating },
 ];
 
+// A deferred case (缓办, deferred_at set) takes resume only.
 export function allowedActions(me, c) {
-  return ACTIONS.filter((x) => x.roles.includes(me.role) && x.from.includes(c.status) && (!x.when || x.when(me, c)));
+  return ACTIONS.filter((x) => x.roles.includes(me.role) && x.from.includes(c.status) && (!x.when || x.when(me, c)) &&
+    (!c.deferred_at || x.a === 'resume'));
 }
 
 // due returns the deadline that counts in the case's state.
@@ -424,8 +428,14 @@ export function mount(main, { me, arg }) {
         }
         toast(`${label('a', x.a)} · ${t('a.done')}`);
         close();
-        await load();
-        await loadDetail(c.id, false);
+        // data-reloading marks the re-read after an action (the detail is redrawn at its end).
+        main.dataset.reloading = '1';
+        try {
+          await load();
+          await loadDetail(c.id, false);
+        } finally {
+          delete main.dataset.reloading;
+        }
       } catch (e) {
         btn.disabled = false;
         err.hidden = false;
