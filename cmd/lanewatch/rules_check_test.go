@@ -97,7 +97,7 @@ func TestRulesCheckMistakeClasses(t *testing.T) {
 			`vehicles.yaml:44:9: rule "fuel_low": when: type rules.Msg has no field fuel (1:5)`},
 		{"expression type", "vehicles.yaml", "clear: msg.fuel_pct >= 20", "clear: msg.fuel_pct + 20",
 			`vehicles.yaml:45:9: rule "fuel_low": clear: expected bool, but got float64`},
-		{"template field", "vehicles.yaml", `title: "{{ .device.id }} fuel below 5%"`, `title: "{{ .device.idd }} fuel below 5%"`,
+		{"template field", "vehicles.yaml", `title: "{{ .device.id }} 燃油低于 5%"`, `title: "{{ .device.idd }} 燃油低于 5%"`,
 			`vehicles.yaml:51:11: rule "fuel_low": title: .device.idd: no such field (did you mean "id"?)`},
 		{"duplicate name across files", "cameras.yaml", "groups:\n", "groups:\n  - name: dup\n    on: telemetry\n    rules:\n      - name: fuel_low\n        when: msg.fuel_pct < 1\n        case: {category: \"9005\"}\n",
 			`vehicles.yaml:43:9: rule "fuel_low" already defined in cameras.yaml:`},
