@@ -237,6 +237,8 @@ type session struct {
 	model *Model
 	bad   int
 	parts map[partKey]*partial
+	// completed are the split messages made durable lately (a package sent again is answered).
+	completed map[partKey]time.Time
 	// pending maps the serial of a platform command to its command id.
 	pmu       sync.Mutex
 	pending   map[uint16]string
@@ -245,7 +247,7 @@ type session struct {
 
 func (s *Server) serve(c net.Conn) {
 	s.m.conns.Inc()
-	ss := &session{s: s, conn: c, parts: map[partKey]*partial{}, pending: map[uint16]string{}}
+	ss := &session{s: s, conn: c, parts: map[partKey]*partial{}, completed: map[partKey]time.Time{}, pending: map[uint16]string{}}
 	defer func() {
 		s.releasePartials(len(ss.parts)) // never answered: the terminal sends them again
 		_ = c.Close()
@@ -390,6 +392,10 @@ func (ss *session) handleFrame(frame []byte) {
 			ss.reject("subpackage", frame, err)
 			return
 		}
+		if whole == nil && len(all) > 0 { // a package of a message already durable, sent again
+			ss.respond(p, ResultOK)
+			return
+		}
 		if whole == nil {
 			// A part is not answered until the whole message is durable (subpackage.go).
 			if len(missing) > 0 {
@@ -435,6 +441,9 @@ func (ss *session) respondAll(p *Packet, serials []uint16, result byte) {
 	if len(serials) == 0 {
 		ss.respond(p, result)
 		return
+	}
+	if result == ResultOK {
+		ss.remember(partKey{msgID: p.MsgID, total: uint16(len(serials)), first: serials[0]})
 	}
 	for _, sn := range serials {
 		q := *p

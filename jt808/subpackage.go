@@ -16,6 +16,7 @@ const (
 	maxParts             = 64              // packages of one message
 	partialMaxAge        = 2 * time.Minute // a message not completed within it is dropped
 	maxRetransmitRequest = 3               // 0x8003 sent per message at most
+	maxCompleted         = 16              // completed messages remembered per connection
 )
 
 // partKey identifies one split message: its id, package count and the serial of its first
@@ -35,7 +36,8 @@ type partial struct {
 
 // assemble adds a sub-package. When the message is complete it returns it whole (the header
 // of its first package, without the sub-package fields) and the serials of all its packages,
-// which are answered once it is durable. Otherwise it returns the 1-based indexes still
+// which are answered once it is durable. A package of a message completed before returns
+// only its serial, to be answered at once. Otherwise it returns the 1-based indexes still
 // missing when the platform should ask for them (0x8003), else nil.
 func (ss *session) assemble(p *Packet) (whole *Packet, serials, missing []uint16, err error) {
 	if p.Total > maxParts {
@@ -43,6 +45,11 @@ func (ss *session) assemble(p *Packet) (whole *Packet, serials, missing []uint16
 	}
 	ss.expireParts()
 	k := partKey{msgID: p.MsgID, total: p.Total, first: p.Serial - (p.Index - 1)}
+	if _, ok := ss.completed[k]; ok {
+		// A package of a message already durable, sent again (the terminal's retransmission
+		// crossed the answers): answer it, do not start the message over.
+		return nil, []uint16{p.Serial}, nil, nil
+	}
 	pt := ss.parts[k]
 	if pt == nil {
 		if len(ss.parts) >= maxPartials {
@@ -97,6 +104,17 @@ func (ss *session) expireParts() {
 		ss.reject("subpackage_expired", nil, fmt.Errorf("%w: 0x%04x from serial %d: %d of %d packages within %s",
 			ErrHeader, k.msgID, k.first, pt.got, k.total, partialMaxAge))
 	}
+}
+
+// remember notes k as completed (answered: durable), for the packages sent again after it.
+func (ss *session) remember(k partKey) {
+	now := ss.s.o.Now()
+	for c, at := range ss.completed {
+		if now.Sub(at) > partialMaxAge || len(ss.completed) >= maxCompleted {
+			delete(ss.completed, c)
+		}
+	}
+	ss.completed[k] = now
 }
 
 func (ss *session) dropPartial(k partKey) {

@@ -61,6 +61,12 @@ func TestSplitMessageSurvivesCrash(t *testing.T) {
 			t.Fatalf("package %d not acknowledged", p.Index)
 		}
 	}
+	// The last package again (its retransmission crossed the answers): answered, not a new
+	// message, no 0x8003.
+	tm.write(parts[4])
+	if tm.ack(parts[4].Serial, MsgBatch) != ResultOK {
+		t.Fatal("package 5 sent again not acknowledged")
+	}
 	if hb := tm.send(MsgHeartbeat, nil); tm.ack(hb, MsgHeartbeat) != ResultOK {
 		t.Fatal("heartbeat")
 	}
@@ -141,5 +147,36 @@ func TestSplitFloodBounded(t *testing.T) {
 	start(b, 1)
 	if held() != 1 || rejected("subpackage_expired") != 2 || r.dead.n() != dead+2 {
 		t.Fatalf("after expiry: held %d, expired %d, dead letters %d (was %d)", held(), rejected("subpackage_expired"), r.dead.n(), dead)
+	}
+}
+
+// TestSplitMessageJournalFailure: a split message whose append fails leaves all its packages
+// unanswered; sent again, it is taken whole.
+func TestSplitMessageJournalFailure(t *testing.T) {
+	r := newRig(t, Config{})
+	tm := r.dial(t, V2019, "13912344329")
+	if tm.auth("sweeper-one-pass") != ResultOK {
+		t.Fatal("auth")
+	}
+	body := AppendBatch(nil, []*Location{loc(0, 0), loc(1, 0), loc(2, 0)}, false)
+	parts := Split(Header{MsgID: MsgBatch, Version: V2019, Phone: "13912344329", Serial: 500}, body, (len(body)+2)/3)
+	r.j.mu.Lock()
+	r.j.fail = true
+	r.j.mu.Unlock()
+	tm.write(parts...)
+	if hb := tm.send(MsgHeartbeat, nil); tm.ack(hb, MsgHeartbeat) != ResultOK {
+		t.Fatal("heartbeat: a package was answered although nothing is durable")
+	}
+	r.j.mu.Lock()
+	r.j.fail = false
+	r.j.mu.Unlock()
+	tm.write(parts...)
+	for _, p := range parts {
+		if tm.ack(p.Serial, MsgBatch) != ResultOK {
+			t.Fatalf("package %d", p.Index)
+		}
+	}
+	if recs := r.j.all(); len(recs) != 1 {
+		t.Fatalf("journal = %d records, want 1", len(recs))
 	}
 }
