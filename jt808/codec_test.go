@@ -222,3 +222,22 @@ func TestGBKAndMessages(t *testing.T) {
 		t.Errorf("set params = %+v, %v", ps, err)
 	}
 }
+
+// TestRetransmitRequest: the 0x8003 body of JT/T 808-2013 table 6: the first package's serial
+// (WORD), the count (BYTE), the package indexes (WORD each).
+func TestRetransmitRequest(t *testing.T) {
+	b := AppendRetransmitRequest(nil, RetransmitRequest{FirstSerial: 0x0164, Indexes: []uint16{1, 2, 0x0a}})
+	want := []byte{0x01, 0x64, 0x03, 0x00, 0x01, 0x00, 0x02, 0x00, 0x0a}
+	if !bytes.Equal(b, want) {
+		t.Fatalf("0x8003 body % x, want % x", b, want)
+	}
+	r, err := DecodeRetransmitRequest(b)
+	if err != nil || r.FirstSerial != 0x0164 || len(r.Indexes) != 3 || r.Indexes[2] != 0x0a {
+		t.Fatalf("decode = %+v, %v", r, err)
+	}
+	for _, bad := range [][]byte{nil, {0x01, 0x64}, {0x01, 0x64, 0x02, 0x00, 0x01}} {
+		if _, err := DecodeRetransmitRequest(bad); !errors.Is(err, ErrBody) {
+			t.Errorf("% x: %v, want ErrBody", bad, err)
+		}
+	}
+}

@@ -4,7 +4,9 @@
 // listener: registration (0x0100/0x8100) and authentication (0x0102) against the device
 // registry, heartbeats, location reports (0x0200) and batch uploads (0x0704) turned into the
 // telemetry JSON of MQTT devices and appended to the same journal (the platform general
-// response 0x8001 is sent only once the record is durable), work flags read from status or IO
+// response 0x8001 is sent only once the record is durable; the packages of a split message
+// are answered only once the whole message is, and missing ones are asked for with 0x8003),
+// work flags read from status or IO
 // bits per vehicle model, commands mapped to 0x8103, 0x8300 and 0x8201, and bad frames counted
 // and dead-lettered.
 //

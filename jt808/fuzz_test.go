@@ -38,6 +38,12 @@ func FuzzDecode(f *testing.F) {
 			_, _ = DecodeAuth(p.Body, p.Version)
 		case MsgTerminalResponse:
 			_, _ = DecodeGeneralResponse(p.Body)
+		case MsgRetransmitRequest:
+			if r, err := DecodeRetransmitRequest(p.Body); err == nil {
+				if b := AppendRetransmitRequest(nil, *r); !bytes.Equal(b, p.Body) {
+					t.Fatalf("0x8003 round trip: % x vs % x", b, p.Body)
+				}
+			}
 		}
 		if len(p.Phone) > 12 && p.Version == V2013 {
 			t.Fatalf("2013 phone %q", p.Phone)

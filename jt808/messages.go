@@ -23,6 +23,7 @@ const (
 	MsgLocationQueryReply uint16 = 0x0201
 	MsgBatch              uint16 = 0x0704
 	MsgPlatformResponse   uint16 = 0x8001
+	MsgRetransmitRequest  uint16 = 0x8003 // 补传分包请求
 	MsgRegisterResponse   uint16 = 0x8100
 	MsgSetParams          uint16 = 0x8103
 	MsgLocationQuery      uint16 = 0x8201
@@ -384,6 +385,41 @@ func AppendGeneralResponse(dst []byte, r GeneralResponse) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, r.Serial)
 	dst = binary.BigEndian.AppendUint16(dst, r.MsgID)
 	return append(dst, r.Result)
+}
+
+// RetransmitRequest is the body of 0x8003 (补传分包请求): the serial of the first package of
+// the split message and the 1-based indexes of the packages to send again.
+type RetransmitRequest struct {
+	FirstSerial uint16
+	Indexes     []uint16
+}
+
+// AppendRetransmitRequest appends a 0x8003 body: first serial WORD, count BYTE, indexes WORD
+// each (at most 255).
+func AppendRetransmitRequest(dst []byte, r RetransmitRequest) []byte {
+	ids := r.Indexes[:min(len(r.Indexes), 255)]
+	dst = binary.BigEndian.AppendUint16(dst, r.FirstSerial)
+	dst = append(dst, byte(len(ids)))
+	for _, i := range ids {
+		dst = binary.BigEndian.AppendUint16(dst, i)
+	}
+	return dst
+}
+
+// DecodeRetransmitRequest decodes a 0x8003 body.
+func DecodeRetransmitRequest(b []byte) (*RetransmitRequest, error) {
+	if len(b) < 3 {
+		return nil, bodyErr("retransmit request is %d bytes, at least 3 expected", len(b))
+	}
+	n := int(b[2])
+	if len(b) != 3+2*n {
+		return nil, bodyErr("retransmit request of %d packages is %d bytes, %d expected", n, len(b), 3+2*n)
+	}
+	r := &RetransmitRequest{FirstSerial: binary.BigEndian.Uint16(b), Indexes: make([]uint16, n)}
+	for i := range n {
+		r.Indexes[i] = binary.BigEndian.Uint16(b[3+2*i:])
+	}
+	return r, nil
 }
 
 // AppendRegisterResponse appends a 0x8100 body: the registration's serial, the result and,

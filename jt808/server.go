@@ -69,6 +69,9 @@ type Options struct {
 	// each further failure from the same address within a minute, up to 5 s (as MQTT's
 	// CONNECT). Default 200ms.
 	AuthFailureDelay time.Duration
+	// MaxPartialMessages bounds the split messages being reassembled at once on the listener
+	// (each at most 64 packages of 1023 bytes; 4 per connection); default 256.
+	MaxPartialMessages int
 	// Sleep waits d or until ctx ends (tests record instead); default a timer.
 	Sleep      func(ctx context.Context, d time.Duration)
 	Registerer prometheus.Registerer
@@ -92,12 +95,14 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*session // authenticated, by device id
 	conns    map[net.Conn]struct{}
+	partials int // split messages being reassembled, all connections
 }
 
 type metrics struct {
 	conns    prometheus.Gauge
 	msgs     *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+	partials prometheus.Gauge
 }
 
 // New builds a server; Start listens.
@@ -116,6 +121,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxBadFrames <= 0 {
 		o.MaxBadFrames = 20
+	}
+	if o.MaxPartialMessages <= 0 {
+		o.MaxPartialMessages = 256
 	}
 	if o.DeadLetterKeep <= 0 {
 		o.DeadLetterKeep = 10000
@@ -143,8 +151,10 @@ func New(o Options) (*Server, error) {
 			Help: "JT/T 808 messages received, by message id (hex)."}, []string{"msg"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_jt808_rejected_total",
 			Help: "JT/T 808 frames rejected (and dead-lettered), by reason."}, []string{"reason"}),
+		partials: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lanewatch_jt808_partial_messages",
+			Help: "JT/T 808 split messages being reassembled (held unanswered in memory)."}),
 	}
-	for _, c := range []prometheus.Collector{s.m.conns, s.m.msgs, s.m.rejected} {
+	for _, c := range []prometheus.Collector{s.m.conns, s.m.msgs, s.m.rejected, s.m.partials} {
 		if err := o.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("jt808: register metrics: %w", err)
 		}
@@ -227,6 +237,8 @@ type session struct {
 	model *Model
 	bad   int
 	parts map[partKey]*partial
+	// completed are the split messages made durable lately (a package sent again is answered).
+	completed map[partKey]time.Time
 	// pending maps the serial of a platform command to its command id.
 	pmu       sync.Mutex
 	pending   map[uint16]string
@@ -235,8 +247,9 @@ type session struct {
 
 func (s *Server) serve(c net.Conn) {
 	s.m.conns.Inc()
-	ss := &session{s: s, conn: c, parts: map[partKey]*partial{}, pending: map[uint16]string{}}
+	ss := &session{s: s, conn: c, parts: map[partKey]*partial{}, completed: map[partKey]time.Time{}, pending: map[uint16]string{}}
 	defer func() {
+		s.releasePartials(len(ss.parts)) // never answered: the terminal sends them again
 		_ = c.Close()
 		s.m.conns.Dec()
 		s.mu.Lock()
@@ -372,19 +385,30 @@ func (ss *session) handleFrame(frame []byte) {
 		return
 	}
 	ss.s.m.msgs.WithLabelValues(fmt.Sprintf("0x%04x", p.MsgID)).Inc()
+	var serials []uint16
 	if p.Total > 0 {
-		whole, done, err := ss.assemble(p)
+		whole, all, missing, err := ss.assemble(p)
 		if err != nil {
 			ss.reject("subpackage", frame, err)
 			return
 		}
-		if !done {
-			ss.respond(p, ResultOK) // a part: held in memory until the last arrives
+		if whole == nil && len(all) > 0 { // a package of a message already durable, sent again
+			ss.respond(p, ResultOK)
 			return
 		}
-		p = whole
+		if whole == nil {
+			// A part is not answered until the whole message is durable (subpackage.go).
+			if len(missing) > 0 {
+				first := p.Serial - (p.Index - 1)
+				if _, err := ss.send(MsgRetransmitRequest, AppendRetransmitRequest(nil, RetransmitRequest{FirstSerial: first, Indexes: missing})); err != nil {
+					ss.s.logger.Debug("retransmit request", "phone", ss.phone, "err", err)
+				}
+			}
+			return
+		}
+		p, serials = whole, all
 	}
-	ss.handle(p, frame)
+	ss.handle(p, frame, serials)
 }
 
 // send writes a platform message to the terminal.
@@ -412,6 +436,22 @@ func (ss *session) sendWith(msgID uint16, body []byte, before func(serial uint16
 	return serial, nil
 }
 
+// respondAll answers p, or when it was reassembled, each of its packages (serials).
+func (ss *session) respondAll(p *Packet, serials []uint16, result byte) {
+	if len(serials) == 0 {
+		ss.respond(p, result)
+		return
+	}
+	if result == ResultOK {
+		ss.remember(partKey{msgID: p.MsgID, total: uint16(len(serials)), first: serials[0]})
+	}
+	for _, sn := range serials {
+		q := *p
+		q.Serial = sn
+		ss.respond(&q, result)
+	}
+}
+
 // respond sends the platform general response 0x8001 to p.
 func (ss *session) respond(p *Packet, result byte) {
 	if _, err := ss.send(MsgPlatformResponse, AppendGeneralResponse(nil, GeneralResponse{Serial: p.Serial, MsgID: p.MsgID, Result: result})); err != nil {
@@ -419,7 +459,7 @@ func (ss *session) respond(p *Packet, result byte) {
 	}
 }
 
-func (ss *session) handle(p *Packet, frame []byte) {
+func (ss *session) handle(p *Packet, frame []byte, serials []uint16) {
 	s := ss.s
 	ctx := s.ctx
 	switch p.MsgID {
@@ -432,32 +472,32 @@ func (ss *session) handle(p *Packet, frame []byte) {
 	}
 	if ss.dev == nil {
 		s.m.rejected.WithLabelValues("unauthenticated").Inc()
-		ss.respond(p, ResultFailure)
+		ss.respondAll(p, serials, ResultFailure)
 		return
 	}
 	switch p.MsgID {
 	case MsgHeartbeat:
 		s.o.Devices.Touch(ss.dev.ID, s.o.Now())
-		ss.respond(p, ResultOK)
+		ss.respondAll(p, serials, ResultOK)
 	case MsgUnregister:
-		ss.respond(p, ResultOK)
+		ss.respondAll(p, serials, ResultOK)
 		_ = ss.conn.Close()
 	case MsgLocation:
 		l, err := DecodeLocation(p.Body)
 		if err != nil {
 			ss.reject("location", frame, err)
-			ss.respond(p, ResultBadMessage)
+			ss.respondAll(p, serials, ResultBadMessage)
 			return
 		}
-		ss.ingest(ctx, p, []*Location{l})
+		ss.ingest(ctx, p, serials, []*Location{l})
 	case MsgBatch:
 		locs, _, err := DecodeBatch(p.Body)
 		if err != nil {
 			ss.reject("batch", frame, err)
-			ss.respond(p, ResultBadMessage)
+			ss.respondAll(p, serials, ResultBadMessage)
 			return
 		}
-		ss.ingest(ctx, p, locs)
+		ss.ingest(ctx, p, serials, locs)
 	case MsgTerminalResponse:
 		r, err := DecodeGeneralResponse(p.Body)
 		if err != nil {
@@ -485,13 +525,13 @@ func (ss *session) handle(p *Packet, frame []byte) {
 		body, _ := json.Marshal(map[string]any{"ok": true, "result": point(l, ss.model)})
 		ss.answer(ctx, serial, body)
 	default:
-		ss.respond(p, ResultUnsupported)
+		ss.respondAll(p, serials, ResultUnsupported)
 	}
 }
 
 // ingest appends the telemetry of locs to the journal and answers 0x8001 only once it is
 // durable; a journal failure leaves the message unanswered, so the terminal sends it again.
-func (ss *session) ingest(ctx context.Context, p *Packet, locs []*Location) {
+func (ss *session) ingest(ctx context.Context, p *Packet, serials []uint16, locs []*Location) {
 	payload, n := telemetryPayload(locs, ss.model)
 	if n < len(locs) {
 		ss.s.m.rejected.WithLabelValues("unpositioned").Add(float64(len(locs) - n))
@@ -502,7 +542,7 @@ func (ss *session) ingest(ctx context.Context, p *Packet, locs []*Location) {
 			return
 		}
 	}
-	ss.respond(p, ResultOK)
+	ss.respondAll(p, serials, ResultOK)
 }
 
 // answer passes a terminal's answer to the command it answers.

@@ -120,7 +120,14 @@ func intp(v int) *int { return &v }
 
 func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
-	r := &rig{j: &fakeJournal{}, dead: &fakeDead{}, cmds: &fakeCommands{resp: map[string]string{}}, reg: prometheus.NewPedanticRegistry()}
+	return newRigOn(t, cfg, &fakeJournal{}, nil)
+}
+
+// newRigOn is newRig appending to j (e.g. the journal of a server that crashed), with opt
+// adjusting the options.
+func newRigOn(t *testing.T, cfg Config, j *fakeJournal, opt func(*Options)) *rig {
+	t.Helper()
+	r := &rig{j: j, dead: &fakeDead{}, cmds: &fakeCommands{resp: map[string]string{}}, reg: prometheus.NewPedanticRegistry()}
 	devs := &fakeDevices{
 		byPhone: map[string]*lanewatch.Device{
 			"13912344329": {ID: "sw-001", Type: lanewatch.DeviceSweeper, Plate: "闽A12345", Tags: map[string]string{"vehicle_model": "fl5"}},
@@ -136,8 +143,12 @@ func newRig(t *testing.T, cfg Config) *rig {
 			"default": {Brush: &Bit{SignalBit: intp(3)}},
 		}
 	}
-	s, err := New(Options{Config: cfg, Devices: devs, Journal: r.j, DeadLetters: r.dead, Commands: r.cmds, Registerer: r.reg,
-		Sleep: func(_ context.Context, d time.Duration) { r.mu.Lock(); r.delays = append(r.delays, d); r.mu.Unlock() }})
+	o := Options{Config: cfg, Devices: devs, Journal: r.j, DeadLetters: r.dead, Commands: r.cmds, Registerer: r.reg,
+		Sleep: func(_ context.Context, d time.Duration) { r.mu.Lock(); r.delays = append(r.delays, d); r.mu.Unlock() }}
+	if opt != nil {
+		opt(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
