@@ -259,10 +259,9 @@ func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) 
 		if c.Status == store.CommandSent && !redeliver {
 			continue // on its way: QoS 1 (or the terminal) takes it from here
 		}
-		if err := tr.DeliverCommand(deviceID, c.ID, c.Name, c.Params, now); err != nil {
-			return n, fmt.Errorf("deliver command %s: %w", c.ID, err)
-		}
-		n++
+		// Recorded before it is published: the device's answer can then never arrive before
+		// the attempt it answers (it would be refused as a late sent→sent change and the
+		// attempt lost), and a command answered or expired meanwhile is not published again.
 		note := ""
 		if c.Attempts > 0 {
 			note = fmt.Sprintf("redelivery %d", c.Attempts)
@@ -273,9 +272,15 @@ func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) 
 		case "":
 			s.total.WithLabelValues(store.CommandSent).Inc()
 		case lanewatch.EConflict: // answered or expired meanwhile
+			continue
 		default:
 			return n, fmt.Errorf("record command %s sent: %w", c.ID, err)
 		}
+		// A publish that fails leaves the command sent: it is delivered again on reconnect.
+		if err := tr.DeliverCommand(deviceID, c.ID, c.Name, c.Params, now); err != nil {
+			return n, fmt.Errorf("deliver command %s: %w", c.ID, err)
+		}
+		n++
 	}
 	if n > 0 {
 		s.logger.Debug("commands delivered", "device", deviceID, "n", n)
