@@ -55,6 +55,11 @@ type tcpListener struct {
 	// races with mochi's Close: stopAccepting waits for them).
 	serving  sync.WaitGroup
 	starting sync.WaitGroup
+	// open holds every connection handed to mochi until its EstablishConnection returns; Close
+	// closes those mochi did not (a client still attaching when mochi's Close ran would
+	// otherwise keep mochi's Close waiting for it forever).
+	openMu sync.Mutex
+	open   map[net.Conn]struct{}
 }
 
 var _ listeners.Listener = (*tcpListener)(nil)
@@ -130,7 +135,9 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 		}
 		g := &connectGuard{Conn: conn, max: l.maxConnect, release: release, started: l.starting.Done}
 		l.starting.Add(1)
+		l.track(conn, true)
 		go func() {
+			defer l.track(conn, false)
 			defer g.markStarted()
 			defer g.authDone()
 			if err := establish(l.id, g); err != nil {
@@ -175,7 +182,29 @@ func (l *tcpListener) Close(closeClients listeners.CloseFn) {
 			_ = l.ln.Close()
 		}
 		closeClients(l.id)
+		l.openMu.Lock()
+		for c := range l.open {
+			_ = c.Close()
+		}
+		l.openMu.Unlock()
 	})
+}
+
+// track adds (or removes) a connection handed to mochi; one accepted after Close is closed.
+func (l *tcpListener) track(c net.Conn, add bool) {
+	l.openMu.Lock()
+	defer l.openMu.Unlock()
+	if !add {
+		delete(l.open, c)
+		return
+	}
+	if l.open == nil {
+		l.open = map[net.Conn]struct{}{}
+	}
+	l.open[c] = struct{}{}
+	if l.closed.Load() { // Close ran (or is running) and may have missed it
+		_ = c.Close()
+	}
 }
 
 // admitConn asks admit (if any) to count conn's address among those awaiting authentication.
