@@ -206,27 +206,37 @@ func (s *Server) rotateCredentials(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "rotated": true})
 }
 
+// visibleDevice returns device id if the caller may see it: a contractor sees only its own
+// (another's is ENotFound, as if absent).
+func (s *Server) visibleDevice(c *gin.Context, id string) (*lanewatch.Device, error) {
+	d, err := s.o.Devices.Get(c.Request.Context(), id)
+	if err == nil && principal(c).Role == "contractor" && d.Contractor != principal(c).ID {
+		err = lanewatch.Errorf(lanewatch.ENotFound, "device %q not found", id)
+	}
+	return d, err
+}
+
+// queryRange parses the optional from and to parameters (zero when absent).
+func queryRange(c *gin.Context) (from, to time.Time, err error) {
+	if from, err = queryTime(c, "from"); err != nil {
+		return from, to, err
+	}
+	to, err = queryTime(c, "to")
+	return from, to, err
+}
+
 func (s *Server) deviceTelemetry(c *gin.Context) {
 	if s.o.Telemetry == nil {
 		s.fail(c, lanewatch.Errorf(lanewatch.EUnavailable, "no time-series store configured"))
 		return
 	}
 	id := c.Param("id")
-	d, err := s.o.Devices.Get(c.Request.Context(), id)
-	if err == nil && principal(c).Role == "contractor" && d.Contractor != principal(c).ID {
-		err = lanewatch.Errorf(lanewatch.ENotFound, "device %q not found", id)
-	}
-	if err != nil {
+	if _, err := s.visibleDevice(c, id); err != nil {
 		s.fail(c, err)
 		return
 	}
 	now := s.o.Now()
-	from, err := queryTime(c, "from")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	to, err := queryTime(c, "to")
+	from, to, err := queryRange(c)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -110,20 +110,11 @@ func (s *Server) vehiclesLive(c *gin.Context) {
 
 func (s *Server) vehicleTrack(c *gin.Context) {
 	id := c.Param("id")
-	d, err := s.o.Devices.Get(c.Request.Context(), id)
-	if err == nil && principal(c).Role == "contractor" && d.Contractor != principal(c).ID {
-		err = lanewatch.Errorf(lanewatch.ENotFound, "device %q not found", id)
-	}
-	if err != nil {
+	if _, err := s.visibleDevice(c, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	from, err := queryTime(c, "from")
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	to, err := queryTime(c, "to")
+	from, to, err := queryRange(c)
 	if err != nil {
 		s.fail(c, err)
 		return
