@@ -90,9 +90,9 @@ func newTestServer(t *testing.T) *Server {
 	t.Helper()
 	s, err := New(Options{
 		Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}, {Name: "v", Token: "viewer-tok", Role: "viewer"},
-			{Name: "d", Token: "dept-tok", Role: "department:gudong-office"}},
+			{Name: "d", Token: "dept-tok", Role: "department:xiqu-office"}},
 		Cases: &fakeCases{cases: []*lanewatch.Case{
-			{ID: "1", Department: "gudong-office", Status: lanewatch.StatusDispatched, CreatedAt: time.Now()},
+			{ID: "1", Department: "xiqu-office", Status: lanewatch.StatusDispatched, CreatedAt: time.Now()},
 			{ID: "2", Department: "other", Status: lanewatch.StatusDispatched, CreatedAt: time.Now()},
 		}},
 		Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{}, MaxBodyBytes: 1024,

@@ -215,7 +215,7 @@ func TestAttackNULRefused(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, body, field string
 	}{
-		{"POST", "/api/v1/devices", `{"id":"sw-9","type":"sweeper","plate":"闽A\u0000"}`, "plate"},
+		{"POST", "/api/v1/devices", `{"id":"sw-9","type":"sweeper","plate":"粤T\u0000"}`, "plate"},
 		{"POST", "/api/v1/devices", `{"id":"sw-9","type":"sweeper","tags":{"k":"v\u0000"}}`, "tags.k"},
 		{"POST", "/api/v1/cases", `{"category":"0101","title":"t\u0000itle"}`, "title"},
 		{"GET", "/api/v1/cases?category=01%0001", "", "category"},

@@ -36,7 +36,7 @@ func (s storeCases) Get(ctx context.Context, id string) (*lanewatch.Case, error)
 }
 
 // boardServer is an API over a real SQLite store with 30 cases: the three overdue ones are
-// the oldest (so a newest-first page of 5 would not hold them), a third belong to gudong-office.
+// the oldest (so a newest-first page of 5 would not hold them), a third belong to xiqu-office.
 func boardServer(t *testing.T, now func() time.Time) (*Server, store.Store, []*lanewatch.Case) {
 	t.Helper()
 	st, err := sqlstore.OpenSQLite(t.Context(), sqlstore.SQLiteOptions{Path: filepath.Join(t.TempDir(), "lw.db")})
@@ -49,11 +49,11 @@ func boardServer(t *testing.T, now func() time.Time) (*Server, store.Store, []*l
 	for i := range 30 {
 		dept := "other"
 		if i%3 == 0 {
-			dept = "gudong-office"
+			dept = "xiqu-office"
 		}
 		due := base.Add(time.Duration(48-i) * time.Hour) // newer cases have nearer deadlines
 		c := &lanewatch.Case{Status: lanewatch.StatusDispatched, Category: "0101", Source: lanewatch.SourceCitizen,
-			Department: dept, District: "gudong", Title: fmt.Sprintf("case %02d", i), Overdue: i < 3,
+			Department: dept, District: "xiqu", Title: fmt.Sprintf("case %02d", i), Overdue: i < 3,
 			CreatedAt: base.Add(time.Duration(i) * time.Minute), UpdatedAt: base.Add(time.Duration(i) * time.Minute),
 			Deadlines: lanewatch.Deadlines{SignBy: &due}}
 		if i == 7 {
@@ -69,7 +69,7 @@ func boardServer(t *testing.T, now func() time.Time) (*Server, store.Store, []*l
 		now = time.Now
 	}
 	s, err := New(Options{
-		Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}, {Name: "d", Token: "dept-tok", Role: "department:gudong-office"}},
+		Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}, {Name: "d", Token: "dept-tok", Role: "department:xiqu-office"}},
 		Cases:  storeCases{st}, CaseCounts: st, Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{},
 		EventsInterval: 20 * time.Millisecond, Now: now,
 	})
@@ -209,7 +209,7 @@ func TestCaseExport(t *testing.T) {
 		t.Fatalf("department csv = %d %v", code, rows)
 	}
 
-	code, h, body = get("/api/v1/cases/export?format=xlsx&district=gudong", "admin-tok", "")
+	code, h, body = get("/api/v1/cases/export?format=xlsx&district=xiqu", "admin-tok", "")
 	if code != 200 || !strings.Contains(h.Get("Content-Type"), "spreadsheetml") {
 		t.Fatalf("xlsx export = %d %v", code, h)
 	}
@@ -319,9 +319,9 @@ func TestEventsStream(t *testing.T) {
 	if ev, _ := dept.next(t); ev != "hello" {
 		t.Fatalf("department's first event %q", ev)
 	}
-	// A new urgent case for another department, then one for gudong-office.
+	// A new urgent case for another department, then one for xiqu-office.
 	now := time.Now()
-	for _, dep := range []string{"other", "gudong-office"} {
+	for _, dep := range []string{"other", "xiqu-office"} {
 		c := &lanewatch.Case{Status: lanewatch.StatusReported, Category: "0101", Urgency: lanewatch.UrgencyUrgent, Department: dep,
 			Title: "new for " + dep, CreatedAt: now, UpdatedAt: now}
 		if _, _, err := st.CreateCase(t.Context(), c); err != nil {
@@ -329,13 +329,13 @@ func TestEventsStream(t *testing.T) {
 		}
 	}
 	var ce caseEvent
-	for _, want := range []string{"new for other", "new for gudong-office"} {
+	for _, want := range []string{"new for other", "new for xiqu-office"} {
 		ev, data := admin.next(t)
 		if err := json.Unmarshal([]byte(data), &ce); ev != "case" || err != nil || ce.Title != want || !ce.New || ce.Urgency != "urgent" {
 			t.Fatalf("admin event %q %s, want the case %q, new and urgent", ev, data, want)
 		}
 	}
-	if ev, data := dept.next(t); ev != "case" || !strings.Contains(data, "new for gudong-office") {
+	if ev, data := dept.next(t); ev != "case" || !strings.Contains(data, "new for xiqu-office") {
 		t.Fatalf("department event %q %s: want only its own case", ev, data)
 	}
 
@@ -367,11 +367,11 @@ func base64Encode(b []byte) string          { return base64.RawURLEncoding.Encod
 type fakeLookups struct{}
 
 func (fakeLookups) Departments() []Named {
-	return []Named{{ID: "gudong-office", Name: "鼓东街道城管办"}}
+	return []Named{{ID: "xiqu-office", Name: "西区街道城管办"}}
 }
 func (fakeLookups) Districts() []DistrictShape {
-	return []DistrictShape{{Named: Named{ID: "gudong", Name: "鼓东街道", NameEN: "Gudong"},
-		Polygons: [][][][2]float64{{{{119.28, 26.08}, {119.3, 26.08}, {119.3, 26.09}, {119.28, 26.08}}}}}}
+	return []DistrictShape{{Named: Named{ID: "xiqu", Name: "西区街道", NameEN: "Gudong"},
+		Polygons: [][][][2]float64{{{{113.355555, 22.51}, {113.375, 22.51}, {113.375, 22.52}, {113.355555, 22.51}}}}}}
 }
 func (fakeLookups) Propose(_ context.Context, c *lanewatch.Case) string {
 	return c.Department + "-proposed"
@@ -380,7 +380,7 @@ func (fakeLookups) Propose(_ context.Context, c *lanewatch.Case) string {
 func TestLookups(t *testing.T) {
 	s, err := New(Options{
 		Tokens: []Token{{Name: "o", Token: "op-tok", Role: "operator"}, {Name: "v", Token: "viewer-tok", Role: "viewer"},
-			{Name: "d", Token: "dept-tok", Role: "department:gudong-office"}},
+			{Name: "d", Token: "dept-tok", Role: "department:xiqu-office"}},
 		Cases: &fakeCases{cases: []*lanewatch.Case{{ID: "1", Department: "other"}}}, Devices: &fakeDevices{m: map[string]*lanewatch.Device{
 			"cam-1": {ID: "cam-1", Type: lanewatch.DeviceCamera}}}, DeadLetters: fakeDead{}, Lookups: fakeLookups{},
 	})
@@ -401,7 +401,7 @@ func TestLookups(t *testing.T) {
 		t.Fatalf("districts = %d %v", code, body)
 	}
 	f := fs[0].(map[string]any)
-	if g := f["geometry"].(map[string]any); g["type"] != "MultiPolygon" || f["properties"].(map[string]any)["name_zh"] != "鼓东街道" {
+	if g := f["geometry"].(map[string]any); g["type"] != "MultiPolygon" || f["properties"].(map[string]any)["name_zh"] != "西区街道" {
 		t.Fatalf("district feature %v", f)
 	}
 	if code, body := do(t, s, "GET", "/api/v1/cases/1/proposal", "op-tok", ""); code != 200 || body["department"] != "other-proposed" {
@@ -421,7 +421,7 @@ type trackTelemetry struct{ n int }
 func (f trackTelemetry) QueryTelemetry(_ context.Context, _ string, from, _ time.Time, limit int) ([]map[string]any, error) {
 	var out []map[string]any
 	for i := range min(f.n, limit) {
-		out = append(out, map[string]any{"time": from.Add(time.Duration(i) * time.Second), "lat": 26.0 + float64(i)*1e-5, "lon": 119.3,
+		out = append(out, map[string]any{"time": from.Add(time.Duration(i) * time.Second), "lat": 22.5 + float64(i)*1e-5, "lon": 113.375,
 			"brush_on": i < f.n/2, "speed_kmh": 8.0})
 	}
 	return out, nil
@@ -432,7 +432,7 @@ func TestVehiclesLiveAndTrack(t *testing.T) {
 		Tokens: []Token{{Name: "o", Token: "op-tok", Role: "operator"}, {Name: "c", Token: "con-tok", Role: "contractor:lvcheng"}},
 		Cases:  &fakeCases{}, DeadLetters: fakeDead{}, Telemetry: trackTelemetry{n: 5000},
 		Devices: &fakeDevices{m: map[string]*lanewatch.Device{
-			"sw-1":  {ID: "sw-1", Type: lanewatch.DeviceSweeper, Contractor: "lvcheng", Plate: "闽A·1"},
+			"sw-1":  {ID: "sw-1", Type: lanewatch.DeviceSweeper, Contractor: "lvcheng", Plate: "粤T·1"},
 			"sw-2":  {ID: "sw-2", Type: lanewatch.DeviceSweeper, Contractor: "other"},
 			"cam-1": {ID: "cam-1", Type: lanewatch.DeviceCamera}}},
 	})
@@ -445,8 +445,8 @@ func TestVehiclesLiveAndTrack(t *testing.T) {
 		t.Fatalf("live = %d %v: want the two sweepers, not the camera", code, body)
 	}
 	last := items[0].(map[string]any)
-	// The last of 5000 points: 26.0 + 4999e-5, brush off (the second half).
-	if lat, _ := last["lat"].(float64); lat < 26.0499 || lat > 26.05 || last["working"] != false {
+	// The last of 5000 points: 22.5 + 4999e-5, brush off (the second half).
+	if lat, _ := last["lat"].(float64); lat < 22.5499 || lat > 22.55 || last["working"] != false {
 		t.Fatalf("last position %v", last)
 	}
 	if _, body := do(t, s, "GET", "/api/v1/vehicles/live", "con-tok", ""); len(body["items"].([]any)) != 1 {
@@ -457,7 +457,7 @@ func TestVehiclesLiveAndTrack(t *testing.T) {
 	if code != 200 || len(pts) != maxTrackPoints || body["recorded"] != float64(5000) {
 		t.Fatalf("track = %d, %d points %v", code, len(pts), body["recorded"])
 	}
-	if first, lastPt := pts[0].([]any), pts[len(pts)-1].([]any); first[1] != 26.0 || first[2] != float64(1) || lastPt[2] != float64(0) {
+	if first, lastPt := pts[0].([]any), pts[len(pts)-1].([]any); first[1] != 22.5 || first[2] != float64(1) || lastPt[2] != float64(0) {
 		t.Fatalf("track ends %v %v: first and last kept with their working flag", first, lastPt)
 	}
 	for _, bad := range []string{"", "?from=2026-12-01T00:00:00Z", "?from=2026-12-03T00:00:00Z&to=2026-12-01T00:00:00Z", "?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z"} {

@@ -27,6 +27,9 @@ type TokenConfig struct {
 	TokenEnv string `yaml:"token_env"`
 	// Role: admin | operator | department:ID | contractor:ID | viewer | inspector | reviewer
 	Role string `yaml:"role"`
+	// Optional leaves the token out, instead of failing start-up, when its token_env is empty
+	// (the example config's demo desks, which `make run` sets).
+	Optional bool `yaml:"optional"`
 }
 
 // Defaults fills the listen address and the body limit left empty.
@@ -69,13 +72,17 @@ func ValidRole(r string) bool {
 }
 
 // ResolveTokens returns the configured tokens, reading those given by token_env through
-// getenv; an empty variable is an error naming it.
+// getenv; an empty variable is an error naming it, except for an optional token, which is
+// left out.
 func (c *HTTPConfig) ResolveTokens(getenv func(string) string) ([]Token, error) {
 	out := make([]Token, 0, len(c.Tokens))
 	for i, t := range c.Tokens {
 		tok := t.Token
 		if t.TokenEnv != "" {
 			if tok = getenv(t.TokenEnv); tok == "" {
+				if t.Optional {
+					continue
+				}
 				return nil, fmt.Errorf("tokens[%d] (%s): environment variable %s is empty", i, t.Name, t.TokenEnv)
 			}
 		}

@@ -19,7 +19,7 @@ func newConsoleServer(t *testing.T) *Server {
 		"js/other.js": {Data: []byte("export {};")},
 	}
 	s, err := New(Options{
-		Tokens: []Token{{Name: "ops", Token: "op-tok", Role: "operator"}, {Name: "d", Token: "dept-tok", Role: "department:gudong-office"}},
+		Tokens: []Token{{Name: "ops", Token: "op-tok", Role: "operator"}, {Name: "d", Token: "dept-tok", Role: "department:xiqu-office"}},
 		Cases:  &fakeCases{cases: []*lanewatch.Case{}}, Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{},
 		Console: assets,
 	})
@@ -76,7 +76,7 @@ func TestConsoleServesAssetsWithCSP(t *testing.T) {
 func TestWhoami(t *testing.T) {
 	s := newConsoleServer(t)
 	code, body := do(t, s, "GET", "/api/v1/whoami", "dept-tok", "")
-	if code != http.StatusOK || body["role"] != "department" || body["id"] != "gudong-office" || body["name"] != "d" {
+	if code != http.StatusOK || body["role"] != "department" || body["id"] != "xiqu-office" || body["name"] != "d" {
 		t.Fatalf("whoami = %d %v", code, body)
 	}
 	code, body = do(t, s, "GET", "/api/v1/whoami", "op-tok", "")

@@ -40,8 +40,8 @@ func newInspectionServerWith(t *testing.T, maxPhoto int64) *Server {
 		t.Fatal(err)
 	}
 	cs, err := inspections.NewCampaigns([]inspections.CampaignConfig{{ID: "w", NameZH: "周检", Start: "2026-11-02", End: "2026-11-08",
-		Cadence: "weekly", Scope: inspections.ScopeConfig{Places: []string{"alley-yijinfang", "compound-gudong-1"}},
-		Groups: []inspections.GroupConfig{{ID: "g1", Leader: "王", Members: []string{"李"}, Places: []string{"alley-yijinfang", "compound-gudong-1"}}}}},
+		Cadence: "weekly", Scope: inspections.ScopeConfig{Places: []string{"alley-yijinfang", "compound-xiqu-1"}},
+		Groups: []inspections.GroupConfig{{ID: "g1", Leader: "王", Members: []string{"李"}, Places: []string{"alley-yijinfang", "compound-xiqu-1"}}}}},
 		places, time.UTC)
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func namesServer(t *testing.T) *httptest.Server {
 		Tokens: []api.Token{{Token: "t-admin", Role: "admin"}, {Token: "t-lvcheng", Role: "contractor:lvcheng"}},
 		Cases:  svc, Devices: devices.New(devices.Options{Store: st, BcryptCost: 4}), DeadLetters: st,
 		Coverage: groupsByKey{
-			coverage.ByDistrict:   {"gudong", "hualin", "nowhere"},
+			coverage.ByDistrict:   {"xiqu", "nanqu", "nowhere"},
 			coverage.ByContractor: {"lvcheng", "jieyuan", "acme"},
 			coverage.ByRoadClass:  {"main"},
 		},
@@ -124,11 +124,11 @@ func TestDeviceNames(t *testing.T) {
 	}
 	var created item
 	if code := callJSON(t, hs, "t-admin", "POST", "/api/v1/devices", map[string]any{"id": "sw-101", "type": "sweeper",
-		"password": "a-long-enough-secret", "district": "gudong", "contractor": "lvcheng", "plate": "闽A·S0101"}, &created); code != http.StatusCreated {
+		"password": "a-long-enough-secret", "district": "xiqu", "contractor": "lvcheng", "plate": "粤T·S0101"}, &created); code != http.StatusCreated {
 		t.Fatalf("create: %d %v", code, created)
 	}
-	check("created", created, "sw-101", "鼓东街道", "绿城环卫公司")
-	if created["district"] != "gudong" || created["contractor"] != "lvcheng" || created["plate"] != "闽A·S0101" {
+	check("created", created, "sw-101", "西区街道", "绿城环卫公司")
+	if created["district"] != "xiqu" || created["contractor"] != "lvcheng" || created["plate"] != "粤T·S0101" {
 		t.Errorf("created registry fields %v", created)
 	}
 	var unknown item
@@ -138,7 +138,7 @@ func TestDeviceNames(t *testing.T) {
 
 	var one item
 	callJSON(t, hs, "t-admin", "GET", "/api/v1/devices/sw-101", nil, &one)
-	check("get", one, "sw-101", "鼓东街道", "绿城环卫公司")
+	check("get", one, "sw-101", "西区街道", "绿城环卫公司")
 	var page struct {
 		Items []item `json:"items"`
 	}
@@ -146,21 +146,21 @@ func TestDeviceNames(t *testing.T) {
 	if len(page.Items) != 2 {
 		t.Fatalf("listed %d devices", len(page.Items))
 	}
-	check("listed", page.Items[0], "sw-101", "鼓东街道", "绿城环卫公司")
+	check("listed", page.Items[0], "sw-101", "西区街道", "绿城环卫公司")
 	check("listed", page.Items[1], "sw-102", "", "")
 	page.Items = nil
 	callJSON(t, hs, "t-lvcheng", "GET", "/api/v1/devices", nil, &page)
 	if len(page.Items) != 1 {
 		t.Fatalf("contractor lists %d devices", len(page.Items))
 	}
-	check("contractor's list", page.Items[0], "sw-101", "鼓东街道", "绿城环卫公司")
+	check("contractor's list", page.Items[0], "sw-101", "西区街道", "绿城环卫公司")
 
 	var updated item
 	if code := callJSON(t, hs, "t-admin", "PUT", "/api/v1/devices/sw-102", map[string]any{"type": "sweeper",
-		"district": "hualin", "contractor": "jieyuan"}, &updated); code != http.StatusOK {
+		"district": "nanqu", "contractor": "jieyuan"}, &updated); code != http.StatusOK {
 		t.Fatalf("update: %d %v", code, updated)
 	}
-	check("updated", updated, "sw-102", "华林街道", "洁源环卫公司")
+	check("updated", updated, "sw-102", "南区街道", "洁源环卫公司")
 }
 
 // TestMechanizationNames: mechanization groups carry district_name when grouped by district
@@ -173,8 +173,8 @@ func TestMechanizationNames(t *testing.T) {
 		query, field string
 		want         map[string]string // key -> name
 	}{
-		{"", "district_name", map[string]string{"gudong": "鼓东街道", "hualin": "华林街道", "nowhere": ""}},
-		{"?group_by=district", "district_name", map[string]string{"gudong": "鼓东街道", "hualin": "华林街道", "nowhere": ""}},
+		{"", "district_name", map[string]string{"xiqu": "西区街道", "nanqu": "南区街道", "nowhere": ""}},
+		{"?group_by=district", "district_name", map[string]string{"xiqu": "西区街道", "nanqu": "南区街道", "nowhere": ""}},
 		{"?group_by=contractor", "contractor_name", map[string]string{"lvcheng": "绿城环卫公司", "jieyuan": "洁源环卫公司", "acme": ""}},
 		{"?group_by=road_class", "", map[string]string{"main": ""}},
 	}

@@ -19,8 +19,8 @@ func (e *plaqueEnv) call(t *testing.T, method, path, token, body string) (int, m
 	return e.send(t, req)
 }
 
-const newPlaqueJSON = `{"id":"pl-100","address":"鼓楼区 东街 1 号","district":"gudong","lat":26.08,"lon":119.29,
-	"party":{"name":"东街小吃","contact":"13700001111","department":"gudong-office","duties":["门前市容整洁"]}}`
+const newPlaqueJSON = `{"id":"pl-100","address":"中山市 岐关西路 1 号","district":"xiqu","lat":22.51,"lon":113.3652775,
+	"party":{"name":"岐关西路小吃","contact":"13700001111","department":"xiqu-office","duties":["门前市容整洁"]}}`
 
 func TestPlaqueAdminRoleMatrix(t *testing.T) {
 	tokens := map[string]string{"admin": "admin-tok", "operator": "op-tok", "viewer": "viewer-tok",
@@ -69,16 +69,16 @@ func TestPlaqueAdminCRUDAndPublicView(t *testing.T) {
 	// The public view reflects the API's change, contact masked.
 	code, body = e.call(t, "GET", "/api/v1/plaques/pl-100", "", "")
 	party, _ = body["party"].(map[string]any)
-	if code != 200 || party["contact"] != "137****1111" || party["name"] != "东街小吃" {
+	if code != 200 || party["contact"] != "137****1111" || party["name"] != "岐关西路小吃" {
 		t.Fatalf("public GET: %d %v", code, body)
 	}
 
 	// Update: new address visible publicly; the id in the body must match the path.
-	upd := strings.Replace(strings.Replace(newPlaqueJSON, `"id":"pl-100",`, "", 1), "东街 1 号", "东街 3 号", 1)
-	if code, body := e.call(t, "PUT", "/api/v1/plaques/pl-100", "admin-tok", upd); code != 200 || body["address"] != "鼓楼区 东街 3 号" {
+	upd := strings.Replace(strings.Replace(newPlaqueJSON, `"id":"pl-100",`, "", 1), "岐关西路 1 号", "岐关西路 3 号", 1)
+	if code, body := e.call(t, "PUT", "/api/v1/plaques/pl-100", "admin-tok", upd); code != 200 || body["address"] != "中山市 岐关西路 3 号" {
 		t.Fatalf("update: %d %v", code, body)
 	}
-	if _, body := e.call(t, "GET", "/api/v1/plaques/pl-100", "", ""); body["address"] != "鼓楼区 东街 3 号" {
+	if _, body := e.call(t, "GET", "/api/v1/plaques/pl-100", "", ""); body["address"] != "中山市 岐关西路 3 号" {
 		t.Fatalf("public GET after update: %v", body)
 	}
 	if code, body := e.call(t, "PUT", "/api/v1/plaques/pl-001", "admin-tok", newPlaqueJSON); code != 400 || !strings.Contains(errMsg(body), "id:") {
@@ -135,9 +135,9 @@ func TestPlaqueAdminStrictBodies(t *testing.T) {
 		{"empty body", "POST", "/api/v1/plaques", "", "empty"},
 		{"not json", "POST", "/api/v1/plaques", `{"id":`, "request body"},
 		{"bad id", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, "pl-100", "pl 100/x", 1), "id:"},
-		{"missing address", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"address":"鼓楼区 东街 1 号",`, "", 1), "address: required"},
-		{"missing department", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"department":"gudong-office",`, "", 1), "party.department: required"},
-		{"bad point", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"lat":26.08`, `"lat":126.08`, 1), "lat/lon"},
+		{"missing address", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"address":"中山市 岐关西路 1 号",`, "", 1), "address: required"},
+		{"missing department", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"department":"xiqu-office",`, "", 1), "party.department: required"},
+		{"bad point", "POST", "/api/v1/plaques", strings.Replace(newPlaqueJSON, `"lat":22.51`, `"lat":126.08`, 1), "lat/lon"},
 		{"wrong type", "PUT", "/api/v1/plaques/pl-001", `{"lat":"north"}`, "lat"},
 		{"unknown field on update", "PUT", "/api/v1/plaques/pl-001", `{"contact":"1"}`, "contact"},
 	}

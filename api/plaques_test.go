@@ -116,7 +116,7 @@ func newPlaqueServer(t *testing.T) *plaqueEnv {
 		t.Fatal(err)
 	}
 	e.s, err = New(Options{Tokens: []Token{{Name: "a", Token: "admin-tok", Role: "admin"}, {Name: "o", Token: "op-tok", Role: "operator"},
-		{Name: "v", Token: "viewer-tok", Role: "viewer"}, {Name: "d", Token: "dept-tok", Role: "department:gudong-office"},
+		{Name: "v", Token: "viewer-tok", Role: "viewer"}, {Name: "d", Token: "dept-tok", Role: "department:xiqu-office"},
 		{Name: "c", Token: "ctr-tok", Role: "contractor:acme"}},
 		Cases: &fakeCases{}, Devices: &fakeDevices{m: map[string]*lanewatch.Device{}}, DeadLetters: fakeDead{},
 		Plaques: ps, CameraPush: push, Snapshots: photos, MaxBodyBytes: 64 << 10})
@@ -175,11 +175,11 @@ func TestPlaquePublicAndReport(t *testing.T) {
 	e := newPlaqueServer(t)
 	code, body := e.send(t, httptest.NewRequest("GET", "/api/v1/plaques/pl-001", nil))
 	party, _ := body["party"].(map[string]any)
-	if code != 200 || party["contact"] != "138****5678" || body["district"] != "gudong" {
+	if code != 200 || party["contact"] != "138****5678" || body["district"] != "xiqu" {
 		t.Fatalf("GET plaque: %d %v", code, body)
 	}
 	raw, _ := json.Marshal(body)
-	if bytes.Contains(raw, []byte("13812345678")) || bytes.Contains(raw, []byte("gudong-office")) {
+	if bytes.Contains(raw, []byte("13812345678")) || bytes.Contains(raw, []byte("xiqu-office")) {
 		t.Fatalf("public view leaks contact or department: %s", raw)
 	}
 	if code, body := e.send(t, httptest.NewRequest("GET", "/api/v1/plaques/nope", nil)); code != 404 || errCode(body) != "not_found" {
@@ -191,7 +191,7 @@ func TestPlaquePublicAndReport(t *testing.T) {
 	req := httptest.NewRequest("POST", "/api/v1/plaques/pl-001/reports", r)
 	req.Header.Set("Content-Type", ct)
 	code, body = e.send(t, req)
-	if code != 201 || body["department"] != "gudong-office" || body["district"] != "gudong" || body["category"] != "0504" {
+	if code != 201 || body["department"] != "xiqu-office" || body["district"] != "xiqu" || body["category"] != "0504" {
 		t.Fatalf("report: %d %v", code, body)
 	}
 	c := e.opener.cases[0]
@@ -214,7 +214,7 @@ func TestPlaquePublicAndReport(t *testing.T) {
 	req = httptest.NewRequest("POST", "/api/v1/plaques/pl-002/reports", bytes.NewReader(js))
 	req.Header.Set("Content-Type", "application/json")
 	req.RemoteAddr = "192.0.2.2:1"
-	if code, body := e.send(t, req); code != 201 || body["department"] != "dongjie-office" {
+	if code, body := e.send(t, req); code != 201 || body["department"] != "dongqu-office" {
 		t.Fatalf("json report: %d %v", code, body)
 	}
 }

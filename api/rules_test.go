@@ -55,7 +55,7 @@ func newRulesServer(t *testing.T) (*Server, *rules.Manager, string) {
 		Tokens: []Token{{Name: "alice", Token: "admin-tok", Role: "admin"}, {Name: "olga", Token: "op-tok", Role: "operator"},
 			{Name: "v", Token: "viewer-tok", Role: "viewer"}},
 		Cases: &fakeCases{}, DeadLetters: fakeDead{}, Rules: m, MaxBodyBytes: 1 << 16,
-		Devices: &fakeDevices{m: map[string]*lanewatch.Device{"sw-001": {ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "gudong"}}},
+		Devices: &fakeDevices{m: map[string]*lanewatch.Device{"sw-001": {ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "xiqu"}}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -112,12 +112,12 @@ func newMatrixServer(t *testing.T, o Options) *Server {
 	t.Helper()
 	o.Tokens = []Token{
 		{Name: "adm", Token: "t-admin", Role: "admin"}, {Name: "op", Token: "t-operator", Role: "operator"},
-		{Name: "dep", Token: "t-dept", Role: "department:gudong-office"},
+		{Name: "dep", Token: "t-dept", Role: "department:xiqu-office"},
 		{Name: "con", Token: "t-contractor", Role: "contractor:lvcheng"}, {Name: "view", Token: "t-viewer", Role: "viewer"},
 	}
 	o.Cases = &fakeCases{}
 	o.Devices = &fakeDevices{m: map[string]*lanewatch.Device{
-		"sw-1": {ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong", Contractor: "lvcheng"},
+		"sw-1": {ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "xiqu", Contractor: "lvcheng"},
 	}}
 	o.DeadLetters = fakeDead{}
 	o.Telemetry = fakeTelemetry{}
@@ -147,7 +147,7 @@ func TestAPIRoleMatrix(t *testing.T) {
 		{"GET", "/api/v1/devices", "", []string{a, o, v, c}, 200},
 		{"POST", "/api/v1/devices", `{"id":"sw-2","type":"sweeper","password":"long-enough-pass"}`, []string{a}, 201},
 		{"GET", "/api/v1/devices/sw-1", "", []string{a, o, v, c}, 200},
-		{"PUT", "/api/v1/devices/sw-1", `{"type":"sweeper","district":"dongjie"}`, []string{a}, 200},
+		{"PUT", "/api/v1/devices/sw-1", `{"type":"sweeper","district":"dongqu"}`, []string{a}, 200},
 		{"DELETE", "/api/v1/devices/sw-1", "", []string{a}, 204},
 		{"POST", "/api/v1/devices/sw-1/credentials", `{"password":"another-long-pass"}`, []string{a}, 200},
 		{"GET", "/api/v1/devices/sw-1/telemetry", "", []string{a, o, v, c}, 200},
@@ -258,7 +258,7 @@ func TestOpen311RateLimit(t *testing.T) {
 	o311 := &fakeOpen311{}
 	s := newMatrixServer(t, Options{Open311: o311, Open311Keys: []string{"key-1"}, Open311Limit: RateLimit{N: 3, Per: time.Minute},
 		Now: func() time.Time { return now }})
-	form := url.Values{"api_key": {"key-1"}, "service_code": {"0101"}, "lat": {"26.08"}, "long": {"119.3"}, "description": {"垃圾"}}
+	form := url.Values{"api_key": {"key-1"}, "service_code": {"0101"}, "lat": {"22.51"}, "long": {"113.375"}, "description": {"垃圾"}}
 	var codes []int
 	for range 4 {
 		code, _ := postForm(t, s, "192.0.2.7", form)
@@ -302,7 +302,7 @@ func TestOpen311RateLimit(t *testing.T) {
 // FuzzOpen311Post sends arbitrary bodies and content types to POST requests.json: every answer
 // is 201 or a 4xx with a GeoReport error array, never a panic or a 5xx.
 func FuzzOpen311Post(f *testing.F) {
-	f.Add("application/x-www-form-urlencoded", []byte("api_key=key-1&service_code=0101&lat=26.08&long=119.3&description=%E5%9E%83%E5%9C%BE"))
+	f.Add("application/x-www-form-urlencoded", []byte("api_key=key-1&service_code=0101&lat=22.51&long=113.375&description=%E5%9E%83%E5%9C%BE"))
 	f.Add("application/x-www-form-urlencoded", []byte("api_key=key-1&service_code=0101&address_string=%E9%BC%93%E6%A5%BC"))
 	f.Add("application/x-www-form-urlencoded", []byte("api_key=key-1&service_code=0101&lat=91&long=0"))
 	f.Add("application/x-www-form-urlencoded", []byte("api_key=key-1&service_code=0101&lat=NaN&long=Inf"))

@@ -13,7 +13,7 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 	h := newDispatchHarness(t)
 	var c caseJSON
 	if code := h.json("operator", "POST", "/api/v1/cases", map[string]any{"category": "0102", "source": "inspection",
-		"location": map[string]float64{"lat": 26.09, "lon": 119.29}}, &c); code != 201 {
+		"location": map[string]float64{"lat": 22.52, "lon": 113.3652775}}, &c); code != 201 {
 		t.Fatalf("create case: %d", code)
 	}
 	for _, a := range []string{"accept", "dispatch"} {
@@ -21,7 +21,7 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 			t.Fatalf("%s: %d", a, code)
 		}
 	}
-	if c.Department != "gudong-office" {
+	if c.Department != "xiqu-office" {
 		t.Fatalf("dispatched to %s", c.Department)
 	}
 	path := "/api/v1/cases/" + c.ID + "/actions"
@@ -37,7 +37,7 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 	if code := h.json("operator", "POST", path, map[string]any{"action": "reassign", "note": "x"}, &bad); code != 400 || !strings.Contains(bad.Error.Message, "department") {
 		t.Fatalf("reassign without department: %d %+v", code, bad)
 	}
-	if code := h.json("admin", "POST", path, map[string]any{"action": "reassign", "department": "dongjie-office"}, nil); code != 200 {
+	if code := h.json("admin", "POST", path, map[string]any{"action": "reassign", "department": "dongqu-office"}, nil); code != 200 {
 		t.Fatalf("reassign: %d", code)
 	}
 
@@ -60,7 +60,7 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 		return out
 	}
 	zh := get("zh-CN,zh;q=0.9,en;q=0.8")
-	if zh["department"] != "dongjie-office" || zh["department_name"] != "东街街道城管办" || zh["district_name"] != "鼓东街道" {
+	if zh["department"] != "dongqu-office" || zh["department_name"] != "东区街道城管办" || zh["district_name"] != "西区街道" {
 		t.Fatalf("names: department %v %v district %v %v", zh["department"], zh["department_name"], zh["district"], zh["district_name"])
 	}
 	notes := func(c map[string]any) []string {
@@ -70,17 +70,17 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 		}
 		return out
 	}
-	wantZH := []string{"accept=", "dispatch=派遣至鼓东街道城管办", "urge=请尽快处理", "reassign=由鼓东街道城管办改派至东街街道城管办"}
+	wantZH := []string{"accept=", "dispatch=派遣至西区街道城管办", "urge=请尽快处理", "reassign=由西区街道城管办改派至东区街道城管办"}
 	if got := notes(zh)[1:]; strings.Join(got, "|") != strings.Join(wantZH, "|") {
 		t.Fatalf("zh notes %q, want %q", got, wantZH)
 	}
 	en := get("en-GB,en;q=0.9")
-	wantEN := []string{"accept=", "dispatch=dispatched to gudong-office", "urge=请尽快处理", "reassign=reassigned from gudong-office to dongjie-office"}
+	wantEN := []string{"accept=", "dispatch=dispatched to xiqu-office", "urge=请尽快处理", "reassign=reassigned from xiqu-office to dongqu-office"}
 	if got := notes(en)[1:]; strings.Join(got, "|") != strings.Join(wantEN, "|") {
 		t.Fatalf("en notes %q, want %q", got, wantEN)
 	}
 	last := en["timeline"].([]any)[4].(map[string]any)
-	if last["code"] != "reassigned" || last["params"].(map[string]any)["to"] != "dongjie-office" {
+	if last["code"] != "reassigned" || last["params"].(map[string]any)["to"] != "dongqu-office" {
 		t.Fatalf("reassign entry code/params: %v %v", last["code"], last["params"])
 	}
 	if def := get(""); notes(def)[4] != wantZH[3] {
@@ -91,7 +91,7 @@ func TestUrgeReassignNamesAndNotes(t *testing.T) {
 		Items []map[string]any `json:"items"`
 	}
 	h.json("viewer", "GET", "/api/v1/cases", nil, &list)
-	if len(list.Items) == 0 || list.Items[0]["district_name"] != "鼓东街道" {
+	if len(list.Items) == 0 || list.Items[0]["district_name"] != "西区街道" {
 		t.Fatalf("list items %v", list.Items)
 	}
 }

@@ -76,7 +76,7 @@ func TestCommandsEndToEnd(t *testing.T) {
 	})
 
 	// The rule's command.
-	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(time.Now().Add(-time.Second).Truncate(time.Millisecond), 26.0851, 119.3001, 30, true))
+	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(time.Now().Add(-time.Second).Truncate(time.Millisecond), 22.5151, 113.3750972, 30, true))
 	topic, cmd = next()
 	if topic != "devices/sw-001/commands/text" || cmd["params"].(map[string]any)["text"] != "作业超速，请减速" {
 		t.Fatalf("rule command = %s %v", topic, cmd)

@@ -63,7 +63,7 @@ func TestDeferOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Options{
-		Tokens: []api.Token{{Token: "t-op", Role: "operator", Name: "desk"}, {Token: "t-gudong", Role: "department:gudong-office"}},
+		Tokens: []api.Token{{Token: "t-op", Role: "operator", Name: "desk"}, {Token: "t-xiqu", Role: "department:xiqu-office"}},
 		Cases:  svc, Devices: devices.New(devices.Options{Store: st}), DeadLetters: st, Workflow: &workflow{s: svc, catalog: catalog}, Now: clock,
 	})
 	if err != nil {
@@ -113,12 +113,12 @@ func TestDeferOverHTTP(t *testing.T) {
 		return resp.StatusCode, out
 	}
 	c, _, err := svc.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen,
-		Location: lanewatch.Location{Lat: 26.0905, Lon: 119.2995}}, "r")
+		Location: lanewatch.Location{Lat: 22.5205, Lon: 113.3745139}}, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
 	act := "/api/v1/cases/" + c.ID + "/actions"
-	for _, a := range []struct{ token, action string }{{"t-op", "accept"}, {"t-op", "dispatch"}, {"t-gudong", "sign"}} {
+	for _, a := range []struct{ token, action string }{{"t-op", "accept"}, {"t-op", "dispatch"}, {"t-xiqu", "sign"}} {
 		if code, out := do(a.token, "", "POST", act, map[string]string{"action": a.action}); code != http.StatusOK {
 			t.Fatalf("%s: %d %+v", a.action, code, out.Error)
 		}
@@ -136,7 +136,7 @@ func TestDeferOverHTTP(t *testing.T) {
 	if _, got := do("t-op", "", "GET", "/api/v1/cases/"+c.ID, nil); got.Overdue || got.DeferredAt == nil || len(got.Timeline) != 5 {
 		t.Fatalf("deferred case a day later: overdue %v deferred_at %v, %d entries", got.Overdue, got.DeferredAt, len(got.Timeline))
 	}
-	if code, out := do("t-gudong", "", "POST", act, map[string]string{"action": "resume"}); code != http.StatusForbidden {
+	if code, out := do("t-xiqu", "", "POST", act, map[string]string{"action": "resume"}); code != http.StatusForbidden {
 		t.Fatalf("department resumes: %d %+v", code, out.Error)
 	}
 	if code, out := do("t-op", "", "POST", act, map[string]string{"action": "urge"}); code != http.StatusConflict ||

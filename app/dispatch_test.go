@@ -34,7 +34,7 @@ type dispatchHarness struct {
 }
 
 var roleTokens = map[string]string{
-	"admin": "t-admin", "operator": "t-op", "department": "t-gudong", "other-department": "t-dongjie",
+	"admin": "t-admin", "operator": "t-op", "department": "t-xiqu", "other-department": "t-dongqu",
 	"contractor": "t-contractor", "viewer": "t-viewer",
 }
 
@@ -78,7 +78,7 @@ func newDispatchHarness(t *testing.T) *dispatchHarness {
 	t.Cleanup(func() { stop(); <-done })
 	srv, err := api.New(api.Options{
 		Tokens: []api.Token{{Token: "t-admin", Role: "admin"}, {Token: "t-op", Role: "operator", Name: "desk"},
-			{Token: "t-gudong", Role: "department:gudong-office"}, {Token: "t-dongjie", Role: "department:dongjie-office"},
+			{Token: "t-xiqu", Role: "department:xiqu-office"}, {Token: "t-dongqu", Role: "department:dongqu-office"},
 			{Token: "t-contractor", Role: "contractor:hy-sanitation"}, {Token: "t-viewer", Role: "viewer"}},
 		Cases: svc, Devices: devices.New(devices.Options{Store: st}), DeadLetters: st, Workflow: w, Open311: w, Open311Keys: []string{"citizen-app-key"}, Now: now,
 	})
@@ -137,7 +137,7 @@ func (h *dispatchHarness) newCase(actions ...map[string]any) caseJSON {
 	h.t.Helper()
 	var c caseJSON
 	if code := h.json("operator", "POST", "/api/v1/cases", map[string]any{"category": "0102", "source": "inspection",
-		"location": map[string]float64{"lat": 26.09 + float64(time.Now().UnixNano()%1000)*1e-5, "lon": 119.29}}, &c); code != 201 {
+		"location": map[string]float64{"lat": 22.52 + float64(time.Now().UnixNano()%1000)*1e-5, "lon": 113.3652775}}, &c); code != 201 {
 		h.t.Fatalf("create case: %d", code)
 	}
 	for _, a := range actions {
@@ -174,7 +174,7 @@ func TestCaseEndpointsByRole(t *testing.T) {
 	h := newDispatchHarness(t)
 	roles := []string{"admin", "operator", "department", "other-department", "contractor", "viewer"}
 	accept := map[string]any{"action": "accept"}
-	dispatchGD := map[string]any{"action": "dispatch", "department": "gudong-office"}
+	dispatchGD := map[string]any{"action": "dispatch", "department": "xiqu-office"}
 	want := map[string]map[string]int{
 		"POST /cases":             {"admin": 201, "operator": 201, "department": 403, "other-department": 403, "contractor": 403, "viewer": 403},
 		"GET /cases/{id}":         {"admin": 200, "operator": 200, "department": 200, "other-department": 404, "contractor": 404, "viewer": 200},
@@ -202,12 +202,12 @@ func TestCaseEndpointsByRole(t *testing.T) {
 	_ = json.Unmarshal(b, &att)
 	for i, role := range roles {
 		got := map[string]int{}
-		got["POST /cases"] = h.json(role, "POST", "/api/v1/cases", map[string]any{"category": "0103", "location": map[string]float64{"lat": 26.05, "lon": 119.2 + float64(i)*0.01}}, nil)
+		got["POST /cases"] = h.json(role, "POST", "/api/v1/cases", map[string]any{"category": "0103", "location": map[string]float64{"lat": 22.48, "lon": 113.2 + float64(i)*0.01}}, nil)
 		got["GET /cases/{id}"] = h.json(role, "GET", "/api/v1/cases/"+shared.ID, nil, nil)
 		got["GET /cases"] = h.json(role, "GET", "/api/v1/cases", nil, nil)
 		fresh := h.newCase()
 		got["POST actions accept"] = h.json(role, "POST", "/api/v1/cases/"+fresh.ID+"/actions", accept, nil)
-		disp := h.newCase(accept, map[string]any{"action": "dispatch", "department": "gudong-office"})
+		disp := h.newCase(accept, map[string]any{"action": "dispatch", "department": "xiqu-office"})
 		got["POST actions sign"] = h.json(role, "POST", "/api/v1/cases/"+disp.ID+"/actions", map[string]any{"action": "sign"}, nil)
 		ct, body := multipartBody("before", pngOf(2+i))
 		got["POST attachments"], _, _ = h.do(role, "POST", "/api/v1/cases/"+shared.ID+"/attachments", ct, body)
@@ -316,7 +316,7 @@ func TestOpen311Media(t *testing.T) {
 	n := 0
 	post := func(media string) (int, string, []byte) {
 		n++ // a place of its own, so no report is a duplicate of another
-		form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {fmt.Sprintf("%.4f", 26.09+0.002*float64(n))}, "long": {"119.29"},
+		form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {fmt.Sprintf("%.4f", 22.52+0.002*float64(n))}, "long": {"113.3652775"},
 			"description": {"垃圾"}, "media_url": {media}}
 		code, b, _ := h.do("", "POST", "/open311/v2/requests.json", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 		var created []struct {
@@ -396,13 +396,13 @@ func TestOpen311(t *testing.T) {
 		code, b, _ := h.do("", "POST", "/open311/v2/requests."+format, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 		return code, b
 	}
-	form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {"26.0900"}, "long": {"119.2900"},
+	form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {"22.52"}, "long": {"113.3652775"},
 		"description": {"路边有一堆垃圾"}, "first_name": {"小"}, "last_name": {"王"}, "phone": {"13600000000"}}
-	bad := url.Values{"service_code": {"0101"}, "lat": {"26.09"}, "long": {"119.29"}}
+	bad := url.Values{"service_code": {"0101"}, "lat": {"22.52"}, "long": {"113.3652775"}}
 	if code, b := post("json", bad); code != 403 || !bytes.Contains(b, []byte(`[{"code":403,"description":`)) {
 		t.Errorf("no api_key: %d %s", code, b)
 	}
-	bad = url.Values{"api_key": {"citizen-app-key"}, "service_code": {"9001"}, "lat": {"26.09"}, "long": {"119.29"}}
+	bad = url.Values{"api_key": {"citizen-app-key"}, "service_code": {"9001"}, "lat": {"22.52"}, "long": {"113.3652775"}}
 	if code, _ := post("json", bad); code != 400 {
 		t.Errorf("non-citizen service: %d", code)
 	}
@@ -424,7 +424,7 @@ func TestOpen311(t *testing.T) {
 		Source, Status, District string
 	}
 	h.json("operator", "GET", "/api/v1/cases/"+id, nil, &c)
-	if c.Source != "citizen" || c.Status != "reported" || c.District != "gudong" {
+	if c.Source != "citizen" || c.Status != "reported" || c.District != "xiqu" {
 		t.Fatalf("case = %+v", c)
 	}
 	// Move it on and read status, notes, expected time and agency back.
@@ -440,7 +440,7 @@ func TestOpen311(t *testing.T) {
 	code, b, _ = h.do("", "GET", "/open311/v2/requests/"+id+".json", "", nil)
 	_ = json.Unmarshal(b, &reqs)
 	if code != 200 || len(reqs) != 1 || reqs[0]["status"] != "open" || reqs[0]["status_notes"] != "已安排保洁员" ||
-		reqs[0]["agency_responsible"] != "鼓东街道城管办" || reqs[0]["expected_datetime"] == "" || reqs[0]["service_code"] != "0101" {
+		reqs[0]["agency_responsible"] != "西区街道城管办" || reqs[0]["expected_datetime"] == "" || reqs[0]["service_code"] != "0101" {
 		t.Fatalf("request: %d %s", code, b)
 	}
 	code, b, _ = h.do("", "GET", "/open311/v2/requests/"+id+".xml", "", nil)
@@ -455,7 +455,7 @@ func TestOpen311(t *testing.T) {
 		t.Fatalf("request xml: %d %v %s", code, err, b)
 	}
 	// A reject closes it in Open311 terms.
-	other, _ := post("json", url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0505"}, "lat": {"26.08"}, "long": {"119.31"}})
+	other, _ := post("json", url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0505"}, "lat": {"22.51"}, "long": {"113.3847225"}})
 	_ = other
 	code, b, _ = h.do("", "GET", "/open311/v2/requests.json?status=open&service_code=0101", "", nil)
 	reqs = nil

@@ -273,27 +273,27 @@ func TestEndToEnd(t *testing.T) {
 
 	base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	// One single point (QoS 1), then a backlog batch of 5 (QoS 1); the batch has one speeding point.
-	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(base, 26.0851, 119.3001, 8, true))
+	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(base, 22.5151, 113.3750972, 8, true))
 	var batch []string
 	for i := 1; i <= 5; i++ {
 		speed := 9.0
 		if i == 3 {
 			speed = 26
 		}
-		batch = append(batch, telemetry(base.Add(time.Duration(i)*time.Second), 26.0851+float64(i)*1e-4, 119.3001, speed, true))
+		batch = append(batch, telemetry(base.Add(time.Duration(i)*time.Second), 22.5151+float64(i)*1e-4, 113.3750972, speed, true))
 	}
 	publish(t, sw, "vehicles/sw-001/telemetry", 1, "["+strings.Join(batch, ",")+"]")
 
 	// Publishing under another device's topic is refused and counted (QoS 0: the connection stays).
-	publish(t, sw, "vehicles/sw-002/telemetry", 0, telemetry(base, 26.0851, 119.3001, 8, true))
+	publish(t, sw, "vehicles/sw-002/telemetry", 0, telemetry(base, 22.5151, 113.3750972, 8, true))
 	// A malformed payload goes to dead letters; the same connection keeps working.
 	publish(t, sw, "vehicles/sw-001/telemetry", 1, `{"ts": "yesterday", "lat": 95}`)
-	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(base.Add(10*time.Second), 26.0861, 119.3011, 7, true))
+	publish(t, sw, "vehicles/sw-001/telemetry", 1, telemetry(base.Add(10*time.Second), 22.5161, 113.3760695, 7, true))
 
 	// A camera event opens a rule case.
-	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"evt-1","ts":%q,"type":"street_vending","confidence":0.91,"bbox":[0.1,0.2,0.3,0.2],"lat":26.0855,"lon":119.2999}`,
+	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"evt-1","ts":%q,"type":"street_vending","confidence":0.91,"bbox":[0.1,0.2,0.3,0.2],"lat":22.5155,"lon":113.3749028}`,
 		base.Format(time.RFC3339)))
-	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"evt-2","ts":%q,"type":"street_vending","confidence":0.88,"bbox":[0.11,0.2,0.3,0.2],"lat":26.0855,"lon":119.2999}`,
+	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"evt-2","ts":%q,"type":"street_vending","confidence":0.88,"bbox":[0.11,0.2,0.3,0.2],"lat":22.5155,"lon":113.3749028}`,
 		base.Add(time.Minute).Format(time.RFC3339)))
 
 	if !sw.IsConnected() {
@@ -338,7 +338,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	cv := cases.Items[byRule["e2e_street_vending"]]
-	if cv.Category != "0504" || cv.Key != "cam-001/street_vending" || cv.Occurrences != 2 || cv.District != "gudong" {
+	if cv.Category != "0504" || cv.Key != "cam-001/street_vending" || cv.Occurrences != 2 || cv.District != "xiqu" {
 		t.Errorf("camera case = %+v", cv)
 	}
 	sp := cases.Items[byRule["e2e_speeding"]]
@@ -415,7 +415,7 @@ func TestInfluxOutage(t *testing.T) {
 		if i == 450 {
 			influx.Start()
 		}
-		publish(t, sw, "vehicles/sw-002/telemetry", 1, telemetry(base.Add(time.Duration(i)*time.Second), 26.08+float64(i)*1e-5, 119.30, 8, true))
+		publish(t, sw, "vehicles/sw-002/telemetry", 1, telemetry(base.Add(time.Duration(i)*time.Second), 22.51+float64(i)*1e-5, 113.375, 8, true))
 	}
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d points after the outage", total), func() bool {
 		return fluxCount(t, influx, "vehicle_telemetry", "lat", "sw-002") == total

@@ -22,7 +22,7 @@ func TestJT808EndToEnd(t *testing.T) {
 	h := startAppWith(t, influx, t.TempDir(), func(c *Config) {
 		c.JT808 = jt808.Config{Addr: jtAddr, Models: map[string]jt808.Model{"fl5": {Brush: &jt808.Bit{StatusBit: &bit}}}}
 	}, "http")
-	code, body := h.post(t, "/api/v1/devices", `{"id": "jt-001", "type": "sweeper", "district": "gudong", "password": "jt-one-password",
+	code, body := h.post(t, "/api/v1/devices", `{"id": "jt-001", "type": "sweeper", "district": "xiqu", "password": "jt-one-password",
 		"tags": {"jt808_phone": "13912344329", "vehicle_model": "fl5"}}`)
 	if code != http.StatusCreated {
 		t.Fatalf("create device: %d %s", code, body)
@@ -84,7 +84,7 @@ func TestJT808EndToEnd(t *testing.T) {
 		t.Fatalf("auth answer %+v", g)
 	}
 	ts := time.Now().Add(-time.Minute).Truncate(time.Second)
-	loc := jt808.AppendLocation(nil, &jt808.Location{Status: jt808.StatusPositioned | 1<<10, Lat: 26.0851, Lon: 119.3001,
+	loc := jt808.AppendLocation(nil, &jt808.Location{Status: jt808.StatusPositioned | 1<<10, Lat: 22.5151, Lon: 113.3750972,
 		SpeedKmh: 8, Time: ts, Items: []jt808.Item{{ID: 0x01, Value: []byte{0, 0, 0x04, 0xd2}}}})
 	s = send(jt808.MsgLocation, loc)
 	if g := ackOf(read()); g.Serial != s || g.Result != jt808.ResultOK {

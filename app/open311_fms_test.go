@@ -45,8 +45,8 @@ func TestOpen311AsFixMyStreet(t *testing.T) {
 	common := url.Values{"api_key": {"citizen-app-key"}, "jurisdiction_id": {"fuzhou.example"}, "service_code": {"0101"},
 		"email": {"resident@example.com"}, "first_name": {"小"}, "last_name": {"王"}, "phone": {"13600000088"},
 		"attribute[fixmystreet_id]": {"4711"}, "attribute[title]": {"垃圾"}}
-	withPoint := url.Values{"lat": {"26.0900"}, "long": {"119.2900"}, "address_string": {"鼓楼区 东街口 12 号"}, "description": {"路边有一堆垃圾"}}
-	byAddress := url.Values{"address_string": {"鼓东街道 杨桥路 3 号门口"}, "description": {"门口堆物"}, "service_code": {"0507"}}
+	withPoint := url.Values{"lat": {"22.52"}, "long": {"113.3652775"}, "address_string": {"中山市 岐关西路口 12 号"}, "description": {"路边有一堆垃圾"}}
+	byAddress := url.Values{"address_string": {"西区街道 杨桥路 3 号门口"}, "description": {"门口堆物"}, "service_code": {"0507"}}
 	for k, v := range common {
 		if withPoint[k] == nil {
 			withPoint[k] = v
@@ -60,7 +60,7 @@ func TestOpen311AsFixMyStreet(t *testing.T) {
 
 	var reqs []map[string]any
 	code, b, _ := h.do("", "GET", "/open311/v2/requests/"+addrID+".json", "", nil)
-	if json.Unmarshal(b, &reqs); code != 200 || len(reqs) != 1 || reqs[0]["address"] != "鼓东街道 杨桥路 3 号门口" {
+	if json.Unmarshal(b, &reqs); code != 200 || len(reqs) != 1 || reqs[0]["address"] != "西区街道 杨桥路 3 号门口" {
 		t.Fatalf("address-only request: %d %s", code, b)
 	}
 	if _, has := reqs[0]["lat"]; has {
@@ -68,7 +68,7 @@ func TestOpen311AsFixMyStreet(t *testing.T) {
 	}
 	var addrCase map[string]any
 	h.json("operator", "GET", "/api/v1/cases/"+addrID, nil, &addrCase)
-	if addrCase["district"] != "gudong" || addrCase["address"] != "鼓东街道 杨桥路 3 号门口" {
+	if addrCase["district"] != "xiqu" || addrCase["address"] != "西区街道 杨桥路 3 号门口" {
 		t.Fatalf("address-only case: district %v address %v", addrCase["district"], addrCase["address"])
 	}
 

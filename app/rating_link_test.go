@@ -12,7 +12,7 @@ import (
 // is refused (issue 15: only admin/operator could rate).
 func TestReporterRatesThroughSignedLink(t *testing.T) {
 	h := newDispatchHarness(t)
-	form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {"26.0900"}, "long": {"119.2900"},
+	form := url.Values{"api_key": {"citizen-app-key"}, "service_code": {"0101"}, "lat": {"22.52"}, "long": {"113.3652775"},
 		"description": {"路边有一堆垃圾"}, "phone": {"13600000077"}}
 	code, b, _ := h.do("", "POST", "/open311/v2/requests.json", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	var created []struct {

@@ -184,11 +184,11 @@ func TestSecurity(t *testing.T) {
 
 	// A plaque device created, updated and rotated through the API, with secrets in bodies.
 	if code, body, _ := h.call("POST", "/api/v1/devices", secAdminToken,
-		`{"id":"pl-001","type":"plaque","district":"gudong","password":"`+secDevicePass+`"}`); code != 201 || strings.Contains(body, "pass") {
+		`{"id":"pl-001","type":"plaque","district":"xiqu","password":"`+secDevicePass+`"}`); code != 201 || strings.Contains(body, "pass") {
 		t.Fatalf("create device: %d %s", code, body)
 	}
 	if code, body, _ := h.call("PUT", "/api/v1/devices/pl-001", secAdminToken,
-		`{"type":"plaque","district":"dongjie","password":"`+secUpdatedPass+`"}`); code != 200 {
+		`{"type":"plaque","district":"dongqu","password":"`+secUpdatedPass+`"}`); code != 200 {
 		t.Fatalf("update device: %d %s", code, body)
 	}
 	if code, body, _ := h.call("POST", "/api/v1/devices/pl-001/credentials", secAdminToken,
@@ -245,7 +245,7 @@ func TestSecurity(t *testing.T) {
 			{"cam-001", "camera-one-pass", "cameras", "sw-001", "plaques"},
 			{"pl-001", secRotatedPass, "plaques", "cam-001", "vehicles"},
 		}
-		tel := telemetry(time.Now().Add(-time.Minute), 26.08, 119.30, 8, true)
+		tel := telemetry(time.Now().Add(-time.Minute), 22.51, 113.375, 8, true)
 		for _, d := range devs {
 			pubs := []struct {
 				topic string
@@ -319,7 +319,7 @@ func TestSecurity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		payload := telemetry(time.Now().Add(-30*time.Second), 26.07, 119.29, 5, false)
+		payload := telemetry(time.Now().Add(-30*time.Second), 22.5, 113.3652775, 5, false)
 		publish(t, dev, "vehicles/sw-002/telemetry", 1, payload)
 		select {
 		case m := <-got:

@@ -64,7 +64,7 @@ func TestOwnerNoticeWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cam.Disconnect(100)
-	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"p-1","ts":%q,"type":"illegal_parking","confidence":0.9,"bbox":[0.1,0.2,0.2,0.2],"lat":26.09,"lon":119.29,"plate":"粤T·12345"}`,
+	publish(t, cam, "cameras/cam-001/events", 1, fmt.Sprintf(`{"event_id":"p-1","ts":%q,"type":"illegal_parking","confidence":0.9,"bbox":[0.1,0.2,0.2,0.2],"lat":22.52,"lon":113.3652775,"plate":"粤T·12345"}`,
 		time.Now().UTC().Format(time.RFC3339)))
 	waitFor(t, 15*time.Second, "the owner's SMS", func() bool {
 		mu.Lock()

@@ -87,7 +87,7 @@ func TestTLSListeners(t *testing.T) {
 		t.Fatalf("mqtt tls connect: %v", tok.Error())
 	}
 	defer c.Disconnect(50)
-	publish(t, c, "vehicles/sw-001/telemetry", 1, telemetry(time.Now().Add(-time.Minute), 26.08, 119.30, 8, true))
+	publish(t, c, "vehicles/sw-001/telemetry", 1, telemetry(time.Now().Add(-time.Minute), 22.51, 113.375, 8, true))
 
 	bad := paho.NewClient(paho.NewClientOptions().AddBroker("ssl://" + h.cfg.MQTT.TLSAddr).SetClientID("tls-bad").
 		SetUsername("sw-001").SetPassword("sweeper-one-pass").SetProtocolVersion(4).

@@ -70,7 +70,7 @@ func TestPushHikvision(t *testing.T) {
 		t.Fatalf("push: %+v %v", res, err)
 	}
 	ev := decode(t, inj.got[0])
-	if ev.Type != "street_vending" || ev.Confidence != 0.8 || !ev.HasBBox || !ev.HasLocation || ev.Lat != 26.0855 ||
+	if ev.Type != "street_vending" || ev.Confidence != 0.8 || !ev.HasBBox || !ev.HasLocation || ev.Lat != 22.5155 ||
 		!ev.TS.Equal(time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)) {
 		t.Fatalf("event = %+v", ev)
 	}

@@ -136,7 +136,7 @@ func TestSnapshotFetch(t *testing.T) {
 
 func TestServiceAnnotatesAndAttaches(t *testing.T) {
 	ctx := context.Background()
-	cfg := &Config{Cameras: []CameraConfig{{ID: "cam-1", Location: &LatLon{Lat: 26.08, Lon: 119.3}}}}
+	cfg := &Config{Cameras: []CameraConfig{{ID: "cam-1", Location: &LatLon{Lat: 22.51, Lon: 113.375}}}}
 	tr, _ := NewTracker(TrackerOptions{Store: &memStates{}})
 	snaps, _ := NewSnapshots(SnapshotsOptions{Dir: t.TempDir()})
 	att := &fakeAttacher{}
@@ -149,7 +149,7 @@ func TestServiceAnnotatesAndAttaches(t *testing.T) {
 	if err := svc.Handle(ctx, "cam-1", first); err != nil {
 		t.Fatal(err)
 	}
-	if first.IncidentID == "" || first.IncidentDetections != 1 || !first.HasLocation || first.Lat != 26.08 {
+	if first.IncidentID == "" || first.IncidentDetections != 1 || !first.HasLocation || first.Lat != 22.51 {
 		t.Fatalf("first = %+v", first)
 	}
 	later := &lanewatch.CameraEvent{EventID: "2", TS: t0.Add(11 * time.Minute), Type: "street_vending", Confidence: 0.8, BBox: box, HasBBox: true, Snapshot: testJPEG(t, 200)}
@@ -184,7 +184,7 @@ func TestServiceAnnotatesAndAttaches(t *testing.T) {
 // auto-dispatch entry for camera cases never fired).
 func TestClassifyCameraCases(t *testing.T) {
 	ctx := context.Background()
-	cfg := &Config{Cameras: []CameraConfig{{ID: "cam-1", Location: &LatLon{Lat: 26.08, Lon: 119.3}}, {ID: "cam-2"}}}
+	cfg := &Config{Cameras: []CameraConfig{{ID: "cam-1", Location: &LatLon{Lat: 22.51, Lon: 113.375}}, {ID: "cam-2"}}}
 	tr, _ := NewTracker(TrackerOptions{Store: &memStates{}})
 	snaps, _ := NewSnapshots(SnapshotsOptions{Dir: t.TempDir()})
 	svc, err := NewService(ServiceOptions{Config: cfg, Tracker: tr, Snapshots: snaps, Attacher: &fakeAttacher{}})

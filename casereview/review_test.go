@@ -53,20 +53,20 @@ var (
 	july = time.Date(2026, 7, 1, 9, 0, 0, 0, cst)
 )
 
-// cases: 60 cases, id 1..60, one a day from July 1. Odd ids are closed. District: gudong for
-// id%3==0, nanjie otherwise. Department dep-a for id <= 30, dep-b after. Category 0505 for
+// cases: 60 cases, id 1..60, one a day from July 1. Odd ids are closed. District: xiqu for
+// id%3==0, shiqi otherwise. Department dep-a for id <= 30, dep-b after. Category 0505 for
 // id%4==1, 0103 otherwise. Source citizen, inspection for id%5==0. Ids 1..10 lie on the alley
-// road (lon 119.29), the rest 500 m east of any road.
+// road (lon 113.3652775), the rest 500 m east of any road.
 func testCases() *fakeCases {
 	f := &fakeCases{}
 	for i := 1; i <= 60; i++ {
-		c := &lanewatch.Case{ID: strconv.Itoa(i), Status: lanewatch.StatusResolved, District: "nanjie", Department: "dep-a",
-			Category: "0103", Source: "citizen", CreatedAt: july.AddDate(0, 0, i-1), Location: lanewatch.Location{Lat: 26.08, Lon: 119.30}}
+		c := &lanewatch.Case{ID: strconv.Itoa(i), Status: lanewatch.StatusResolved, District: "shiqi", Department: "dep-a",
+			Category: "0103", Source: "citizen", CreatedAt: july.AddDate(0, 0, i-1), Location: lanewatch.Location{Lat: 22.51, Lon: 113.375}}
 		if i%2 == 1 {
 			c.Status = lanewatch.StatusClosed
 		}
 		if i%3 == 0 {
-			c.District = "gudong"
+			c.District = "xiqu"
 		}
 		if i > 30 {
 			c.Department = "dep-b"
@@ -78,7 +78,7 @@ func testCases() *fakeCases {
 			c.Source = "inspection"
 		}
 		if i <= 10 {
-			c.Location.Lon = 119.29
+			c.Location.Lon = 113.3652775
 		}
 		f.cases = append(f.cases, c)
 	}
@@ -95,7 +95,7 @@ func newService(t *testing.T, cfg Config) (*Service, *fakeCases) {
 	fc := testCases()
 	now := time.Date(2026, 10, 15, 10, 0, 0, 0, cst)
 	s, err := New(Options{Store: st, Cases: fc, Config: cfg, Location: cst, Now: func() time.Time { return now },
-		Roads: []Road{{Class: "alley", Coords: [][2]float64{{119.29, 26.07}, {119.29, 26.09}}}, {Class: "main", Coords: [][2]float64{{119.28, 26.0}, {119.28, 26.2}}}}})
+		Roads: []Road{{Class: "alley", Coords: [][2]float64{{113.3652775, 22.5}, {113.3652775, 22.52}}}, {Class: "main", Coords: [][2]float64{{113.355555, 22.43}, {113.355555, 22.63}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestSampleReproducible(t *testing.T) {
 	}
 	// Through a stored review: the review keeps its seed, and drawing again gives its sample.
 	seed := int64(2026)
-	rv, err := s.Create(ctx, CreateRequest{Name: "2026 第三次评查", Seed: &seed, Size: 5, Filter: Filter{District: "nanjie"}}, "operator:li")
+	rv, err := s.Create(ctx, CreateRequest{Name: "2026 第三次评查", Seed: &seed, Size: 5, Filter: Filter{District: "shiqi"}}, "operator:li")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,14 +155,14 @@ func TestSampleFilters(t *testing.T) {
 		f    Filter
 		want []int
 	}{
-		{"gudong: odd multiples of 3", Filter{District: "gudong"}, []int{3, 9, 15, 21, 27, 33, 39, 45, 51, 57}},
+		{"xiqu: odd multiples of 3", Filter{District: "xiqu"}, []int{3, 9, 15, 21, 27, 33, 39, 45, 51, 57}},
 		{"dep-b and 05 大类", Filter{Department: "dep-b", Category: "05"}, []int{33, 37, 41, 45, 49, 53, 57}},
 		{"inspection source", Filter{Source: "inspection"}, []int{5, 15, 25, 35, 45, 55}},
 		{"alley road class", Filter{RoadClass: "alley"}, []int{1, 3, 5, 7, 9}},
 		{"main road class (nothing within 30 m)", Filter{RoadClass: "main"}, nil},
 		// created July 1 + (id-1) days: July 10..July 20 is ids 10..20.
 		{"period", Filter{From: "2026-07-10", To: "2026-07-20"}, []int{11, 13, 15, 17, 19}},
-		{"code", Filter{Category: "0505", District: "nanjie"}, []int{1, 5, 13, 17, 25, 29, 37, 41, 49, 53}},
+		{"code", Filter{Category: "0505", District: "shiqi"}, []int{1, 5, 13, 17, 25, 29, 37, 41, 49, 53}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,7 +219,7 @@ func TestScoresAndResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cases 3 (gudong, dep-a), 5 (nanjie, dep-a), 33 (gudong, dep-b).
+	// Cases 3 (xiqu, dep-a), 5 (shiqi, dep-a), 33 (xiqu, dep-b).
 	// 3 by li: all pass but legal_basis na -> 5/5 = 100; by wang: photos fail, legal na -> 4/5 = 80. Mean 90.
 	// 5 by li: timeline and legal_basis fail -> (1+1+1+1)/(5+2) = 4/7 = 57.142857...
 	// 33 by wang: only legal_basis passes, others na -> 2/2 = 100.
@@ -268,11 +268,11 @@ func TestScoresAndResults(t *testing.T) {
 		t.Errorf("dep-a = %+v", g)
 	}
 	close("dep-b", groups["dep/dep-b"].Mean, 100)
-	// gudong: 3 and 33 -> (90 + 100) / 2; nanjie: 5 -> 57.14.
-	close("gudong", groups["dist/gudong"].Mean, 95)
-	close("nanjie", groups["dist/nanjie"].Mean, 400.0/7)
-	if g := groups["dist/gudong"]; g.Cases != 10 || g.Scored != 2 {
-		t.Errorf("gudong = %+v", g)
+	// xiqu: 3 and 33 -> (90 + 100) / 2; shiqi: 5 -> 57.14.
+	close("xiqu", groups["dist/xiqu"].Mean, 95)
+	close("shiqi", groups["dist/shiqi"].Mean, 400.0/7)
+	if g := groups["dist/xiqu"]; g.Cases != 10 || g.Scored != 2 {
+		t.Errorf("xiqu = %+v", g)
 	}
 	want := []ItemCount{{"timeline", 2, 1, 1}, {"photos", 2, 1, 1}, {"limits", 3, 0, 1}, {"handling_note", 3, 0, 1},
 		{"reporter_informed", 3, 0, 1}, {"legal_basis", 1, 1, 2}}
@@ -284,7 +284,7 @@ func TestScoresAndResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(ds["gudong"]-0.95) > 1e-9 || math.Abs(ds["nanjie"]-4.0/7) > 1e-9 || len(ds) != 2 {
+	if math.Abs(ds["xiqu"]-0.95) > 1e-9 || math.Abs(ds["shiqi"]-4.0/7) > 1e-9 || len(ds) != 2 {
 		t.Errorf("district scores = %v", ds)
 	}
 	if ds, _ := s.DistrictScores(ctx, time.Date(2026, 9, 1, 0, 0, 0, 0, cst), time.Date(2026, 10, 1, 0, 0, 0, 0, cst)); len(ds) != 0 {

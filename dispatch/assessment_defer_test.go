@@ -16,7 +16,7 @@ func TestAssessDeferral(t *testing.T) {
 	now := sh("2025-03-20 12:00")
 	f := newFixture(t, now)
 	mk := func(id, sign, handle string, tl ...lanewatch.TimelineEntry) *lanewatch.Case {
-		return &lanewatch.Case{ID: id, District: "gudong", Status: lanewatch.StatusSigned, Timeline: tl,
+		return &lanewatch.Case{ID: id, District: "xiqu", Status: lanewatch.StatusSigned, Timeline: tl,
 			Deadlines: lanewatch.Deadlines{SignBy: tp(sign), HandleBy: tp(handle)}}
 	}
 	// P: signed on time, deferred at 11:00 with its handling deadline (16:00) still ahead, never
@@ -41,7 +41,7 @@ func TestAssessDeferral(t *testing.T) {
 	got := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), now, []*lanewatch.Case{p, q, r})
 	var gd DistrictScore
 	for _, ds := range got.Districts {
-		if ds.District == "gudong" {
+		if ds.District == "xiqu" {
 			gd = ds
 		}
 	}

@@ -19,22 +19,22 @@ func entry(action, at string) lanewatch.TimelineEntry {
 // TestAssessMonth checks the DOMAIN.md section 5 formulas on a hand-computed month.
 func TestAssessMonth(t *testing.T) {
 	f := newFixture(t, sh("2025-04-01 09:00"))
-	a := &lanewatch.Case{ID: "A", District: "gudong", Status: lanewatch.StatusClosed,
+	a := &lanewatch.Case{ID: "A", District: "xiqu", Status: lanewatch.StatusClosed,
 		Deadlines: lanewatch.Deadlines{SignBy: tp("2025-03-10 10:00"), HandleBy: tp("2025-03-10 16:00")},
 		Rating:    &lanewatch.Rating{Score: 5},
 		Timeline: []lanewatch.TimelineEntry{entry("report", "2025-03-10 08:40"), entry("dispatch", "2025-03-10 09:00"),
 			entry("sign", "2025-03-10 09:50"), entry("start", "2025-03-10 10:00"), entry("resolve", "2025-03-10 15:00"),
 			entry("verify", "2025-03-10 17:00")}}
-	b := &lanewatch.Case{ID: "B", District: "gudong", Status: lanewatch.StatusClosed,
+	b := &lanewatch.Case{ID: "B", District: "xiqu", Status: lanewatch.StatusClosed,
 		Deadlines: lanewatch.Deadlines{SignBy: tp("2025-03-12 10:00"), HandleBy: tp("2025-03-12 17:00")},
 		Rating:    &lanewatch.Rating{Score: 3},
 		Timeline: []lanewatch.TimelineEntry{entry("dispatch", "2025-03-12 09:00"), entry("sign", "2025-03-12 10:30"),
 			entry("extend", "2025-03-12 11:00"), entry("resolve", "2025-03-12 16:00"), entry("rework", "2025-03-12 16:30"),
 			entry("sign", "2025-03-12 16:40"), entry("resolve", "2025-03-12 17:30"), entry("verify", "2025-03-13 09:00")}}
-	c := &lanewatch.Case{ID: "C", District: "gudong", Status: lanewatch.StatusDispatched,
+	c := &lanewatch.Case{ID: "C", District: "xiqu", Status: lanewatch.StatusDispatched,
 		Deadlines: lanewatch.Deadlines{SignBy: tp("2025-03-14 10:00")},
 		Timeline:  []lanewatch.TimelineEntry{entry("dispatch", "2025-03-14 09:00")}}
-	april := &lanewatch.Case{ID: "D", District: "dongjie", Status: lanewatch.StatusSigned,
+	april := &lanewatch.Case{ID: "D", District: "dongqu", Status: lanewatch.StatusSigned,
 		Deadlines: lanewatch.Deadlines{SignBy: tp("2025-04-02 10:00"), HandleBy: tp("2025-04-02 16:00")}}
 	start := sh("2025-03-01 00:00")
 	got := f.svc.assess("2025-03", start, start.AddDate(0, 1, 0), sh("2025-04-01 09:00"), []*lanewatch.Case{a, b, c, april})
@@ -44,7 +44,7 @@ func TestAssessMonth(t *testing.T) {
 	}
 	var gd DistrictScore
 	for _, d := range got.Districts {
-		if d.District == "gudong" {
+		if d.District == "xiqu" {
 			gd = d
 			continue
 		}
@@ -53,7 +53,7 @@ func TestAssessMonth(t *testing.T) {
 		}
 	}
 	if gd.Cases != 3 {
-		t.Fatalf("gudong cases = %d", gd.Cases)
+		t.Fatalf("xiqu cases = %d", gd.Cases)
 	}
 	near := func(name string, got *float64, want float64) {
 		t.Helper()
@@ -99,7 +99,7 @@ func TestAssessReadsTheStore(t *testing.T) {
 	var mem []*lanewatch.Case
 	for i := range 30 {
 		day := sh("2025-03-01 08:00").Add(time.Duration(i) * 23 * time.Hour)
-		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"gudong", "dongjie", "nanjie"}[i%3],
+		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"xiqu", "dongqu", "shiqi"}[i%3],
 			Status: lanewatch.StatusReported, Title: "x", CreatedAt: day, UpdatedAt: day,
 			Deadlines: lanewatch.Deadlines{SignBy: tp(day.Add(time.Hour).Format("2006-01-02 15:04")), HandleBy: tp(day.Add(6 * time.Hour).Format("2006-01-02 15:04"))},
 			Timeline:  []lanewatch.TimelineEntry{{Action: "report", Actor: "citizen", At: day, To: lanewatch.StatusReported}}}
@@ -147,7 +147,7 @@ func BenchmarkAssessMonth(b *testing.B) {
 	ctx := context.Background()
 	for i := range 2000 {
 		day := sh("2025-03-01 08:00").Add(time.Duration(i%28) * 24 * time.Hour)
-		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"gudong", "dongjie"}[i%2],
+		c := &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, District: []string{"xiqu", "dongqu"}[i%2],
 			Status: lanewatch.StatusReported, Title: "x", CreatedAt: day, UpdatedAt: day,
 			Deadlines: lanewatch.Deadlines{SignBy: tp(day.Add(2 * time.Hour).Format("2006-01-02 15:04")), HandleBy: tp(day.Add(8 * time.Hour).Format("2006-01-02 15:04"))},
 			Timeline:  []lanewatch.TimelineEntry{{Action: "report", Actor: "citizen", At: day, To: lanewatch.StatusReported}}}

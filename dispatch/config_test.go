@@ -83,7 +83,7 @@ func TestDistrictsOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := DistrictsOf(a)
-	for _, loc := range []lanewatch.Location{{Lat: 26.09, Lon: 119.29}, {Lat: 26.08, Lon: 119.31}, {Lat: 0, Lon: 0}} {
+	for _, loc := range []lanewatch.Location{{Lat: 22.52, Lon: 113.3652775}, {Lat: 22.51, Lon: 113.3847225}, {Lat: 0, Lon: 0}} {
 		if got, want := shared.Locate(loc), d.Locate(loc); got != want {
 			t.Errorf("%v: %q, want %q", loc, got, want)
 		}

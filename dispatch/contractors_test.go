@@ -16,7 +16,7 @@ func TestContractorsAreParties(t *testing.T) {
 	f := newFixture(t, sh("2026-12-01 09:00")) // Tuesday
 	s := shippedService(t, f)
 	c, _, err := s.Open(ctx, &lanewatch.Case{Category: "9002", Source: lanewatch.SourceRule, Rule: "speeding", Key: "sw-001",
-		DeviceID: "sw-001", Contractor: "lvcheng", Location: lanewatch.Location{Lat: 26.09, Lon: 119.29}}, "system")
+		DeviceID: "sw-001", Contractor: "lvcheng", Location: lanewatch.Location{Lat: 22.52, Lon: 113.3652775}}, "system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +42,9 @@ func TestContractorsAreParties(t *testing.T) {
 
 	// A contractor the file does not list: the next best route (the district's office).
 	u, _, err := s.Open(ctx, &lanewatch.Case{Category: "9002", Source: lanewatch.SourceRule, Rule: "speeding", Key: "sw-x",
-		Contractor: "unknown-co", Location: lanewatch.Location{Lat: 26.09, Lon: 119.29}}, "system")
-	if err != nil || u.Department != "gudong-office" {
-		t.Fatalf("unlisted contractor: routed to %q (%v), want gudong-office", u.Department, err)
+		Contractor: "unknown-co", Location: lanewatch.Location{Lat: 22.52, Lon: 113.3652775}}, "system")
+	if err != nil || u.Department != "xiqu-office" {
+		t.Fatalf("unlisted contractor: routed to %q (%v), want xiqu-office", u.Department, err)
 	}
 }
 

@@ -58,7 +58,7 @@ func TestDeferStopsTheClock(t *testing.T) {
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActAccept}, operator)
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActDispatch}, operator)
 	f.clk.Set(sh("2025-03-12 09:10"))
-	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
+	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
 	// 09:10-12:00 is 2h50m, then 14:30-15:40.
 	oldDue := sh("2025-03-12 15:40")
 	if !c.Deadlines.HandleBy.Equal(oldDue) {
@@ -91,8 +91,8 @@ func TestDeferStopsTheClock(t *testing.T) {
 		if got.Overdue || timelineHas(got, "overdue") || got.DeferredAt == nil {
 			t.Fatalf("%s: deferred case overdue %v, deferred_at %v, timeline %+v", at, got.Overdue, got.DeferredAt, got.Timeline)
 		}
-		for _, k := range []string{key("remind", "gudong-office", "13800000001", oldDue),
-			key("overdue", "gudong-office", "13800000001", oldDue), key("escalate", "bureau", "13900000000", oldDue)} {
+		for _, k := range []string{key("remind", "xiqu-office", "13800000001", oldDue),
+			key("overdue", "xiqu-office", "13800000001", oldDue), key("escalate", "bureau", "13900000000", oldDue)} {
 			if notice(t, f, k) {
 				t.Fatalf("%s: deferred case notified %s", at, k)
 			}
@@ -107,10 +107,10 @@ func TestDeferStopsTheClock(t *testing.T) {
 		a    Actor
 		act  string
 		code string
-	}{{gudong, ActStart, lanewatch.EConflict}, {gudong, ActReturn, lanewatch.EConflict}, {operator, ActUrge, lanewatch.EConflict},
+	}{{xiqu, ActStart, lanewatch.EConflict}, {xiqu, ActReturn, lanewatch.EConflict}, {operator, ActUrge, lanewatch.EConflict},
 		{operator, ActDefer, lanewatch.EConflict}, {operator, ActReassign, lanewatch.EConflict},
-		{gudong, ActResume, lanewatch.EForbidden}, {Actor{Role: RoleViewer}, ActResume, lanewatch.EForbidden}} {
-		_, err := f.svc.Act(ctx, c.ID, ActionRequest{Action: r.act, Reason: "x", Department: "dongjie-office"}, r.a)
+		{xiqu, ActResume, lanewatch.EForbidden}, {Actor{Role: RoleViewer}, ActResume, lanewatch.EForbidden}} {
+		_, err := f.svc.Act(ctx, c.ID, ActionRequest{Action: r.act, Reason: "x", Department: "dongqu-office"}, r.a)
 		e := wantCode(t, err, r.code)
 		if r.code == lanewatch.EConflict && r.a == operator && (len(e.Allowed) != 1 || e.Allowed[0] != ActResume) {
 			t.Errorf("%s while deferred: allowed %v, want [resume]", r.act, e.Allowed)
@@ -151,15 +151,15 @@ func TestDeferStopsTheClock(t *testing.T) {
 	// The clock runs again against the shifted deadline: reminded once 48 min (20% of 4h) of
 	// working time are left (11:22), overdue at 14:40, not a minute before.
 	tickAt(t, f, sh("2025-03-13 11:21"))
-	if notice(t, f, key("remind", "gudong-office", "13800000001", newDue)) {
+	if notice(t, f, key("remind", "xiqu-office", "13800000001", newDue)) {
 		t.Fatal("reminded before 80% of the limit was used")
 	}
 	tickAt(t, f, sh("2025-03-13 11:22"))
-	if !notice(t, f, key("remind", "gudong-office", "13800000001", newDue)) {
+	if !notice(t, f, key("remind", "xiqu-office", "13800000001", newDue)) {
 		t.Fatal("not reminded at 80% of the limit")
 	}
 	tickAt(t, f, sh("2025-03-13 14:39"))
-	if got, _ := f.svc.Get(ctx, c.ID); got.Overdue || notice(t, f, key("overdue", "gudong-office", "13800000001", newDue)) {
+	if got, _ := f.svc.Get(ctx, c.ID); got.Overdue || notice(t, f, key("overdue", "xiqu-office", "13800000001", newDue)) {
 		t.Fatal("overdue before the shifted deadline")
 	}
 	tickAt(t, f, sh("2025-03-13 14:40"))
@@ -170,10 +170,10 @@ func TestDeferStopsTheClock(t *testing.T) {
 	if !got.Overdue || !timelineHas(got, "overdue") {
 		t.Fatalf("not overdue at the shifted deadline: %v", got.Overdue)
 	}
-	if !notice(t, f, key("overdue", "gudong-office", "13800000001", newDue)) || !notice(t, f, key("escalate", "bureau", "13900000000", newDue)) {
+	if !notice(t, f, key("overdue", "xiqu-office", "13800000001", newDue)) || !notice(t, f, key("escalate", "bureau", "13900000000", newDue)) {
 		t.Fatal("overdue not notified and escalated at the shifted deadline")
 	}
-	if notice(t, f, key("overdue", "gudong-office", "13800000001", oldDue)) {
+	if notice(t, f, key("overdue", "xiqu-office", "13800000001", oldDue)) {
 		t.Fatal("the old deadline was notified")
 	}
 }

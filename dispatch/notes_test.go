@@ -36,7 +36,7 @@ func TestNotesRenderedPerReader(t *testing.T) {
 	if n := got.Timeline[len(got.Timeline)-1].Note; n != "sign deadline 2025-03-12 10:00 passed" {
 		t.Fatalf("en note %q", n)
 	}
-	if n := got.Timeline[2].Note; n != "dispatched to gudong-office" {
+	if n := got.Timeline[2].Note; n != "dispatched to xiqu-office" {
 		t.Fatalf("en dispatch note %q", n)
 	}
 	for in, want := range map[string]string{"": "zh", "en": "en", "EN-us": "en", "zh-CN,en;q=0.9": "zh", "fr, en": "zh", "english": "zh"} {
@@ -53,7 +53,7 @@ func TestNotesRenderedPerReader(t *testing.T) {
 	}
 	var v map[string]string
 	json.Unmarshal(n.Payload, &v)
-	if v["duplicate_of"] != c.ID || v["district_name"] != "鼓东街道" {
+	if v["duplicate_of"] != c.ID || v["district_name"] != "西区街道" {
 		t.Fatalf("duplicate notice vars %v", v)
 	}
 }

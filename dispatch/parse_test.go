@@ -50,10 +50,10 @@ func TestCheckRefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &RoutingFile{Routes: []Route{{Category: "01", District: "gudong"}, {Category: "77", District: "gudnog"}, {Category: "x"}}}
-	err = r.CheckRefs(cat, []string{"gudong", "dongjie"})
+	r := &RoutingFile{Routes: []Route{{Category: "01", District: "xiqu"}, {Category: "77", District: "xiqv"}, {Category: "x"}}}
+	err = r.CheckRefs(cat, []string{"xiqu", "dongqu"})
 	want := `routes[1].category: no category code starts with "77"` + "\n" +
-		`routes[1].district: "gudnog" is not a district (did you mean "gudong"?)`
+		`routes[1].district: "xiqv" is not a district (did you mean "xiqu"?)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}

@@ -31,29 +31,29 @@ func TestReworkNeedsNewAfterPhoto(t *testing.T) {
 	c, _, _ := f.svc.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, Location: gudongPt}, "r")
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActAccept}, operator)
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActDispatch}, operator)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, gudong)
-	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 1)), gudong); err != nil {
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, xiqu)
+	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 1)), xiqu); err != nil {
 		t.Fatal(err)
 	}
 	f.clk.Add(time.Minute)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "已清理"}, gudong)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "已清理"}, xiqu)
 	f.clk.Add(time.Minute)
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActRework, Note: "未清理干净"}, operator)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, gudong)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, xiqu)
 	f.clk.Add(time.Minute)
-	_, err := f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, gudong)
+	_, err := f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, xiqu)
 	wantCode(t, err, lanewatch.EUnprocessable)
 	// The same photo again is the same attachment, still from before the rework.
-	_, err = f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 1)), gudong)
+	_, err = f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 1)), xiqu)
 	wantCode(t, err, lanewatch.EConflict)
-	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, gudong)
+	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, xiqu)
 	wantCode(t, err, lanewatch.EUnprocessable)
-	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 200)), gudong); err != nil {
+	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(shadedPNG(t, 200)), xiqu); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, gudong); got.Status != lanewatch.StatusResolved {
+	if got := mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "再次清理"}, xiqu); got.Status != lanewatch.StatusResolved {
 		t.Fatalf("status %s", got.Status)
 	}
 }

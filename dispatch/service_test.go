@@ -87,9 +87,9 @@ func (f *fixture) serviceFrom(t testing.TB, st Store, dir string) *Service {
 
 var (
 	operator = Actor{Role: RoleOperator, Name: "desk"}
-	gudong   = Actor{Role: RoleDepartment, ID: "gudong-office"}
-	gudongPt = lanewatch.Location{Lat: 26.090, Lon: 119.290}
-	dongPt   = lanewatch.Location{Lat: 26.090, Lon: 119.310}
+	xiqu     = Actor{Role: RoleDepartment, ID: "xiqu-office"}
+	gudongPt = lanewatch.Location{Lat: 22.52, Lon: 113.3652775}
+	dongPt   = lanewatch.Location{Lat: 22.52, Lon: 113.3847225}
 )
 
 func pngBytes(t *testing.T) []byte {
@@ -126,10 +126,10 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("open: %v %v", created, err)
 	}
-	if c.District != "gudong" || c.Status != lanewatch.StatusReported || c.Deadlines.DispatchBy == nil || !c.Deadlines.DispatchBy.Equal(sh("2025-03-12 10:00")) {
+	if c.District != "xiqu" || c.Status != lanewatch.StatusReported || c.Deadlines.DispatchBy == nil || !c.Deadlines.DispatchBy.Equal(sh("2025-03-12 10:00")) {
 		t.Fatalf("opened = %+v dispatch_by %v", c, c.Deadlines.DispatchBy)
 	}
-	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActSign}, gudong)
+	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActSign}, xiqu)
 	wantCode(t, err, lanewatch.EForbidden) // not assigned yet
 	e := wantCode(t, func() error { _, err := f.svc.Act(ctx, c.ID, ActionRequest{Action: ActVerify}, operator); return err }(), lanewatch.EConflict)
 	if !slices.Equal(e.Allowed, []string{ActAccept, ActReject, ActClose}) {
@@ -138,33 +138,33 @@ func TestLifecycle(t *testing.T) {
 	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActAccept}, operator)
 	f.clk.Add(10 * time.Minute)
 	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActDispatch}, operator) // routing proposes
-	if c.Department != "gudong-office" || !c.Deadlines.SignBy.Equal(sh("2025-03-12 10:10")) {
+	if c.Department != "xiqu-office" || !c.Deadlines.SignBy.Equal(sh("2025-03-12 10:10")) {
 		t.Fatalf("dispatched to %q sign_by %v", c.Department, c.Deadlines.SignBy)
 	}
-	if n, err := f.st.GetNotification(ctx, "dispatched:"+c.ID+":gudong-office:"+itoa(c.Deadlines.SignBy.Unix())+":sms:13800000001"); err != nil || n.Event != "dispatched" {
+	if n, err := f.st.GetNotification(ctx, "dispatched:"+c.ID+":xiqu-office:"+itoa(c.Deadlines.SignBy.Unix())+":sms:13800000001"); err != nil || n.Event != "dispatched" {
 		t.Fatalf("dispatch notification: %v %v", n, err)
 	}
 	f.clk.Add(20 * time.Minute) // 09:30
-	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
+	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
 	if !c.Deadlines.HandleBy.Equal(sh("2025-03-12 16:00")) { // 4 working hours across lunch
 		t.Fatalf("handle_by = %v", c.Deadlines.HandleBy.In(f.svc.cal.Location()))
 	}
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, gudong)
-	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve}, gudong)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, xiqu)
+	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve}, xiqu)
 	wantCode(t, err, lanewatch.EInvalid)
-	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "cleaned"}, gudong)
+	_, err = f.svc.Act(ctx, c.ID, ActionRequest{Action: ActResolve, Note: "cleaned"}, xiqu)
 	wantCode(t, err, lanewatch.EUnprocessable)
-	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(pngBytes(t)), gudong); err != nil {
+	if _, err := f.svc.Attach(ctx, c.ID, KindAfter, bytes.NewReader(pngBytes(t)), xiqu); err != nil {
 		t.Fatal(err)
 	}
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "cleaned"}, gudong)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "cleaned"}, xiqu)
 	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActRework, Note: "still dirty"}, operator)
-	if c.Status != lanewatch.StatusDispatched || c.ReworkCount != 1 || c.Department != "gudong-office" {
+	if c.Status != lanewatch.StatusDispatched || c.ReworkCount != 1 || c.Department != "xiqu-office" {
 		t.Fatalf("after rework: %+v", c)
 	}
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, gudong)
-	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "done"}, gudong)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActStart}, xiqu)
+	mustAct(t, f.svc, c.ID, ActionRequest{Action: ActResolve, Note: "done"}, xiqu)
 	c = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActVerify, Note: "ok"}, operator)
 	if c.Status != lanewatch.StatusClosed {
 		t.Fatal(c.Status)
@@ -246,13 +246,13 @@ func TestRouting(t *testing.T) {
 	for _, tt := range []struct {
 		cat, district, road, contractor, want string
 	}{
-		{"0101", "gudong", "", "", "gudong-office"},
-		{"0505", "gudong", "", "", "traffic"},     // category beats district
-		{"0504", "gudong", "main", "", "traffic"}, // prefix + district + road class
-		{"0504", "gudong", "branch", "", "gudong-office"},
-		{"0101", "hualin", "", "", "bureau"}, // default
-		{"9001", "gudong", "", "hy-sanitation", "hy-sanitation"},
-		{"9001", "gudong", "", "", "gudong-office"}, // no contractor: next best
+		{"0101", "xiqu", "", "", "xiqu-office"},
+		{"0505", "xiqu", "", "", "traffic"},     // category beats district
+		{"0504", "xiqu", "main", "", "traffic"}, // prefix + district + road class
+		{"0504", "xiqu", "branch", "", "xiqu-office"},
+		{"0101", "nanqu", "", "", "bureau"}, // default
+		{"9001", "xiqu", "", "hy-sanitation", "hy-sanitation"},
+		{"9001", "xiqu", "", "", "xiqu-office"}, // no contractor: next best
 	} {
 		c := &lanewatch.Case{Category: tt.cat, District: tt.district, Contractor: tt.contractor}
 		if got := r.Route(c, tt.road); got != tt.want {
@@ -263,8 +263,8 @@ func TestRouting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for loc, want := range map[lanewatch.Location]string{gudongPt: "gudong", dongPt: "dongjie",
-		{Lat: 26.08, Lon: 119.29}: "nanjie", {Lat: 26.08, Lon: 119.31}: "hualin", {Lat: 26.2, Lon: 119.3}: ""} {
+	for loc, want := range map[lanewatch.Location]string{gudongPt: "xiqu", dongPt: "dongqu",
+		{Lat: 22.51, Lon: 113.3652775}: "shiqi", {Lat: 22.51, Lon: 113.3847225}: "nanqu", {Lat: 22.63, Lon: 113.375}: ""} {
 		if got := d.Locate(loc); got != want {
 			t.Errorf("Locate(%v) = %q, want %q", loc, got, want)
 		}
@@ -318,12 +318,12 @@ func TestEscalationAndRestart(t *testing.T) {
 	if err := f.svc.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.st.GetNotification(ctx, key("remind", "gudong-office", "sms", "13800000001")); lanewatch.ErrorCode(err) != lanewatch.ENotFound {
+	if _, err := f.st.GetNotification(ctx, key("remind", "xiqu-office", "sms", "13800000001")); lanewatch.ErrorCode(err) != lanewatch.ENotFound {
 		t.Fatalf("early reminder: %v", err)
 	}
 	f.clk.Set(sh("2025-03-12 09:50")) // 83%
 	_ = f.svc.Tick(ctx)
-	if _, err := f.st.GetNotification(ctx, key("remind", "gudong-office", "sms", "13800000001")); err != nil {
+	if _, err := f.st.GetNotification(ctx, key("remind", "xiqu-office", "sms", "13800000001")); err != nil {
 		t.Fatalf("reminder: %v", err)
 	}
 	// Restart before the deadline passes: a new service over the same store.
@@ -337,7 +337,7 @@ func TestEscalationAndRestart(t *testing.T) {
 	if _, err := f.st.GetNotification(ctx, key("escalate", "bureau", "sms", "13900000000")); err != nil {
 		t.Fatalf("supervisor not told: %v", err)
 	}
-	if _, err := f.st.GetNotification(ctx, key("overdue", "gudong-office", "wechat", "openid-gd")); err != nil {
+	if _, err := f.st.GetNotification(ctx, key("overdue", "xiqu-office", "wechat", "openid-gd")); err != nil {
 		t.Fatalf("department not told: %v", err)
 	}
 	_ = f.svc.Tick(ctx) // idempotent
@@ -349,7 +349,7 @@ func TestEscalationAndRestart(t *testing.T) {
 		t.Fatalf("lanewatch_cases_overdue = %v", v)
 	}
 	// Signing moves it on: no longer overdue.
-	got = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, gudong)
+	got = mustAct(t, f.svc, c.ID, ActionRequest{Action: ActSign}, xiqu)
 	if got.Overdue {
 		t.Fatal("still overdue after sign")
 	}

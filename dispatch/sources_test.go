@@ -22,17 +22,17 @@ func TestCameraCasesAcrossSources(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, sh("2026-12-01 09:00"))
 	s := shippedService(t, f)
-	pt := lanewatch.Location{Lat: 26.090, Lon: 119.305} // dongjie
+	pt := lanewatch.Location{Lat: 22.52, Lon: 113.3798612} // dongqu
 	park, _, err := s.Open(ctx, &lanewatch.Case{Category: "0505", Source: lanewatch.SourceCamera, Confidence: 0.95,
 		Rule: "illegal_parking", Key: "cam-7/illegal_parking", DeviceID: "cam-7", Location: pt}, "system")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if park.Status != lanewatch.StatusDispatched || park.Department != "dongjie-office" || park.Confidence != 0.95 {
-		t.Fatalf("camera 0505 at 0.95: %s to %q conf %v, want dispatched to dongjie-office", park.Status, park.Department, park.Confidence)
+	if park.Status != lanewatch.StatusDispatched || park.Department != "dongqu-office" || park.Confidence != 0.95 {
+		t.Fatalf("camera 0505 at 0.95: %s to %q conf %v, want dispatched to dongqu-office", park.Status, park.Department, park.Confidence)
 	}
 	low, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0505", Source: lanewatch.SourceCamera, Confidence: 0.85,
-		Rule: "illegal_parking", Key: "cam-8/illegal_parking", Location: lanewatch.Location{Lat: 26.092, Lon: 119.288}}, "system")
+		Rule: "illegal_parking", Key: "cam-8/illegal_parking", Location: lanewatch.Location{Lat: 22.522, Lon: 113.363333}}, "system")
 	if low.Status != lanewatch.StatusReported {
 		t.Fatalf("camera 0505 at 0.85 is %s, want reported", low.Status)
 	}
@@ -42,7 +42,7 @@ func TestCameraCasesAcrossSources(t *testing.T) {
 	}
 
 	// Citizen first, then camera at the same spot: one open case and a duplicate.
-	spot := lanewatch.Location{Lat: 26.0900, Lon: 119.2900}
+	spot := lanewatch.Location{Lat: 22.52, Lon: 113.3652775}
 	cit, _, err := s.Open(ctx, &lanewatch.Case{Category: "0507", Source: lanewatch.SourceCitizen, Location: spot,
 		Reporter: &lanewatch.Reporter{Phone: "13600000001"}}, "reporter:app")
 	if err != nil {
@@ -70,7 +70,7 @@ func TestCameraCasesAcrossSources(t *testing.T) {
 	}
 
 	// Camera first, then a citizen: the citizen report is the duplicate.
-	spot2 := lanewatch.Location{Lat: 26.0950, Lon: 119.2950}
+	spot2 := lanewatch.Location{Lat: 22.525, Lon: 113.3701388}
 	cam2, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCamera, Confidence: 0.9, Rule: "garbage", Key: "cam-3/g", Location: spot2}, "system")
 	cit2, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, Location: spot2}, "reporter:app")
 	if cit2.DuplicateOf != cam2.ID {
@@ -84,26 +84,26 @@ func TestCameraCasesAcrossSources(t *testing.T) {
 }
 
 // A plaque case belongs to the plaque's district even when its point lies in another
-// district's polygon (shipped pl-004: district hualin, point inside gudong).
+// district's polygon (shipped pl-004: district nanqu, point inside xiqu).
 func TestPlaqueCaseKeepsPlaqueDistrict(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, sh("2026-12-01 09:00"))
 	s := shippedService(t, f)
-	pt := lanewatch.Location{Lat: 26.0921, Lon: 119.2881}
-	if got := s.Districts().Locate(pt); got != "gudong" {
+	pt := lanewatch.Location{Lat: 22.5221, Lon: 113.3634302}
+	if got := s.Districts().Locate(pt); got != "xiqu" {
 		t.Fatalf("fixture: point in %q", got)
 	}
 	c, _, err := s.Open(ctx, &lanewatch.Case{Category: "9101", Source: lanewatch.SourcePlaque, DeviceID: "pl-004",
-		District: "hualin", Department: "hualin-office", Location: pt}, "plaque:pl-004")
+		District: "nanqu", Department: "nanqu-office", Location: pt}, "plaque:pl-004")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.District != "hualin" || c.Department != "hualin-office" {
-		t.Fatalf("plaque case: district %q department %q, want hualin, hualin-office", c.District, c.Department)
+	if c.District != "nanqu" || c.Department != "nanqu-office" {
+		t.Fatalf("plaque case: district %q department %q, want nanqu, nanqu-office", c.District, c.Department)
 	}
 	// A citizen case at the same point is located by its point.
-	cit, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0102", Source: lanewatch.SourceCitizen, District: "hualin", Location: pt}, "r")
-	if cit.District != "gudong" {
-		t.Fatalf("citizen case district %q, want gudong", cit.District)
+	cit, _, _ := s.Open(ctx, &lanewatch.Case{Category: "0102", Source: lanewatch.SourceCitizen, District: "nanqu", Location: pt}, "r")
+	if cit.District != "xiqu" {
+		t.Fatalf("citizen case district %q, want xiqu", cit.District)
 	}
 }

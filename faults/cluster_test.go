@@ -42,7 +42,7 @@ func clusterDeviceFile() string {
 	var b strings.Builder
 	b.WriteString("devices:\n")
 	for i := range clusterDevices {
-		fmt.Fprintf(&b, "  - {id: cl-%03d, type: sweeper, district: gudong, contractor: lvcheng, password: \"cluster-pass\"}\n", i)
+		fmt.Fprintf(&b, "  - {id: cl-%03d, type: sweeper, district: xiqu, contractor: lvcheng, password: \"cluster-pass\"}\n", i)
 	}
 	return b.String()
 }
@@ -486,19 +486,19 @@ limits:
 	// connection (NOTIFY lanewatch_registry), without a reconnect: its points get the new
 	// district tag.
 	dc := connect(t, nodes[0].mqtt, "cl-000", "cluster-pass")
-	if code := nodes[2].putJSON("/api/v1/devices/cl-000", `{"type":"sweeper","district":"dongjie","contractor":"lvcheng"}`); code != 200 {
+	if code := nodes[2].putJSON("/api/v1/devices/cl-000", `{"type":"sweeper","district":"dongqu","contractor":"lvcheng"}`); code != 200 {
 		t.Fatalf("PUT device on node-2: %d", code)
 	}
 	n := 0
 	waitFor(t, 15*time.Second, "node-0 to tag cl-000's points with its new district", func() bool {
 		n++
 		ts := time.Now().Add(time.Duration(n) * time.Millisecond).UTC().Format(time.RFC3339Nano)
-		tok := dc.Publish("vehicles/cl-000/telemetry", 1, false, fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.3,"speed_kmh":0}`, ts))
+		tok := dc.Publish("vehicles/cl-000/telemetry", 1, false, fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":0}`, ts))
 		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			return false
 		}
 		time.Sleep(500 * time.Millisecond) // the sink's flush interval is 200 ms
-		return strings.Contains(influx.Query(t, fmt.Sprintf(`SELECT "lat", "district" FROM "vehicle_telemetry" WHERE "device" = 'cl-000' AND time = '%s'`, ts)), `"dongjie"`)
+		return strings.Contains(influx.Query(t, fmt.Sprintf(`SELECT "lat", "district" FROM "vehicle_telemetry" WHERE "device" = 'cl-000' AND time = '%s'`, ts)), `"dongqu"`)
 	})
 	t.Logf("%d devices, %d acknowledged points, %d marker cases, %d devices moved, %d notifications delivered once; %v",
 		clusterDevices, acked, len(cases), moved, len(deliveries), time.Since(start).Round(time.Millisecond))

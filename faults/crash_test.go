@@ -20,10 +20,10 @@ import (
 )
 
 const crashDevices = `devices:
-  - {id: sw-001, type: sweeper, district: gudong, contractor: lvcheng, password: "crash-test-pass"}
-  - {id: sw-002, type: sweeper, district: gudong, contractor: lvcheng, password: "crash-test-pass"}
-  - {id: sw-003, type: sweeper, district: nanjie, contractor: jieyuan, password: "crash-test-pass"}
-  - {id: sw-004, type: sweeper, district: nanjie, contractor: jieyuan, password: "crash-test-pass"}
+  - {id: sw-001, type: sweeper, district: xiqu, contractor: lvcheng, password: "crash-test-pass"}
+  - {id: sw-002, type: sweeper, district: xiqu, contractor: lvcheng, password: "crash-test-pass"}
+  - {id: sw-003, type: sweeper, district: shiqi, contractor: jieyuan, password: "crash-test-pass"}
+  - {id: sw-004, type: sweeper, district: shiqi, contractor: jieyuan, password: "crash-test-pass"}
 `
 
 const crashRules = `groups:
@@ -49,7 +49,7 @@ func (p *publisher) payload(i int) (string, int64) {
 	if i%50 == 0 {
 		speed = 25 // trips crash_speeding
 	}
-	return fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":%.1f,"brush_on":true}`, ts.UTC().Format(time.RFC3339Nano), speed), ts.UnixNano()
+	return fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":%.1f,"brush_on":true}`, ts.UTC().Format(time.RFC3339Nano), speed), ts.UnixNano()
 }
 
 // run publishes until stop is closed or the connection fails, waiting for each PUBACK.
@@ -268,11 +268,11 @@ calendar:
 	}
 	var markers []string
 	for i := 1; i <= 3; i++ {
-		markers = append(markers, fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":25,"odometer_km":%d}`,
+		markers = append(markers, fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":25,"odometer_km":%d}`,
 			now.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i))
 	}
 	publish("sw-001", markers...)
-	publish("sw-002", fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":8}`, now.Format(time.RFC3339Nano)))
+	publish("sw-002", fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":8}`, now.Format(time.RFC3339Nano)))
 
 	type caseView struct {
 		ID       string `json:"id"`

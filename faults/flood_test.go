@@ -20,9 +20,9 @@ import (
 )
 
 const floodDevices = `devices:
-  - {id: flood-001, type: sweeper, district: gudong, contractor: lvcheng, password: "flood-test-pass"}
-  - {id: calm-001, type: sweeper, district: gudong, contractor: lvcheng, password: "flood-test-pass"}
-  - {id: idle-001, type: sweeper, district: gudong, contractor: lvcheng, password: "flood-test-pass"}
+  - {id: flood-001, type: sweeper, district: xiqu, contractor: lvcheng, password: "flood-test-pass"}
+  - {id: calm-001, type: sweeper, district: xiqu, contractor: lvcheng, password: "flood-test-pass"}
+  - {id: idle-001, type: sweeper, district: xiqu, contractor: lvcheng, password: "flood-test-pass"}
 `
 
 func rssKB(t *testing.T, pid int) int {
@@ -118,7 +118,7 @@ func TestFloodIdleAndSlowConsumer(t *testing.T) {
 				return
 			default:
 			}
-			body := fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":8,"brush_on":true,"pad":"%s"}`,
+			body := fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":8,"brush_on":true,"pad":"%s"}`,
 				base.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), strings.Repeat("x", 200))
 			pending = append(pending, flood.Publish("vehicles/flood-001/telemetry", 1, false, body))
 			if len(pending) == cap(pending) {
@@ -138,7 +138,7 @@ func TestFloodIdleAndSlowConsumer(t *testing.T) {
 	peak := 0
 	deadline := time.Now().Add(runFor)
 	for i := 0; time.Now().Before(deadline); i++ {
-		body := fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30}`, base.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano))
+		body := fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375}`, base.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano))
 		start := time.Now()
 		tok := calm.Publish("vehicles/calm-001/telemetry", 1, false, body)
 		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {

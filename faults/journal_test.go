@@ -25,7 +25,7 @@ func TestJournalCorruptStartAndSalvage(t *testing.T) {
 			n.start()
 			c := connect(t, n.mqtt, "sw-001", "crash-test-pass")
 			for i := range 40 {
-				body := `{"ts":"2026-12-01T10:00:00Z","lat":26.08,"lon":119.30,"odometer_km":` + string(rune('0'+i%10)) + `}`
+				body := `{"ts":"2026-12-01T10:00:00Z","lat":22.51,"lon":113.375,"odometer_km":` + string(rune('0'+i%10)) + `}`
 				if tok := c.Publish("vehicles/sw-001/telemetry", 1, false, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 					t.Fatalf("publish %d: %v", i, tok.Error())
 				}

@@ -32,12 +32,12 @@ func TestNULOnPostgres(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	for _, tc := range []struct{ method, path, ctype, body, field string }{
-		{"POST", "/api/v1/devices", "application/json", `{"id":"sw-nul","type":"sweeper","password":"pass-pass-pass","plate":"闽A\u0000"}`, "plate"},
+		{"POST", "/api/v1/devices", "application/json", `{"id":"sw-nul","type":"sweeper","password":"pass-pass-pass","plate":"粤T\u0000"}`, "plate"},
 		{"PUT", "/api/v1/devices/sw-001", "application/json", `{"id":"sw-001","type":"sweeper","district":"gu\u0000dong"}`, "district"},
-		{"POST", "/api/v1/cases", "application/json", `{"category":"0101","title":"x\u0000","location":{"lat":26.08,"lon":119.3}}`, "title"},
+		{"POST", "/api/v1/cases", "application/json", `{"category":"0101","title":"x\u0000","location":{"lat":22.51,"lon":113.375}}`, "title"},
 		{"GET", "/api/v1/cases?district=gu%00dong", "", "", "district"},
 		{"POST", "/open311/v2/requests.json", "application/x-www-form-urlencoded",
-			"api_key=nul-test-key&service_code=0101&lat=26.08&long=119.3&description=a%00b", "description"},
+			"api_key=nul-test-key&service_code=0101&lat=22.51&long=113.375&description=a%00b", "description"},
 	} {
 		code, body := send(tc.method, tc.path, tc.ctype, tc.body)
 		if code != 400 || !strings.Contains(body, tc.field+": contains a NUL byte") {

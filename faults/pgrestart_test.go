@@ -50,7 +50,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 				if i%10 == 0 {
 					speed = 25
 				}
-				body := fmt.Sprintf(`{"ts":%q,"lat":26.08,"lon":119.30,"speed_kmh":%.0f,"odometer_km":%d}`,
+				body := fmt.Sprintf(`{"ts":%q,"lat":22.51,"lon":113.375,"speed_kmh":%.0f,"odometer_km":%d}`,
 					base.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), speed, i)
 				tok := c.Publish("vehicles/"+id+"/telemetry", 1, false, body)
 				if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {

@@ -18,8 +18,8 @@ func TestHistoryNeighbours(t *testing.T) {
 	var buf []byte
 	for i, dev := range []string{"sw-1", "sw-2"} {
 		for k := range 5 {
-			tel := lanewatch.Telemetry{TS: t0.Add(time.Duration(10*k) * time.Second), Lat: 26.0851234567891 + float64(k)*1e-5,
-				Lon: 119.3012345678912 + float64(i), SpeedKmh: 7.25, Heading: 93.5, BrushOn: k%2 == 0,
+			tel := lanewatch.Telemetry{TS: t0.Add(time.Duration(10*k) * time.Second), Lat: 22.5151234567891 + float64(k)*1e-5,
+				Lon: 113.3762003063365 + float64(i), SpeedKmh: 7.25, Heading: 93.5, BrushOn: k%2 == 0,
 				Has: lanewatch.FieldSpeed | lanewatch.FieldHeading | lanewatch.FieldBrush}
 			buf = AppendTelemetry(buf, DeviceTags{ID: dev, Type: "sweeper"}, &tel, "")
 		}
@@ -60,8 +60,8 @@ func TestHistoryNeighbours(t *testing.T) {
 			}
 			continue
 		}
-		want := lanewatch.Telemetry{TS: t0.Add(time.Duration(10*tt.want) * time.Second), Lat: 26.0851234567891 + float64(tt.want)*1e-5,
-			Lon: 119.3012345678912, SpeedKmh: 7.25, Heading: 93.5, BrushOn: tt.want%2 == 0,
+		want := lanewatch.Telemetry{TS: t0.Add(time.Duration(10*tt.want) * time.Second), Lat: 22.5151234567891 + float64(tt.want)*1e-5,
+			Lon: 113.3762003063365, SpeedKmh: 7.25, Heading: 93.5, BrushOn: tt.want%2 == 0,
 			Has: lanewatch.FieldSpeed | lanewatch.FieldHeading | lanewatch.FieldBrush}
 		if !ok || !p.TS.Equal(want.TS) || p.Lat != want.Lat || p.Lon != want.Lon || p.SpeedKmh != want.SpeedKmh ||
 			p.Heading != want.Heading || p.BrushOn != want.BrushOn || p.Has != want.Has {

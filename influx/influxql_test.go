@@ -41,7 +41,7 @@ func TestQueryTelemetryInfluxQL(t *testing.T) {
 	var buf []byte
 	for i, dev := range append([]string{"sw-1"}, tricky...) {
 		for k := range 3 {
-			tel := lanewatch.Telemetry{TS: t0.Add(time.Duration(k) * time.Second), Lat: 26.08 + float64(i), Lon: 119.3,
+			tel := lanewatch.Telemetry{TS: t0.Add(time.Duration(k) * time.Second), Lat: 22.51 + float64(i), Lon: 113.375,
 				SpeedKmh: 7.5, BrushOn: true, Has: lanewatch.FieldSpeed | lanewatch.FieldBrush}
 			buf = AppendTelemetry(buf, DeviceTags{ID: dev, Type: "sweeper", District: "gulou"}, &tel, "seg-9")
 		}
@@ -62,7 +62,7 @@ func TestQueryTelemetryInfluxQL(t *testing.T) {
 	}
 	r := rows[0]
 	if ts, _ := r["time"].(time.Time); !ts.Equal(t0) || r["device"] != "sw-1" || r["type"] != "sweeper" || r["district"] != "gulou" ||
-		r["lat"] != 26.08 || r["speed_kmh"] != 7.5 || r["brush_on"] != true || r["segment"] != "seg-9" {
+		r["lat"] != 22.51 || r["speed_kmh"] != 7.5 || r["brush_on"] != true || r["segment"] != "seg-9" {
 		t.Errorf("row = %#v", r)
 	}
 	if _, ok := r["contractor"]; ok {
@@ -77,7 +77,7 @@ func TestQueryTelemetryInfluxQL(t *testing.T) {
 			t.Fatalf("%q: %d rows, want 3", dev, len(rows))
 		}
 		for _, r := range rows {
-			if r["device"] != dev || r["lat"] != 26.08+float64(i+1) {
+			if r["device"] != dev || r["lat"] != 22.51+float64(i+1) {
 				t.Errorf("%q: row of another device: %v", dev, r)
 			}
 		}

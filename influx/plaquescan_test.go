@@ -20,12 +20,12 @@ func TestPlaqueScansInOneSecond(t *testing.T) {
 	var buf []byte
 	const n = 50
 	for i := range n {
-		buf = AppendPlaqueScan(buf, DeviceTags{ID: "pl-001", District: "gudong"},
+		buf = AppendPlaqueScan(buf, DeviceTags{ID: "pl-001", District: "xiqu"},
 			&lanewatch.PlaqueScan{ScanID: fmt.Sprintf("scan-%d", i), TS: sec, Action: "view"})
 	}
 	// The first ten again: a journal replay.
 	for i := range 10 {
-		buf = AppendPlaqueScan(buf, DeviceTags{ID: "pl-001", District: "gudong"},
+		buf = AppendPlaqueScan(buf, DeviceTags{ID: "pl-001", District: "xiqu"},
 			&lanewatch.PlaqueScan{ScanID: fmt.Sprintf("scan-%d", i), TS: sec, Action: "view"})
 	}
 	if err := s.Write(ctx, buf, n+10); err != nil {

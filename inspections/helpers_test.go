@@ -102,26 +102,26 @@ func openStore(t *testing.T) store.Store {
 	return s
 }
 
-// testPlaces builds a places document: alleys a01..a20 (a01–a12 in gudong, a13–a20 in nanjie)
-// and compounds c01..c10 (c01–c04 gudong, c05–c10 nanjie).
+// testPlaces builds a places document: alleys a01..a20 (a01–a12 in xiqu, a13–a20 in shiqi)
+// and compounds c01..c10 (c01–c04 xiqu, c05–c10 shiqi).
 func testPlaces(t *testing.T) *Places {
 	t.Helper()
 	var fs []string
 	for i := 1; i <= 20; i++ {
-		d := "gudong"
+		d := "xiqu"
 		if i > 12 {
-			d = "nanjie"
+			d = "shiqi"
 		}
 		fs = append(fs, fmt.Sprintf(`{"type":"Feature","properties":{"id":"a%02d","kind":"alley","name":"巷%d","district":%q,"community":"c","segments":["s%d"]},
-			"geometry":{"type":"LineString","coordinates":[[119.29,26.08],[119.291,26.081]]}}`, i, i, d, i))
+			"geometry":{"type":"LineString","coordinates":[[113.3652775,22.51],[113.3662498,22.511]]}}`, i, i, d, i))
 	}
 	for i := 1; i <= 10; i++ {
-		d := "gudong"
+		d := "xiqu"
 		if i > 4 {
-			d = "nanjie"
+			d = "shiqi"
 		}
 		fs = append(fs, fmt.Sprintf(`{"type":"Feature","properties":{"id":"c%02d","kind":"compound","name":"小区%d","district":%q,"community":"c"},
-			"geometry":{"type":"Polygon","coordinates":[[[119.29,26.08],[119.292,26.08],[119.292,26.082],[119.29,26.082],[119.29,26.08]]]}}`, i, i, d))
+			"geometry":{"type":"Polygon","coordinates":[[[113.3652775,22.51],[113.367222,22.51],[113.367222,22.512],[113.3652775,22.512],[113.3652775,22.51]]]}}`, i, i, d))
 	}
 	p, err := ParsePlaces("test.geojson", []byte(`{"type":"FeatureCollection","features":[`+strings.Join(fs, ",")+`]}`),
 		func(string) (string, bool) { return "alley", true })

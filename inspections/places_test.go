@@ -46,9 +46,9 @@ func TestShippedPlaces(t *testing.T) {
 	if n[KindAlley] != 35 || n[KindCompound] != 12 || n[KindMarket] != 2 || len(districts) != 4 {
 		t.Errorf("kinds %v, districts %v", n, districts)
 	}
-	a, ok := p.Get("alley-guping-lane1")
-	if !ok || a.Name != "鼓屏路一巷" || len(a.Segments) != 2 || a.District != "gudong" {
-		t.Errorf("alley-guping-lane1 = %+v", a)
+	a, ok := p.Get("alley-qingxi-lane1")
+	if !ok || a.Name != "青溪路一巷" || len(a.Segments) != 2 || a.District != "xiqu" {
+		t.Errorf("alley-qingxi-lane1 = %+v", a)
 	}
 }
 
@@ -97,8 +97,8 @@ func TestParsePlacesErrors(t *testing.T) {
 	feat := func(props, geom string) string {
 		return `{"type":"FeatureCollection","features":[{"type":"Feature","properties":` + props + `,"geometry":` + geom + `}]}`
 	}
-	line := `{"type":"LineString","coordinates":[[119.29,26.08],[119.3,26.08]]}`
-	poly := `{"type":"Polygon","coordinates":[[[119.29,26.08],[119.3,26.08],[119.3,26.09],[119.29,26.08]]]}`
+	line := `{"type":"LineString","coordinates":[[113.3652775,22.51],[113.375,22.51]]}`
+	poly := `{"type":"Polygon","coordinates":[[[113.3652775,22.51],[113.375,22.51],[113.375,22.52],[113.3652775,22.51]]]}`
 	tests := []struct{ name, doc, want string }{
 		{"not json", `{`, "not a GeoJSON FeatureCollection"},
 		{"empty", `{"type":"FeatureCollection","features":[]}`, "with features"},
@@ -132,7 +132,7 @@ func TestCampaignErrors(t *testing.T) {
 	places := testPlaces(t)
 	good := func() CampaignConfig {
 		return CampaignConfig{ID: "c", NameZH: "n", Start: "2026-11-02", End: "2026-11-15", Cadence: "weekly",
-			Scope: ScopeConfig{Districts: []string{"gudong"}}, Groups: []GroupConfig{{ID: "g", Leader: "王", Places: []string{"a01"}}}}
+			Scope: ScopeConfig{Districts: []string{"xiqu"}}, Groups: []GroupConfig{{ID: "g", Leader: "王", Places: []string{"a01"}}}}
 	}
 	tests := []struct {
 		name string

@@ -131,11 +131,11 @@ func TestCampaignReport(t *testing.T) {
 		// a13 1; rectified a01#0, a01#1, a02#0; on time a01#0, a02#0.
 		"kind/alley":    {20, 18, 20, 38, 5, 3, 2},
 		"kind/compound": {10, 8, 8, 20, 4, 3, 2},
-		// gudong: a01–a12 and c01–c04; covered a01–a10, c01–c04.
-		"district/gudong": {16, 14, 16, 34, 7, 5, 3},
-		"district/nanjie": {14, 12, 12, 24, 2, 1, 1},
-		"group/g1":        {16, 14, 16, 34, 7, 5, 3},
-		"group/g2":        {14, 12, 12, 24, 2, 1, 1},
+		// xiqu: a01–a12 and c01–c04; covered a01–a10, c01–c04.
+		"district/xiqu":  {16, 14, 16, 34, 7, 5, 3},
+		"district/shiqi": {14, 12, 12, 24, 2, 1, 1},
+		"group/g1":       {16, 14, 16, 34, 7, 5, 3},
+		"group/g2":       {14, 12, 12, 24, 2, 1, 1},
 	}
 	got := map[string]counts{}
 	for _, x := range r.ByKind {
@@ -151,7 +151,11 @@ func TestCampaignReport(t *testing.T) {
 		t.Errorf("rows:\n got %+v\nwant %+v", got, want)
 	}
 	approx(t, "by_kind[alley].rectification_rate", r.ByKind[0].RectificationRate, 3, 5)
-	approx(t, "by_district[gudong].on_time_rate", r.ByDistrict[0].OnTimeRate, 3, 5)
+	// Rows are in district id order: shiqi, then xiqu.
+	if len(r.ByDistrict) != 2 || r.ByDistrict[1].Key != "xiqu" {
+		t.Fatalf("by_district = %+v: want shiqi, xiqu", r.ByDistrict)
+	}
+	approx(t, "by_district[xiqu].on_time_rate", r.ByDistrict[1].OnTimeRate, 3, 5)
 
 	// Two weekly rounds: week 1 covers 18 places in 18 visits, week 2 covers 10 in 10.
 	if len(r.Rounds) != 2 {
@@ -248,7 +252,7 @@ func TestRecordIdempotent(t *testing.T) {
 		t.Fatalf("Visits = %d, %v", len(vs), err)
 	}
 	c, _ := fc.Get(t.Context(), v1.Problems[1].CaseID)
-	if c.Source != lanewatch.SourceInspection || c.Key != "phone-0001#1" || c.District != "gudong" || c.Title != "巷3" {
+	if c.Source != lanewatch.SourceInspection || c.Key != "phone-0001#1" || c.District != "xiqu" || c.Title != "巷3" {
 		t.Errorf("case = %+v", c)
 	}
 }

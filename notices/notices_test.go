@@ -116,7 +116,7 @@ func TestOwnerNotices(t *testing.T) {
 	clk := &clock{t: t0}
 	cases := &fakeCases{}
 	pres := presence{"cam-1": true, "cam-2": true, "cam-3": true, "cam-4": true}
-	district := map[float64]string{1: "gudong", 2: "gudong", 3: "nanjie", 4: "nanjie"}
+	district := map[float64]string{1: "xiqu", 2: "xiqu", 3: "shiqi", 4: "shiqi"}
 	svc, err := notices.New(notices.Options{
 		Config: notices.Config{Enabled: true, OwnerLookup: notices.OwnerLookupConfig{URL: osrv.URL}, SMS: notices.SMSConfig{URL: gsrv.URL}},
 		Store:  st, Owners: own, Sender: smsSender{notifier}, Cases: cases, Presence: pres,
@@ -128,7 +128,7 @@ func TestOwnerNotices(t *testing.T) {
 	}
 	det := func(cam, inc, plate string, at time.Duration, lat float64) {
 		t.Helper()
-		if err := svc.Observe(ctx, notices.Detection{CameraID: cam, IncidentID: inc, Category: "0505", Plate: plate, TS: t0.Add(at), Lat: lat, Lon: 119.3}); err != nil {
+		if err := svc.Observe(ctx, notices.Detection{CameraID: cam, IncidentID: inc, Category: "0505", Plate: plate, TS: t0.Add(at), Lat: lat, Lon: 113.375}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,10 +145,10 @@ func TestOwnerNotices(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// cam-1 (gudong): 粤T·12345 parks, gets the text, and leaves after 5 minutes (complied).
-	// cam-2 (gudong): 粤T·22222 stays past the limit (ignored).
-	// cam-3 (nanjie): 粤T·33333 is told, then the camera goes offline (camera_offline).
-	// cam-4 (nanjie): 粤T·99999 has no known owner (failed).
+	// cam-1 (xiqu): 粤T·12345 parks, gets the text, and leaves after 5 minutes (complied).
+	// cam-2 (xiqu): 粤T·22222 stays past the limit (ignored).
+	// cam-3 (shiqi): 粤T·33333 is told, then the camera goes offline (camera_offline).
+	// cam-4 (shiqi): 粤T·99999 has no known owner (failed).
 	det("cam-1", "inc-1", "粤T·12345", 0, 1)
 	det("cam-2", "inc-2", "粤T·22222", 0, 2)
 	det("cam-3", "inc-3", "粤T·33333", 0, 3)
@@ -215,7 +215,7 @@ func TestOwnerNotices(t *testing.T) {
 		byKey[c.Key] = c
 	}
 	ig := byKey["inc-2"]
-	if ig == nil || ig.Category != "0505" || ig.Source != "camera" || ig.DeviceID != "cam-2" || ig.District != "gudong" ||
+	if ig == nil || ig.Category != "0505" || ig.Source != "camera" || ig.DeviceID != "cam-2" || ig.District != "xiqu" ||
 		!strings.Contains(ig.Description, "仍在原地") || !strings.Contains(ig.Description, "n-inc-2") || !strings.Contains(ig.Description, "17:00") {
 		t.Errorf("ignored case = %+v", ig)
 	}
@@ -234,7 +234,7 @@ func TestOwnerNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts := []notices.Count{{District: "gudong", Notices: 2, Complied: 1, Ignored: 1}, {District: "nanjie", Notices: 2, CameraOffline: 1, Failed: 1}}
+	wantCounts := []notices.Count{{District: "shiqi", Notices: 2, CameraOffline: 1, Failed: 1}, {District: "xiqu", Notices: 2, Complied: 1, Ignored: 1}}
 	if len(counts) != 2 || counts[0] != wantCounts[0] || counts[1] != wantCounts[1] {
 		t.Errorf("counts = %+v", counts)
 	}

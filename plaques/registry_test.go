@@ -47,13 +47,13 @@ func TestRegistryPersistsAcrossReopen(t *testing.T) {
 		t.Fatal("seed not loaded")
 	}
 
-	created, err := svc.Create(ctx, Plaque{ID: "pl-new", Address: "东街 1 号", District: "gudong", Lat: 26, Lon: 119,
-		Party: Party{Name: "新店", Contact: "13700001111", Department: "gudong-office", Duties: []string{"门前市容整洁"}}})
+	created, err := svc.Create(ctx, Plaque{ID: "pl-new", Address: "岐关西路 1 号", District: "xiqu", Lat: 26, Lon: 119,
+		Party: Party{Name: "新店", Contact: "13700001111", Department: "xiqu-office", Duties: []string{"门前市容整洁"}}})
 	if err != nil || created.ID != "pl-new" {
 		t.Fatalf("create: %v %v", created, err)
 	}
-	upd := Plaque{Address: "东街 88 号（迁址）", District: "gudong", Lat: 26.0856, Lon: 119.2966,
-		Party: Party{Name: "鑫源副食店", Contact: "13812345678", Department: "gudong-office"}}
+	upd := Plaque{Address: "岐关西路 88 号（迁址）", District: "xiqu", Lat: 22.5156, Lon: 113.3716944,
+		Party: Party{Name: "鑫源副食店", Contact: "13812345678", Department: "xiqu-office"}}
 	if _, err := svc.Update(ctx, "pl-001", upd); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestRegistryPersistsAcrossReopen(t *testing.T) {
 	if p, err := svc.Get(ctx, "pl-new"); err != nil || p.Party.Contact != "137****1111" {
 		t.Fatalf("created plaque after reopen: %+v %v", p, err)
 	}
-	if p, err := svc.Get(ctx, "pl-001"); err != nil || p.Address != "东街 88 号（迁址）" || len(p.Party.Duties) != 0 {
+	if p, err := svc.Get(ctx, "pl-001"); err != nil || p.Address != "岐关西路 88 号（迁址）" || len(p.Party.Duties) != 0 {
 		t.Fatalf("updated plaque after reopen: %+v %v", p, err)
 	}
 	if _, err := svc.Get(ctx, "pl-002"); lanewatch.ErrorCode(err) != lanewatch.ENotFound {

@@ -113,7 +113,7 @@ func TestPublicViewMasksContact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Party.Contact != "138****5678" || p.Party.Name != "鑫源副食店" || p.District != "gudong" || len(p.Party.Duties) != 3 {
+	if p.Party.Contact != "138****5678" || p.Party.Name != "鑫源副食店" || p.District != "xiqu" || len(p.Party.Duties) != 3 {
 		t.Fatalf("public = %+v", p)
 	}
 	if _, err := e.svc.Get(context.Background(), "nope"); lanewatch.ErrorCode(err) != lanewatch.ENotFound {
@@ -134,8 +134,8 @@ func TestReportRoutesAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Source != lanewatch.SourcePlaque || c.Department != "dongjie-office" || c.District != "dongjie" || c.Category != "0504" ||
-		c.DeviceID != "pl-002" || c.Location.Lat != 26.0871 {
+	if c.Source != lanewatch.SourcePlaque || c.Department != "dongqu-office" || c.District != "dongqu" || c.Category != "0504" ||
+		c.DeviceID != "pl-002" || c.Location.Lat != 22.5171 {
 		t.Fatalf("case = %+v", c)
 	}
 	if a := e.store.atts[c.ID]; len(a) != 1 || a[0].Kind != "before" || a[0].ContentType != camera.TypePNG {
@@ -204,7 +204,7 @@ func TestScanReportOnceAcrossReplays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(e.open.cases) != 1 || e.open.cases[0].Department != "hualin-office" || e.open.cases[0].Category != "0101" {
+	if len(e.open.cases) != 1 || e.open.cases[0].Department != "nanqu-office" || e.open.cases[0].Category != "0101" {
 		t.Fatalf("cases = %+v", e.open.cases)
 	}
 	if err := e.svc.HandleScan(ctx, "pl-004", &lanewatch.PlaqueScan{ScanID: "s-2", Action: "view"}); err != nil || len(e.open.cases) != 1 {

@@ -72,12 +72,12 @@ func TestPublicViewNamesDistrict(t *testing.T) {
 	e := newEnv(t)
 	photos, _ := camera.NewSnapshots(camera.SnapshotsOptions{Dir: e.dir})
 	svc, err := New(Options{Config: e.svc.o.Config, Opener: e.open, Store: e.store, Photos: photos,
-		DistrictName: func(id string) string { return map[string]string{"gudong": "鼓东街道"}[id] }})
+		DistrictName: func(id string) string { return map[string]string{"xiqu": "西区街道"}[id] }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := svc.Get(context.Background(), "pl-001")
-	if err != nil || p.District != "gudong" || p.DistrictName != "鼓东街道" {
+	if err != nil || p.District != "xiqu" || p.DistrictName != "西区街道" {
 		t.Fatalf("public view %+v (%v)", p, err)
 	}
 }

@@ -13,25 +13,25 @@ import (
 	"github.com/lanewatch/lanewatch"
 )
 
-// lonRoads is a map matcher: points east of 119.30 are on the main road, others on a minor one.
+// lonRoads is a map matcher: points east of 113.375 are on the main road, others on a minor one.
 type lonRoads struct{}
 
 var (
-	mainRoad  = &RoadEnv{ID: "seg-1", Name: "八一七路", Class: "main", District: "gudong"}
-	minorRoad = &RoadEnv{ID: "seg-2", Name: "小巷", Class: "minor", District: "gudong"}
+	mainRoad  = &RoadEnv{ID: "seg-1", Name: "八一七路", Class: "main", District: "xiqu"}
+	minorRoad = &RoadEnv{ID: "seg-2", Name: "小巷", Class: "minor", District: "xiqu"}
 )
 
 func (lonRoads) Match(_ string, t *lanewatch.Telemetry) *RoadEnv {
-	if t.Lon > 119.30 {
+	if t.Lon > 113.375 {
 		return mainRoad
 	}
 	return minorRoad
 }
 
-// marketZone is a zone tester: the market is north of 26.09.
+// marketZone is a zone tester: the market is north of 22.52.
 type marketZone struct{}
 
-func (marketZone) InZone(name string, lat, _ float64) bool { return name == "market" && lat > 26.09 }
+func (marketZone) InZone(name string, lat, _ float64) bool { return name == "market" && lat > 22.52 }
 
 var (
 	_ RoadMatcher = lonRoads{}
@@ -71,27 +71,27 @@ func history() []*lanewatch.Message {
 	for s := range 600 {
 		ts := start.Add(time.Duration(s) * time.Second)
 		if s < 180 || s >= 330 {
-			lat := 26.08
+			lat := 22.51
 			if s >= 330 {
-				lat = 26.10
+				lat = 22.53
 			}
 			out = append(out, &lanewatch.Message{Kind: lanewatch.KindTelemetry, DeviceID: "sw-001", Received: ts,
-				Telemetry: []lanewatch.Telemetry{{TS: ts, Lat: lat, Lon: 119.31, SpeedKmh: 8}}})
+				Telemetry: []lanewatch.Telemetry{{TS: ts, Lat: lat, Lon: 113.3847225, SpeedKmh: 8}}})
 		}
 		p := 2.0
 		if s >= 240 {
 			p = 6
 		}
 		out = append(out, &lanewatch.Message{Kind: lanewatch.KindTelemetry, DeviceID: "sw-002", Received: ts,
-			Telemetry: []lanewatch.Telemetry{{TS: ts, Lat: 26.08, Lon: 119.29, SpeedKmh: 8,
+			Telemetry: []lanewatch.Telemetry{{TS: ts, Lat: 22.51, Lon: 113.3652775, SpeedKmh: 8,
 				Extra: []lanewatch.ExtraField{{Name: "pressure_bar", Num: p}}}}})
 	}
 	return out
 }
 
 var devices = map[string]*lanewatch.Device{
-	"sw-001": {ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "gudong"},
-	"sw-002": {ID: "sw-002", Type: lanewatch.DeviceSweeper, District: "gudong"},
+	"sw-001": {ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "xiqu"},
+	"sw-002": {ID: "sw-002", Type: lanewatch.DeviceSweeper, District: "xiqu"},
 }
 
 type caseCount struct {
@@ -209,7 +209,7 @@ func TestEvaluateMatchesRoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Swap(mustRules(t, liveRules))
-	res := e.Evaluate(EvalInput{Kind: lanewatch.KindTelemetry, Device: sw, Msg: Msg{TS: t0, Lat: 26.08, Lon: 119.31, SpeedKmh: 8,
+	res := e.Evaluate(EvalInput{Kind: lanewatch.KindTelemetry, Device: sw, Msg: Msg{TS: t0, Lat: 22.51, Lon: 113.3847225, SpeedKmh: 8,
 		Extra: map[string]any{"pressure_bar": 7.0}}})
 	held := map[string]bool{}
 	for _, r := range res {
@@ -234,7 +234,7 @@ func TestEvaluateMatchesRoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	e2.Swap(mustRules(t, liveRules))
-	for _, r := range e2.Evaluate(EvalInput{Kind: lanewatch.KindTelemetry, Device: sw, Msg: Msg{TS: t0, Lat: 26.08, Lon: 119.31, SpeedKmh: 8}}) {
+	for _, r := range e2.Evaluate(EvalInput{Kind: lanewatch.KindTelemetry, Device: sw, Msg: Msg{TS: t0, Lat: 22.51, Lon: 113.3847225, SpeedKmh: 8}}) {
 		if r.Rule == "brush_off_main" && !r.Held {
 			t.Error("brush_off_main did not hold with the plain matcher")
 		}

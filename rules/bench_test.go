@@ -25,9 +25,9 @@ func BenchmarkHandle100Rules(b *testing.B) {
 	}
 	e, _ := NewEngine(EngineOptions{Opener: &fakeOpener{}, Registerer: prometheus.NewPedanticRegistry()})
 	e.Swap(rs)
-	dev := &lanewatch.Device{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "gudong"}
+	dev := &lanewatch.Device{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "xiqu"}
 	msg := &lanewatch.Message{Kind: lanewatch.KindTelemetry, DeviceID: dev.ID,
-		Telemetry: []lanewatch.Telemetry{{TS: time.Now(), Lat: 26.08, Lon: 119.3, SpeedKmh: 9, BrushOn: true, FuelPct: 60,
+		Telemetry: []lanewatch.Telemetry{{TS: time.Now(), Lat: 22.51, Lon: 113.375, SpeedKmh: 9, BrushOn: true, FuelPct: 60,
 			Extra: []lanewatch.ExtraField{{Name: "pressure_bar", Num: 2.1}}}}}
 	ctx := context.Background()
 	b.ReportAllocs()

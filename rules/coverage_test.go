@@ -38,12 +38,12 @@ func TestHandleCoverageShippedRule(t *testing.T) {
 	}
 	e.Swap(loadShippedCoverageRules(t))
 	ctx := context.Background()
-	ev := CoverageEvent{Segment: "dongjie-03", Name: "东街", Class: "main", District: "dongjie", Contractor: "lvcheng",
+	ev := CoverageEvent{Segment: "qiguan-03", Name: "岐关西路", Class: "main", District: "dongqu", Contractor: "lvcheng",
 		Zones: []string{"central"}, Day: "2025-03-03", Deadline: deadline, Coverage: 0.634, Threshold: 0.8, CoveredM: 126.8,
-		LengthM: 200, Lat: 26.088, Lon: 119.302}
+		LengthM: 200, Lat: 22.518, Lon: 113.3769445}
 	e.HandleCoverage(ctx, ev)
 	met := ev
-	met.Segment, met.Coverage = "dongjie-04", 0.85
+	met.Segment, met.Coverage = "qiguan-04", 0.85
 	e.HandleCoverage(ctx, met)
 	branch := ev
 	branch.Segment, branch.Class = "alley-01", "branch"
@@ -53,8 +53,8 @@ func TestHandleCoverageShippedRule(t *testing.T) {
 		t.Fatalf("firings = %d, want 1: %+v", op.n(), op.got)
 	}
 	f := op.got[0]
-	want := Firing{Rule: "coverage_segment_not_cleaned", Group: "coverage", Key: "dongjie-03@2025-03-03", Category: "9003",
-		Urgency: "normal", District: "dongjie", Contractor: "lvcheng", Location: lanewatch.Location{Lat: 26.088, Lon: 119.302}, At: deadline}
+	want := Firing{Rule: "coverage_segment_not_cleaned", Group: "coverage", Key: "qiguan-03@2025-03-03", Category: "9003",
+		Urgency: "normal", District: "dongqu", Contractor: "lvcheng", Location: lanewatch.Location{Lat: 22.518, Lon: 113.3769445}, At: deadline}
 	got := f
 	got.Title, got.Description = "", ""
 	if !got.At.Equal(want.At) {
@@ -64,10 +64,10 @@ func TestHandleCoverageShippedRule(t *testing.T) {
 	if got != want {
 		t.Errorf("firing =\n %+v\nwant\n %+v", got, want)
 	}
-	if wantTitle := "东街（dongjie-03）09:00 前清扫覆盖率 63%，低于 80%"; f.Title != wantTitle {
+	if wantTitle := "岐关西路（qiguan-03）09:00 前清扫覆盖率 63%，低于 80%"; f.Title != wantTitle {
 		t.Errorf("title = %q, want %q", f.Title, wantTitle)
 	}
-	for _, part := range []string{"segment dongjie-03 (东街, main, district dongjie", "contractor lvcheng", "covered 127 m of 200 m", "(63%)", "on 2025-03-03"} {
+	for _, part := range []string{"segment qiguan-03 (岐关西路, main, district dongqu", "contractor lvcheng", "covered 127 m of 200 m", "(63%)", "on 2025-03-03"} {
 		if !strings.Contains(f.Description, part) {
 			t.Errorf("description %q lacks %q", f.Description, part)
 		}
@@ -106,11 +106,11 @@ func TestCoverageRuleCooldownAndEvaluate(t *testing.T) {
 	e.Swap(rs)
 	d0 := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 	for day := range 3 {
-		e.HandleCoverage(context.Background(), CoverageEvent{Segment: "s1", Name: "东街", Class: "main", Deadline: d0.Add(time.Duration(day) * 24 * time.Hour),
+		e.HandleCoverage(context.Background(), CoverageEvent{Segment: "s1", Name: "岐关西路", Class: "main", Deadline: d0.Add(time.Duration(day) * 24 * time.Hour),
 			Coverage: 0.1, Threshold: 0.8})
 	}
-	if op.n() != 2 || !op.got[1].At.Equal(d0.Add(48*time.Hour)) || op.got[0].Title != "东街 s1" {
-		t.Fatalf("firings = %+v, want days 0 and 2 (48h cooldown) titled 东街 s1", op.got)
+	if op.n() != 2 || !op.got[1].At.Equal(d0.Add(48*time.Hour)) || op.got[0].Title != "岐关西路 s1" {
+		t.Fatalf("firings = %+v, want days 0 and 2 (48h cooldown) titled 岐关西路 s1", op.got)
 	}
 	res := e.Evaluate(EvalInput{Kind: KindCoverage, Msg: Msg{Segment: "s2", Coverage: 0.2, Threshold: 0.8, Deadline: d0}})
 	if len(res) != 1 || !res[0].Held || !res[0].WouldFire || res[0].Key != "s2" || res[0].Case == nil || res[0].Case.Title != "s2" || !res[0].Case.At.Equal(d0) {

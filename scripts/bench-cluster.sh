@@ -103,7 +103,7 @@ influx_count() { iq "SELECT count(lat) FROM vehicle_telemetry" | jq '[.results[0
 # PostgreSQL (the DSN comes per run from LANEWATCH_STORE_DSN).
 {
   echo "devices:"
-  types=(sweeper washer sprinkler) dists=(gudong dongjie nanjie hualin)
+  types=(sweeper washer sprinkler) dists=(xiqu dongqu shiqi nanqu)
   for i in $(seq 1 $((CLIENTS + 10))); do
     printf '  - {id: bv-%05d, type: %s, district: %s, contractor: lvcheng, password: "bench-secret-%05d"}\n' \
       "$i" "${types[$((i % 3))]}" "${dists[$((i % 4))]}" "$i"

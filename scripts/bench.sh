@@ -76,7 +76,7 @@ influx_count() { iq "SELECT count(lat) FROM vehicle_telemetry" | jq '[.results[0
 # Devices: CLIENTS+10 publishing vehicles, then IDLE idle devices (clear passwords; the bench
 # config hashes them with bcrypt cost 4 so that seeding and 10,000 CONNECTs stay quick).
 gen_devices() { # file vehicles idle
-  local types=(sweeper washer sprinkler) dists=(gudong dongjie nanjie hualin)
+  local types=(sweeper washer sprinkler) dists=(xiqu dongqu shiqi nanqu)
   {
     echo "devices:"
     for i in $(seq 1 "$2"); do

@@ -7,6 +7,7 @@
 #   MQTT_ADDR  MQTT TCP listen address      WS_ADDR  MQTT WebSocket address
 #   HTTP_ADDR  console/API address          INFLUX_PORT, INFLUX_RPC_PORT  local InfluxDB ports
 #   SIM_VEHICLES, SIM_CAMERAS, SIM_PLAQUES  simulated devices (default: all in configs/devices.yaml)
+#   SIM_CITIZEN_RATE (20s), SIM_STAFF_EVERY (10s)  citizen reports; staff working cases (0 = off)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -65,6 +66,18 @@ if [ -z "${LANEWATCH_ADMIN_TOKEN:-}" ]; then
   LANEWATCH_ADMIN_TOKEN=$(cat "$tokfile")
 fi
 export LANEWATCH_ADMIN_TOKEN
+# Demo desks (configs/lanewatch.yaml http.tokens, optional) and an Open311 key, so the simulated
+# staff and citizens can work: random per checkout, kept in $LANEWATCH_RUN_DIR.
+demo_token() {
+  local f=$LANEWATCH_RUN_DIR/$1
+  [ -s "$f" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$f"
+  cat "$f"
+}
+for d in OPERATOR XIQU DONGQU SHIQI NANQU TRAFFIC LVCHENG JIEYUAN; do
+  v=LANEWATCH_DEMO_${d}_TOKEN
+  [ -n "${!v:-}" ] || export "$v=$(demo_token "demo-token-${d,,}")"
+done
+export LANEWATCH_OPEN311_API_KEY=${LANEWATCH_OPEN311_API_KEY:-$(demo_token open311-key)}
 export LANEWATCH_MQTT_WS_ADDR=$WS_ADDR
 
 pids=()
@@ -92,6 +105,9 @@ sim_args=()
 [ -n "${SIM_VEHICLES:-}" ] && sim_args+=(--vehicles "$SIM_VEHICLES")
 [ -n "${SIM_CAMERAS:-}" ] && sim_args+=(--cameras "$SIM_CAMERAS")
 [ -n "${SIM_PLAQUES:-}" ] && sim_args+=(--plaques "$SIM_PLAQUES")
+# The city lives: vehicles, cameras and plaques over MQTT; a citizen report every 20 s over
+# Open311; the operator desk and the offices work open cases every 10 s (SIM_STAFF_EVERY=0 stops it).
+sim_args+=(--warm-start --http-url "http://$HTTP_ADDR" --citizen-rate "${SIM_CITIZEN_RATE:-20s}" --staff-every "${SIM_STAFF_EVERY:-10s}")
 bin/lanewatch simulate --broker "tcp://$MQTT_ADDR" --config configs/lanewatch.yaml "${sim_args[@]}" \
   2>"$LANEWATCH_RUN_DIR/simulate.log" &
 pids+=($!)

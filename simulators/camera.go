@@ -37,6 +37,10 @@ type CameraConfig struct {
 	Snapshots bool
 	// RunID, when set, prefixes every event_id ("RUN-ID-000001") so that runs do not reuse ids.
 	RunID string
+	// WarmStart starts the camera with a street-vending incident (confidence >= 0.8, lasting
+	// at least 4 minutes) reported on the first tick, so a demo has a camera case within
+	// the rules' persistence time.
+	WarmStart bool
 }
 
 // CameraPayload is the camera event object of SPEC.md section 3.
@@ -97,6 +101,12 @@ func NewCameraSim(cfg CameraConfig) *CameraSim {
 		heartbeatTick: steps(cameraHeartbeatEvery, cfg.Step),
 	}
 	c.sinceSent = c.heartbeatTick - 1 // a heartbeat on the first tick: the camera is up
+	if cfg.WarmStart {
+		c.inc = c.newIncident()
+		c.inc.typ, c.inc.confidence = "street_vending", max(c.inc.confidence, 0.8)
+		c.inc.left = max(c.inc.left, steps(4*time.Minute, cfg.Step))
+		c.inc.sinceEmit = c.detectEvery - 1 // the first detection on the first tick
+	}
 	if cfg.RunID != "" {
 		c.idPrefix = cfg.RunID + "-" + c.idPrefix
 	}

@@ -32,22 +32,22 @@ func (b Box) inset(frac float64) Box {
 	return Box{MinLat: b.MinLat + dl, MinLon: b.MinLon + dn, MaxLat: b.MaxLat - dl, MaxLon: b.MaxLon - dn}
 }
 
-// Fuzhou old town: four adjacent ~1.5 km boxes in a 2×2 grid around 26.085N 119.300E
+// Zhongshan city centre: four adjacent ~1.5 km boxes in a 2×2 grid around 22.515N 113.375E
 // (1.5 km ≈ 0.0135° of latitude and ≈ 0.0150° of longitude at this latitude). The boxes are a
 // stand-in for real district polygons; a road network replaces them in a later version.
 const (
-	centerLat = 26.085
-	centerLon = 119.300
+	centerLat = 22.515
+	centerLon = 113.375
 	boxDLat   = 0.0135
 	boxDLon   = 0.0150
 )
 
 // Districts is the table of simulated districts (镇街) and their boxes. Treat it as read-only.
 var Districts = map[string]Box{
-	"gudong":  {MinLat: centerLat, MinLon: centerLon - boxDLon, MaxLat: centerLat + boxDLat, MaxLon: centerLon},
-	"dongjie": {MinLat: centerLat, MinLon: centerLon, MaxLat: centerLat + boxDLat, MaxLon: centerLon + boxDLon},
-	"nanjie":  {MinLat: centerLat - boxDLat, MinLon: centerLon - boxDLon, MaxLat: centerLat, MaxLon: centerLon},
-	"hualin":  {MinLat: centerLat - boxDLat, MinLon: centerLon, MaxLat: centerLat, MaxLon: centerLon + boxDLon},
+	"xiqu":   {MinLat: centerLat, MinLon: centerLon - boxDLon, MaxLat: centerLat + boxDLat, MaxLon: centerLon},
+	"dongqu": {MinLat: centerLat, MinLon: centerLon, MaxLat: centerLat + boxDLat, MaxLon: centerLon + boxDLon},
+	"shiqi":  {MinLat: centerLat - boxDLat, MinLon: centerLon - boxDLon, MaxLat: centerLat, MaxLon: centerLon},
+	"nanqu":  {MinLat: centerLat - boxDLat, MinLon: centerLon, MaxLat: centerLat, MaxLon: centerLon + boxDLon},
 }
 
 // OldTown is the box holding every district of Districts.

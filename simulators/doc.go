@@ -11,5 +11,7 @@
 //
 // The package must not import app internals (cmd/lanewatch reads the config and the device
 // seed through their public loaders and hands Fleet a plain []Device), and must not know
-// server internals (gateway, rules, dispatch, stores): it speaks to lanewatch only over MQTT.
+// server internals (gateway, rules, dispatch, stores): it speaks to lanewatch only over MQTT,
+// JT/T 808 and its public HTTP API (CitizenReporter posts Open311 reports; Staff works cases
+// through their states with the operator's and the departments' tokens, for demos).
 package simulators

@@ -60,6 +60,9 @@ type Options struct {
 	Roads *RoadNetwork
 	// Snapshots adds a tiny JPEG to camera detections and plaque reports.
 	Snapshots bool
+	// WarmStart makes a demo lively at once: the first camera starts with an incident and the
+	// first plaque's first scan is a report (CameraConfig.WarmStart, PlaqueConfig.WarmStart).
+	WarmStart bool
 	// RunID prefixes camera event ids and plaque scan ids; default the start time
 	// (YYYYMMDDThhmmss UTC), so that separate runs do not reuse ids. Set it for byte-identical
 	// payloads across runs.
@@ -215,10 +218,10 @@ func (f *Fleet) generators(runID string) []*simDevice {
 		sd := &simDevice{Device: d}
 		switch {
 		case d.Type == lanewatch.DeviceCamera:
-			sd.gen = NewCameraSim(CameraConfig{ID: d.ID, District: d.District, Seed: o.Seed, Index: nc, Step: o.Step, Snapshots: o.Snapshots, RunID: runID})
+			sd.gen = NewCameraSim(CameraConfig{ID: d.ID, District: d.District, Seed: o.Seed, Index: nc, Step: o.Step, Snapshots: o.Snapshots, RunID: runID, WarmStart: o.WarmStart && nc == 0})
 			nc++
 		case d.Type == lanewatch.DevicePlaque:
-			sd.gen = NewPlaqueSim(PlaqueConfig{ID: d.ID, District: d.District, Seed: o.Seed, Index: np, Step: o.Step, Photos: o.Snapshots, RunID: runID})
+			sd.gen = NewPlaqueSim(PlaqueConfig{ID: d.ID, District: d.District, Seed: o.Seed, Index: np, Step: o.Step, Photos: o.Snapshots, RunID: runID, WarmStart: o.WarmStart && np == 0})
 			np++
 		default:
 			vc := VehicleConfig{ID: d.ID, Type: d.Type, District: d.District, Seed: o.Seed, Index: nv, Step: o.Step}

@@ -111,11 +111,11 @@ func (r *recorder) snapshot() (map[string][][]byte, map[string][]byte) {
 }
 
 var testDevices = []Device{
-	{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "pw-sw-001-secret"},
-	{ID: "ws-001", Type: lanewatch.DeviceWasher, District: "dongjie", Password: "pw-ws-001-secret"},
-	{ID: "sp-001", Type: lanewatch.DeviceSprinkler, District: "hualin", Password: "pw-sp-001-secret"},
-	{ID: "cam-001", Type: lanewatch.DeviceCamera, District: "nanjie", Password: "pw-cam-001-secret"},
-	{ID: "pl-001", Type: lanewatch.DevicePlaque, District: "gudong", Password: "pw-pl-001-secret"},
+	{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "xiqu", Password: "pw-sw-001-secret"},
+	{ID: "ws-001", Type: lanewatch.DeviceWasher, District: "dongqu", Password: "pw-ws-001-secret"},
+	{ID: "sp-001", Type: lanewatch.DeviceSprinkler, District: "nanqu", Password: "pw-sp-001-secret"},
+	{ID: "cam-001", Type: lanewatch.DeviceCamera, District: "shiqi", Password: "pw-cam-001-secret"},
+	{ID: "pl-001", Type: lanewatch.DevicePlaque, District: "xiqu", Password: "pw-pl-001-secret"},
 }
 
 func TestFleetPublishes(t *testing.T) {

@@ -43,16 +43,16 @@ func stripTS(ps [][]byte) []string {
 func allGenerators(seed uint64, index int) map[string]func() Generator {
 	return map[string]func() Generator{
 		"sweeper": func() Generator {
-			return NewVehicleSim(VehicleConfig{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "gudong", Seed: seed, Index: index})
+			return NewVehicleSim(VehicleConfig{ID: "sw-001", Type: lanewatch.DeviceSweeper, District: "xiqu", Seed: seed, Index: index})
 		},
 		"sprinkler": func() Generator {
-			return NewVehicleSim(VehicleConfig{ID: "sp-001", Type: lanewatch.DeviceSprinkler, District: "hualin", Seed: seed, Index: index})
+			return NewVehicleSim(VehicleConfig{ID: "sp-001", Type: lanewatch.DeviceSprinkler, District: "nanqu", Seed: seed, Index: index})
 		},
 		"camera": func() Generator {
-			return NewCameraSim(CameraConfig{ID: "cam-001", District: "dongjie", Seed: seed, Index: index})
+			return NewCameraSim(CameraConfig{ID: "cam-001", District: "dongqu", Seed: seed, Index: index})
 		},
 		"plaque": func() Generator {
-			return NewPlaqueSim(PlaqueConfig{ID: "pl-001", District: "nanjie", Seed: seed, Index: index})
+			return NewPlaqueSim(PlaqueConfig{ID: "pl-001", District: "shiqi", Seed: seed, Index: index})
 		},
 	}
 }
@@ -139,7 +139,7 @@ func checkTS(t *testing.T, v any) time.Time {
 
 func TestVehicleTelemetry(t *testing.T) {
 	types := []lanewatch.DeviceType{lanewatch.DeviceSweeper, lanewatch.DeviceWasher, lanewatch.DeviceSprinkler}
-	districts := []string{"gudong", "dongjie", "nanjie", "hualin"}
+	districts := []string{"xiqu", "dongqu", "shiqi", "nanqu"}
 	const ticks = 1800 // one hour at 2 s
 	sawSpeeding, sawLowFuel, sawSilence := false, false, false
 	for index := range 12 {
@@ -240,7 +240,7 @@ func TestVehicleMisbehaviourShare(t *testing.T) {
 }
 
 func TestVehicleMoves(t *testing.T) {
-	v := NewVehicleSim(VehicleConfig{ID: "ws-1", Type: lanewatch.DeviceWasher, District: "nanjie", Seed: 1, Index: 4})
+	v := NewVehicleSim(VehicleConfig{ID: "ws-1", Type: lanewatch.DeviceWasher, District: "shiqi", Seed: 1, Index: 4})
 	start := v.Position()
 	var total float64
 	prev := start
@@ -263,10 +263,10 @@ func TestCameraEvents(t *testing.T) {
 	}
 	seenTypes := map[string]int{}
 	for index := range 4 {
-		c := NewCameraSim(CameraConfig{ID: "cam-9", District: "gudong", Seed: 3, Index: index, RunID: "r1"})
+		c := NewCameraSim(CameraConfig{ID: "cam-9", District: "xiqu", Seed: 3, Index: index, RunID: "r1"})
 		loc := c.Location()
-		if !Districts["gudong"].Contains(loc) {
-			t.Fatalf("camera at %v outside gudong", loc)
+		if !Districts["xiqu"].Contains(loc) {
+			t.Fatalf("camera at %v outside xiqu", loc)
 		}
 		ids := map[string]bool{}
 		var prevBox *[4]float64
@@ -328,7 +328,7 @@ func TestCameraEvents(t *testing.T) {
 }
 
 func TestCameraIncidentPersists(t *testing.T) {
-	c := NewCameraSim(CameraConfig{ID: "cam-1", District: "hualin", Seed: 11})
+	c := NewCameraSim(CameraConfig{ID: "cam-1", District: "nanqu", Seed: 11})
 	var first *CameraPayload
 	var firstAt time.Time
 	persisted := time.Duration(0)
@@ -360,7 +360,7 @@ func TestCameraIncidentPersists(t *testing.T) {
 }
 
 func TestCameraSnapshot(t *testing.T) {
-	c := NewCameraSim(CameraConfig{ID: "cam-1", District: "hualin", Seed: 11, Snapshots: true})
+	c := NewCameraSim(CameraConfig{ID: "cam-1", District: "nanqu", Seed: 11, Snapshots: true})
 	for i := range 2000 {
 		_, p := c.Next(t0.Add(time.Duration(i) * DefaultStep))
 		if p == nil {
@@ -394,7 +394,7 @@ func TestPlaqueScans(t *testing.T) {
 	views, reports := 0, 0
 	ids := map[string]bool{}
 	for index := range 6 {
-		p := NewPlaqueSim(PlaqueConfig{ID: "pl-3", District: "dongjie", Seed: 5, Index: index, Photos: index == 0})
+		p := NewPlaqueSim(PlaqueConfig{ID: "pl-3", District: "dongqu", Seed: 5, Index: index, Photos: index == 0})
 		for _, m := range stripNil(run(p, 3600, DefaultStep, nil)) {
 			if m.topic != "plaques/pl-3/scans" {
 				t.Fatalf("topic %q", m.topic)
@@ -472,3 +472,34 @@ func iou(a, b [4]float64) float64 {
 }
 
 func abs(x float64) float64 { return max(x, -x) }
+
+// TestWarmStart: a warm camera reports a street-vending incident on its first tick and keeps
+// reporting it for longer than the camera rules' `for` (2 minutes at most); a warm plaque's
+// first scan is a report.
+func TestWarmStart(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	cam := NewCameraSim(CameraConfig{ID: "cam-001", District: "xiqu", Seed: 7, WarmStart: true})
+	var first CameraPayload
+	_, b := cam.Next(t0)
+	if err := json.Unmarshal(b, &first); err != nil || first.Type != "street_vending" || first.Confidence == nil || *first.Confidence < 0.8 {
+		t.Fatalf("first tick: %s (%v): want a street_vending detection with confidence >= 0.8", b, err)
+	}
+	lastSeen := t0
+	for i := 1; i < 300; i++ {
+		now := t0.Add(time.Duration(i) * DefaultStep)
+		if _, b := cam.Next(now); b != nil {
+			var ev CameraPayload
+			if json.Unmarshal(b, &ev) == nil && ev.Type == "street_vending" {
+				lastSeen = now
+			}
+		}
+	}
+	if d := lastSeen.Sub(t0); d < 3*time.Minute {
+		t.Errorf("the warm incident was reported for %s, want >= 3m", d)
+	}
+	pl := NewPlaqueSim(PlaqueConfig{ID: "pl-001", District: "xiqu", Seed: 7, WarmStart: true})
+	var scan ScanPayload
+	if _, b := pl.Next(t0); json.Unmarshal(b, &scan) != nil || scan.Action != ActionReport || scan.Reporter == nil || scan.Category == "" {
+		t.Fatalf("warm plaque's first tick: %s: want a report with category and reporter", b)
+	}
+}

@@ -55,10 +55,10 @@ func TestRunJT808(t *testing.T) {
 	j := &jtJournal{recs: map[string][]string{}}
 	dead := &jtDead{}
 	devs := []Device{
-		{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-1-pass"},
-		{ID: "ws-1", Type: lanewatch.DeviceWasher, District: "gudong", Password: "ws-1-pass"},
-		{ID: "cam-1", Type: lanewatch.DeviceCamera, District: "gudong", Password: "x"},
-		{ID: "sp-1", Type: lanewatch.DeviceSprinkler, District: "gudong", Password: "sp-1-pass"},
+		{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "xiqu", Password: "sw-1-pass"},
+		{ID: "ws-1", Type: lanewatch.DeviceWasher, District: "xiqu", Password: "ws-1-pass"},
+		{ID: "cam-1", Type: lanewatch.DeviceCamera, District: "xiqu", Password: "x"},
+		{ID: "sp-1", Type: lanewatch.DeviceSprinkler, District: "xiqu", Password: "sp-1-pass"},
 	}
 	byPhone := map[string]*lanewatch.Device{"13500000001": {ID: "sw-1", Type: lanewatch.DeviceSweeper}}
 	for i, id := range []string{"ws-1", "sp-1"} {

@@ -49,6 +49,8 @@ type PlaqueConfig struct {
 	Photos bool
 	// RunID, when set, prefixes every scan_id so that runs do not reuse ids.
 	RunID string
+	// WarmStart makes the first tick a report scan, so a demo has a plaque report at once.
+	WarmStart bool
 }
 
 // ScanPayload is the plaque scan object of SPEC.md section 3.
@@ -72,6 +74,7 @@ type PlaqueSim struct {
 	idPrefix string
 	rng      *rand.Rand
 	seq      int
+	warm     bool // the next scan is a report, at once (WarmStart)
 }
 
 // NewPlaqueSim returns the simulator of one plaque.
@@ -84,6 +87,7 @@ func NewPlaqueSim(cfg PlaqueConfig) *PlaqueSim {
 		topic:    "plaques/" + cfg.ID + "/scans",
 		idPrefix: cfg.ID + "-",
 		rng:      newRand(cfg.Seed, streamPlaque, cfg.Index),
+		warm:     cfg.WarmStart,
 	}
 	if cfg.RunID != "" {
 		p.idPrefix = cfg.RunID + "-" + p.idPrefix
@@ -98,12 +102,14 @@ func (p *PlaqueSim) Topic() string { return p.topic }
 // scanned it.
 func (p *PlaqueSim) Next(now time.Time) (string, []byte) {
 	r := p.rng
-	if r.Float64() >= p.cfg.Step.Seconds()/plaqueScanMean.Seconds() {
+	warm := p.warm
+	p.warm = false
+	if !warm && r.Float64() >= p.cfg.Step.Seconds()/plaqueScanMean.Seconds() {
 		return p.topic, nil
 	}
 	p.seq++
 	s := ScanPayload{ScanID: fmt.Sprintf("%s%06d", p.idPrefix, p.seq), TS: formatTS(now), Action: ActionView}
-	if r.Float64() < plaqueReportShare {
+	if warm || r.Float64() < plaqueReportShare {
 		s.Action = ActionReport
 		s.Category = plaqueCategories[r.IntN(len(plaqueCategories))]
 		ds := PlaqueReportCategories[s.Category]

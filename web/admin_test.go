@@ -26,7 +26,7 @@ func TestOperationsPages(t *testing.T) {
 
 	run(t, ctx, "devices", goTo("#/devices"), until(`document.querySelectorAll('#devices tbody tr').length === 4`))
 	row := get(t, ctx, "sw-101 row", chromedp.Evaluate[[]string](`[...document.querySelector('#devices tr[data-id="sw-101"]').cells].map(c => c.textContent)`))
-	if row[1] != "扫路车" || row[4] != "鼓东街道" || row[6] != "闽A·S0101" || row[3] == "—" {
+	if row[1] != "扫路车" || row[4] != "西区街道" || row[6] != "粤T·S0101" || row[3] == "—" {
 		t.Fatalf("sw-101 row %q: want type, district name, plate and a last-seen time", row)
 	}
 	checkA11y(t, ctx, "devices")

@@ -45,7 +45,7 @@ func (s *server) allCases() []fullCase {
 func (s *server) openCase(title, desc string) string {
 	s.t.Helper()
 	code, b := s.call("POST", "/api/v1/cases", operatorToken, map[string]any{"category": "0101", "title": title, "description": desc,
-		"district": "gudong", "location": map[string]float64{"lat": 26.0851, "lon": 119.3001}})
+		"district": "xiqu", "location": map[string]float64{"lat": 22.5151, "lon": 113.3750972}})
 	var c fullCase
 	if code != http.StatusCreated || json.Unmarshal(b, &c) != nil {
 		s.t.Fatalf("open case: %d %s", code, b)
@@ -106,7 +106,7 @@ func TestBoardAtScale(t *testing.T) {
 	s.seed()
 	var early []string
 	for i := range 3 {
-		early = append(early, s.openCase(fmt.Sprintf("早报案件 %d", i), fmt.Sprintf("地址：鼓楼区杨桥东路 %d 号", 10+i)))
+		early = append(early, s.openCase(fmt.Sprintf("早报案件 %d", i), fmt.Sprintf("地址：中山市悦来南路 %d 号", 10+i)))
 	}
 	// A month passes: every open case of before is overdue (the deadline checks run every 200 ms).
 	clk.jump(30 * 24 * time.Hour)
@@ -172,7 +172,7 @@ func TestBoardAtScale(t *testing.T) {
 			t.Fatalf("id search %s shows %s", late[7], id)
 		}
 	}
-	run(t, ctx, "search address", setValue("#f-q", "杨桥东路"), until(`document.querySelectorAll('#case-list tr.case').length === 3`))
+	run(t, ctx, "search address", setValue("#f-q", "悦来南路"), until(`document.querySelectorAll('#case-list tr.case').length === 3`))
 	if got := ids(); !slices.Equal(sorted(got), sorted(early)) {
 		t.Fatalf("address search rows %v, want %v", got, early)
 	}
@@ -194,7 +194,7 @@ func TestBoardAtScale(t *testing.T) {
 
 	// Export: the button downloads the filter as CSV; the server answers in the UI's language.
 	run(t, ctx, "export csv", chromedp.Click(css("#export-csv")), until(`document.querySelector('#main').dataset.exported === 'csv'`))
-	req, _ := http.NewRequest("GET", s.url+"/api/v1/cases/export?format=csv&q=%E6%9D%A8%E6%A1%A5", nil)
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/cases/export?format=csv&q=%E6%82%A6%E6%9D%A5", nil)
 	req.Header.Set("Authorization", "Bearer "+operatorToken)
 	req.Header.Set("Accept-Language", "en")
 	resp, err := http.DefaultClient.Do(req)

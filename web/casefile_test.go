@@ -60,7 +60,7 @@ func TestCaseFilePrint(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for i, place := range []string{"alley-yijinfang", "alley-wenrufang", "compound-nanjie-1"} {
+	for i, place := range []string{"alley-yijinfang", "alley-wenrufang", "compound-shiqi-1"} {
 		id := s.postVisit(t, fmt.Sprintf("casefile-visit-%d", i), place, fmt.Sprintf("问题 %d：巷内堆放渣土", i), pic)
 		ids = append(ids, id)
 		for _, a := range []map[string]string{{"action": "accept"}, {"action": "close", "reason": "已现场督促清理"}} {

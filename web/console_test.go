@@ -36,7 +36,7 @@ const (
 	operatorToken = "console-operator-token-0123456789"
 	deptToken     = "console-dept-token-0123456789"
 	viewerToken   = "console-viewer-token-0123456789"
-	department    = "gudong-sanitation"
+	department    = "xiqu-sanitation"
 	chromiumPath  = "/usr/bin/chromium"
 )
 
@@ -74,7 +74,7 @@ http:
   addr: %q
   tokens:
     - {name: ops-desk, token: %q, role: operator}
-    - {name: gudong-office, token: %q, role: "department:%s"}
+    - {name: xiqu-office, token: %q, role: "department:%s"}
     - {name: watcher, token: %q, role: viewer}
 influx: {url: %q, bucket: %q, flush_interval: 100ms}
 devices_file: %q
@@ -214,17 +214,17 @@ func telemetry(ts time.Time, lat, lon, speed float64) string {
 // seed opens cases the way devices do: speeding sweepers and a street-vending camera.
 func (s *server) seed() {
 	now := time.Now().Add(-time.Minute)
-	s.publish("sw-101", "console-sw-101-pass", "vehicles/sw-101/telemetry", telemetry(now, 26.0851, 119.3001, 26))
-	s.publish("sw-102", "console-sw-102-pass", "vehicles/sw-102/telemetry", telemetry(now, 26.0790, 119.3090, 31))
-	s.publish("sw-103", "console-sw-103-pass", "vehicles/sw-103/telemetry", telemetry(now, 26.0745, 119.2996, 24))
+	s.publish("sw-101", "console-sw-101-pass", "vehicles/sw-101/telemetry", telemetry(now, 22.5151, 113.3750972, 26))
+	s.publish("sw-102", "console-sw-102-pass", "vehicles/sw-102/telemetry", telemetry(now, 22.509, 113.3837502, 31))
+	s.publish("sw-103", "console-sw-103-pass", "vehicles/sw-103/telemetry", telemetry(now, 22.5045, 113.3746111, 24))
 	s.publish("cam-101", "console-cam-101-pass", "cameras/cam-101/events",
-		fmt.Sprintf(`{"event_id":"evt-c1","ts":%q,"type":"street_vending","confidence":0.93,"bbox":[0.1,0.2,0.3,0.2],"lat":26.0880,"lon":119.2950}`,
+		fmt.Sprintf(`{"event_id":"evt-c1","ts":%q,"type":"street_vending","confidence":0.93,"bbox":[0.1,0.2,0.3,0.2],"lat":22.518,"lon":113.3701388}`,
 			now.UTC().Format(time.RFC3339)))
-	// A sweeper working along 八一七北路 (baiyiqi-01) at 8 km/h covers it on the map.
+	// A sweeper working along 富华道 (fuhua-01) at 8 km/h covers it on the map.
 	var pts []string
 	for i := range 20 {
-		pts = append(pts, fmt.Sprintf(`{"ts":%q,"lat":%.7f,"lon":119.2995995,"speed_kmh":8,"heading":0,"brush_on":true}`,
-			now.Add(time.Duration(i)*4*time.Second).UTC().Format(time.RFC3339Nano), 26.0720498+float64(i)*0.00009))
+		pts = append(pts, fmt.Sprintf(`{"ts":%q,"lat":%.7f,"lon":113.3746106,"speed_kmh":8,"heading":0,"brush_on":true}`,
+			now.Add(time.Duration(i)*4*time.Second).UTC().Format(time.RFC3339Nano), 22.5020498+float64(i)*0.00009))
 	}
 	s.publish("sw-103", "console-sw-103-pass", "vehicles/sw-103/telemetry", "["+strings.Join(pts, ",")+"]")
 	waitFor(s.t, 20*time.Second, "4 seeded cases", func() bool { return len(s.cases("limit=100")) >= 4 })
@@ -470,8 +470,8 @@ func TestConsole(t *testing.T) {
 	run(t, ctx, "filter category 9002", setValue("#f-category", "9002"),
 		until(`document.querySelectorAll('#case-list tr.case').length === 3`))
 	run(t, ctx, "filter category 0101 (none)", setValue("#f-category", "0101"), chromedp.WaitVisible(css("#empty")))
-	run(t, ctx, "filter district", setValue("#f-category", ""), setValue("#f-district", "gudong"),
-		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === '鼓东街道')`))
+	run(t, ctx, "filter district", setValue("#f-category", ""), setValue("#f-district", "xiqu"),
+		until(`document.querySelectorAll('#case-list tr.case').length >= 1 && [...document.querySelectorAll('#case-list tr.case td:nth-child(4)')].every(td => td.textContent === '西区街道')`))
 	run(t, ctx, "filter status", setValue("#f-district", ""), setValue("#f-status", "closed"), chromedp.WaitVisible(css("#empty")))
 	run(t, ctx, "clear filters", chromedp.Click(css(`.filters button.link`)),
 		until(fmt.Sprintf(`document.querySelectorAll('#case-list tr.case').length === %d`, len(all))))
@@ -559,7 +559,7 @@ func TestConsole(t *testing.T) {
 		run(t, ctx, "rules listed", until(`document.querySelectorAll('#rules-list tr.rule').length === 2`),
 			chromedp.Click(css("#rules-reload")),
 			until(`document.querySelector('#main').dataset.reloaded === 'true'`),
-			setValue("#dryrun-input", `{"kind":"telemetry","device_id":"sw-101","msg":{"lat":26.08,"lon":119.3,"speed_kmh":28,"brush_on":true}}`),
+			setValue("#dryrun-input", `{"kind":"telemetry","device_id":"sw-101","msg":{"lat":22.51,"lon":113.375,"speed_kmh":28,"brush_on":true}}`),
 			chromedp.Click(css("#dryrun-run")),
 			until(`document.querySelector('#dryrun-out pre') !== null`))
 		if mode := get(t, ctx, "rule mode", chromedp.Text(css("#rules-list tr.rule .badge.mode"))); mode != "生效" && mode != "影子" {

@@ -44,10 +44,10 @@ func startInspections(t *testing.T) *server {
     start: %s
     end: %s
     cadence: weekly
-    scope: {places: [alley-yijinfang, alley-wenrufang, compound-nanjie-1, alley-guping-lane1]}
+    scope: {places: [alley-yijinfang, alley-wenrufang, compound-shiqi-1, alley-qingxi-lane1]}
     groups:
-      - {id: g1, leader: 王建国, members: [李明, 陈芳], bureaus: [住建局, 城管局], places: [alley-yijinfang, alley-wenrufang, compound-nanjie-1]}
-      - {id: g2, leader: 张伟, members: [], bureaus: [城管局], places: [alley-guping-lane1]}
+      - {id: g1, leader: 王建国, members: [李明, 陈芳], bureaus: [住建局, 城管局], places: [alley-yijinfang, alley-wenrufang, compound-shiqi-1]}
+      - {id: g2, leader: 张伟, members: [], bureaus: [城管局], places: [alley-qingxi-lane1]}
 `, today.AddDate(0, 0, -3).Format(time.DateOnly), today.AddDate(0, 0, 3).Format(time.DateOnly))
 	supPath := filepath.Join(dir, "supervision.yaml")
 	if err := os.WriteFile(supPath, []byte(sup), 0o600); err != nil {
@@ -175,7 +175,7 @@ func TestInspectionPage(t *testing.T) {
 		Attachments                       []struct{ Kind string }
 	}
 	_ = json.Unmarshal(body, &c)
-	if code != 200 || c.Source != "inspection" || c.Category != "0507" || c.District != "nanjie" || c.Title != "文儒坊" ||
+	if code != 200 || c.Source != "inspection" || c.Category != "0507" || c.District != "shiqi" || c.Title != "福泽里" ||
 		len(c.Attachments) != 1 || c.Attachments[0].Kind != "before" {
 		t.Fatalf("case %s: %d %s", caseID, code, body)
 	}
@@ -184,7 +184,7 @@ func TestInspectionPage(t *testing.T) {
 	// signal is back.
 	sg.up.Store(false)
 	run(t, ctx, "record a visit without signal",
-		setValue("#f-place", "compound-nanjie-1"),
+		setValue("#f-place", "compound-shiqi-1"),
 		chromedp.Click(css("#save-visit")),
 		until(`document.querySelector('#queue h2').textContent.includes('(1)')`),
 		until(`document.querySelector('#net').classList.contains('off')`))
@@ -210,7 +210,7 @@ func TestInspectionPage(t *testing.T) {
 
 	// The same visit sent again (the answer was lost) is recorded once.
 	code, body = s.call("POST", "/api/v1/inspections/visits", inspectorToken, map[string]any{
-		"id": queued, "campaign": "test-week", "group": "g1", "place": "compound-nanjie-1",
+		"id": queued, "campaign": "test-week", "group": "g1", "place": "compound-shiqi-1",
 		"at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), "participants": []string{"王建国"}, "result": "pass"})
 	if code != 200 || len(s.visits(t).Items) != 2 {
 		t.Fatalf("resend: %d %s", code, body)

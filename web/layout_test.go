@@ -17,7 +17,7 @@ func TestLayoutsKeyboardA11y(t *testing.T) {
 	s := startLanewatch(t)
 	s.seed()
 	for i := range 6 {
-		s.openCase(fmt.Sprintf("占道经营投诉，长标题用于检查换行 %d", i), "地址：鼓楼区东街 8 号")
+		s.openCase(fmt.Sprintf("占道经营投诉，长标题用于检查换行 %d", i), "地址：中山市岐关西路 8 号")
 	}
 	ctx := browser(t)
 	run(t, ctx, "open", chromedp.Navigate(s.url+"/"))

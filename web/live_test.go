@@ -18,7 +18,7 @@ const listFetches = `performance.getEntriesByType('resource').filter(e => e.name
 // user can mute (api/board_test.go checks a department's stream carries its own cases only).
 func TestLiveBoard(t *testing.T) {
 	s := startLanewatch(t)
-	first := s.openCase("第一件", "地址：鼓楼区东街 1 号")
+	first := s.openCase("第一件", "地址：中山市岐关西路 1 号")
 	ctx := browser(t)
 	run(t, ctx, "open", chromedp.Navigate(s.url+"/"))
 	signIn(t, ctx, operatorToken, "operator")
@@ -33,7 +33,7 @@ func TestLiveBoard(t *testing.T) {
 
 	// An urgent case arrives: its row appears, the alert names it, the tone plays.
 	code, b := s.call("POST", "/api/v1/cases", operatorToken, map[string]any{"category": "0101", "urgency": "urgent",
-		"title": "紧急：井盖缺失", "district": "gudong", "location": map[string]float64{"lat": 26.08, "lon": 119.30}})
+		"title": "紧急：井盖缺失", "district": "xiqu", "location": map[string]float64{"lat": 22.51, "lon": 113.375}})
 	if code != 201 {
 		t.Fatalf("open urgent case: %d %s", code, b)
 	}
@@ -49,7 +49,7 @@ func TestLiveBoard(t *testing.T) {
 	screenshot(t, ctx, "board-alert")
 	// A normal case updates the board without an alert.
 	run(t, ctx, "dismiss", chromedp.Click(css("#alert-dismiss")), until(`document.querySelector('#alert').hidden`))
-	s.openCase("一般案件", "地址：鼓楼区东街 3 号")
+	s.openCase("一般案件", "地址：中山市岐关西路 3 号")
 	run(t, ctx, "normal case listed", until(`[...document.querySelectorAll('#case-list tr.case')].some(tr => tr.textContent.includes('一般案件'))`))
 	if hidden := get(t, ctx, "alert hidden", chromedp.Evaluate[bool](`document.querySelector('#alert').hidden`)); !hidden {
 		t.Fatalf("a normal case raised the urgent alert")
@@ -59,7 +59,7 @@ func TestLiveBoard(t *testing.T) {
 	run(t, ctx, "mute", chromedp.Click(css("#mute")), until(`document.querySelector('#mute').getAttribute('aria-pressed') === 'true'`),
 		chromedp.Reload(), until(`document.body.dataset.live === 'live'`),
 		until(`document.querySelector('#mute').getAttribute('aria-pressed') === 'true'`))
-	s.call("POST", "/api/v1/cases", operatorToken, map[string]any{"category": "0101", "urgency": "high", "title": "紧急：树木倒伏", "district": "gudong"})
+	s.call("POST", "/api/v1/cases", operatorToken, map[string]any{"category": "0101", "urgency": "high", "title": "紧急：树木倒伏", "district": "xiqu"})
 	run(t, ctx, "muted alert", until(`document.querySelector('#alert-title')?.textContent === '紧急：树木倒伏'`))
 	if snd := get(t, ctx, "sound", chromedp.Evaluate[string](`document.querySelector('#alert').dataset.sound`)); snd != "muted" {
 		t.Fatalf("muted alert sound %q", snd)

@@ -20,7 +20,7 @@ func TestMapDistrictsClustersVehicles(t *testing.T) {
 	s := startLanewatch(t)
 	s.seed()
 	for i := range 12 {
-		s.openCase(fmt.Sprintf("同一路口第 %d 件", i), "地址：鼓楼区东街口")
+		s.openCase(fmt.Sprintf("同一路口第 %d 件", i), "地址：中山市岐关西路口")
 	}
 	raw, err := os.ReadFile(filepath.Join("..", "configs", "districts.geojson"))
 	if err != nil {
@@ -85,15 +85,15 @@ func TestMapDistrictsClustersVehicles(t *testing.T) {
 		t.Fatalf("road names at the whole-city view: %v", n)
 	}
 	run(t, ctx, "zoom in for names", chromedp.Click(css("#zoom-in")), chromedp.Click(css("#zoom-in")), chromedp.Click(css("#zoom-in")))
-	if n := get(t, ctx, "labels zoomed", chromedp.Evaluate[[]string](visibleLabels)); !slices.Contains(n, "八一七北路") {
+	if n := get(t, ctx, "labels zoomed", chromedp.Evaluate[[]string](visibleLabels)); !slices.Contains(n, "富华道") {
 		t.Fatalf("zoomed in, the road names shown are %v", n)
 	}
 	screenshot(t, ctx, "map-zoomed")
 
 	// The pins follow the district filter.
-	dongjie := len(s.cases("limit=1000&district=dongjie&status=reported,registered,dispatched,signed,in_progress,resolved"))
-	run(t, ctx, "district filter", chromedp.Click(css("#zoom-home")), setValue("#map-district", "dongjie"),
-		until(fmt.Sprintf(`(%s) === %d`, pinned, dongjie)))
+	dongqu := len(s.cases("limit=1000&district=dongqu&status=reported,registered,dispatched,signed,in_progress,resolved"))
+	run(t, ctx, "district filter", chromedp.Click(css("#zoom-home")), setValue("#map-district", "dongqu"),
+		until(fmt.Sprintf(`(%s) === %d`, pinned, dongqu)))
 
 	// The working sweeper's track of the day.
 	run(t, ctx, "all districts", setValue("#map-district", ""), until(`document.querySelectorAll('#vehicles circle.vehicle[data-id="sw-103"]').length === 1`))

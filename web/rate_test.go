@@ -57,8 +57,8 @@ func TestRatingPage(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	c, _, err := svc.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, Title: "东街口垃圾堆放",
-		Location: lanewatch.Location{Lat: 26.09, Lon: 119.29}, Reporter: &lanewatch.Reporter{Phone: "13600000001"}}, "reporter:app")
+	c, _, err := svc.Open(ctx, &lanewatch.Case{Category: "0101", Source: lanewatch.SourceCitizen, Title: "岐关西路口垃圾堆放",
+		Location: lanewatch.Location{Lat: 22.52, Lon: 113.3652775}, Reporter: &lanewatch.Reporter{Phone: "13600000001"}}, "reporter:app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +72,9 @@ func TestRatingPage(t *testing.T) {
 
 	b := browser(t)
 	run(t, b, "open the rating link on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(link),
-		until(`document.querySelector('#rate-case').textContent.includes('东街口垃圾堆放')`),
+		until(`document.querySelector('#rate-case').textContent.includes('岐关西路口垃圾堆放')`),
 		chromedp.WaitVisible(css(`input[name=score][value="4"]`)))
-	if txt := pageText(b); !strings.Contains(txt, "评价处理结果") || !strings.Contains(txt, "5 很满意") || !strings.Contains(txt, "鼓东街道") {
+	if txt := pageText(b); !strings.Contains(txt, "评价处理结果") || !strings.Contains(txt, "5 很满意") || !strings.Contains(txt, "西区街道") {
 		t.Fatalf("page text: %s", txt)
 	}
 	screenshot(t, b, "rate-phone-zh")

@@ -33,7 +33,7 @@ func TestBacktestHistoryRoads(t *testing.T) {
     on: telemetry
     rules:
       - name: pressure_high
-        when: msg.extra.pressure_bar > 5 && road?.district == "gudong"
+        when: msg.extra.pressure_bar > 5 && road?.district == "xiqu"
         for: 10s
         cooldown: 1h
         case: {category: "9002", title: "{{ .device.id }} {{ .msg.extra.pressure_bar }} bar on {{ .road.name }}"}
@@ -47,12 +47,12 @@ func TestBacktestHistoryRoads(t *testing.T) {
 	}
 	seg := ""
 	for id, r := range roads.roads {
-		if r.Class == "main" && r.District == "gudong" && (seg == "" || id < seg) {
+		if r.Class == "main" && r.District == "xiqu" && (seg == "" || id < seg) {
 			seg = id
 		}
 	}
 	if seg == "" {
-		t.Fatal("no main road in gudong in configs/roads.geojson")
+		t.Fatal("no main road in xiqu in configs/roads.geojson")
 	}
 	// A sweeper with its brushes off at 8 km/h on that main road for 3 minutes (10:00 local,
 	// inside the rule's 05:00-23:00), its vendor pressure at 6 bar.
@@ -60,8 +60,8 @@ func TestBacktestHistoryRoads(t *testing.T) {
 	var points []influx.HistoryPoint
 	for s := range 180 {
 		points = append(points, influx.HistoryPoint{Measurement: influx.MeasurementTelemetry, Time: t0.Add(time.Duration(s) * time.Second),
-			Tags: map[string]string{"device": "sw-001", "type": "sweeper", "district": "gudong", "contractor": "lvcheng"},
-			Fields: map[string]any{"lat": 26.08, "lon": 119.3, "speed_kmh": 8.0, "brush_on": false, "fuel_pct": 60.0,
+			Tags: map[string]string{"device": "sw-001", "type": "sweeper", "district": "xiqu", "contractor": "lvcheng"},
+			Fields: map[string]any{"lat": 22.51, "lon": 113.375, "speed_kmh": 8.0, "brush_on": false, "fuel_pct": 60.0,
 				"pressure_bar": 6.0, "segment": seg}})
 	}
 	replay := func(yield func(influx.HistoryPoint) error) error {

@@ -63,10 +63,10 @@ func TestBacktestAgainstInflux(t *testing.T) {
 	points := 0
 	for s := range 150 {
 		for _, id := range []string{"sw-001", "sw-002", "sw-003"} {
-			tm := lanewatch.Telemetry{TS: t0.Add(time.Duration(s) * time.Second), Lat: 26.08, Lon: 119.3,
+			tm := lanewatch.Telemetry{TS: t0.Add(time.Duration(s) * time.Second), Lat: 22.51, Lon: 113.375,
 				SpeedKmh: speed[id](s), BrushOn: true, FuelPct: 60,
 				Has: lanewatch.FieldSpeed | lanewatch.FieldBrush | lanewatch.FieldFuel}
-			buf = influx.AppendTelemetry(buf, influx.DeviceTags{ID: id, Type: "sweeper", District: "gudong", Contractor: "lvcheng"}, &tm, "")
+			buf = influx.AppendTelemetry(buf, influx.DeviceTags{ID: id, Type: "sweeper", District: "xiqu", Contractor: "lvcheng"}, &tm, "")
 			points++
 		}
 	}

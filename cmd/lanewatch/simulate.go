@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lanewatch/lanewatch"
+	"github.com/lanewatch/lanewatch/api"
 	"github.com/lanewatch/lanewatch/app"
 	"github.com/lanewatch/lanewatch/devices"
 	"github.com/lanewatch/lanewatch/simulators"
@@ -28,6 +29,8 @@ type simFlags struct {
 	snapshots                  bool
 	runID                      string
 	citizenRate                time.Duration
+	staffEvery                 time.Duration
+	warmStart                  bool
 	httpURL, open311Key        string
 	// protocol is mqtt (default) or jt808: the vehicles as JT/T 808 terminals, --broker the
 	// JT/T 808 listener's host:port.
@@ -98,6 +101,7 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 		Seed:      f.seed,
 		QoS:       byte(f.qos),
 		Snapshots: f.snapshots,
+		WarmStart: f.warmStart,
 		RunID:     f.runID,
 		Logger:    logger,
 		Progress: func(s simulators.Stats) {
@@ -128,9 +132,22 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 		}
 		close(citizenDone)
 	}
+	staffDone := make(chan struct{})
+	if staff := newStaff(f, cfg.HTTP, logger, stderr); staff != nil {
+		go func() {
+			defer close(staffDone)
+			if err := staff.Run(ctx); err != nil {
+				fmt.Fprintf(stderr, "simulate: staff: %v\n", err)
+			}
+			fmt.Fprintf(stderr, "simulate: staff steps=%d refused=%d\n", staff.Steps(), staff.Errors())
+		}()
+	} else {
+		close(staffDone)
+	}
 	stats, err := fleet.Run(ctx)
 	stop()
 	<-citizenDone
+	<-staffDone
 	fmt.Fprintf(stderr, "simulate: done: %s, %d bytes\n", stats, stats.Bytes)
 	if err != nil {
 		if errors.Is(err, simulators.ErrNoConnection) {
@@ -141,6 +158,45 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newStaff returns the case-working staff of --staff-every, or nil when it is off or cannot
+// work (said on stderr). The operator's token is the first admin or operator token of the
+// config (LANEWATCH_ADMIN_TOKEN otherwise); each department:ID or contractor:ID token is that
+// desk's.
+func newStaff(f simFlags, hc api.HTTPConfig, logger *slog.Logger, stderr io.Writer) *simulators.Staff {
+	if f.staffEvery <= 0 {
+		return nil
+	}
+	if f.httpURL == "" {
+		fmt.Fprintln(stderr, "simulate: --staff-every needs --http-url; staff off")
+		return nil
+	}
+	toks, err := hc.ResolveTokens(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: staff off: %v\n", err)
+		return nil
+	}
+	st := &simulators.Staff{BaseURL: f.httpURL, Desks: map[string]string{}, Every: f.staffEvery, StepChance: 0.3, Forget: true, Seed: f.seed, Logger: logger}
+	for _, t := range toks {
+		switch {
+		case (t.Role == "admin" || t.Role == "operator") && st.OperatorToken == "":
+			st.OperatorToken = t.Token
+		case strings.HasPrefix(t.Role, "department:"):
+			st.Desks[strings.TrimPrefix(t.Role, "department:")] = t.Token
+		case strings.HasPrefix(t.Role, "contractor:"):
+			st.Desks[strings.TrimPrefix(t.Role, "contractor:")] = t.Token
+		}
+	}
+	if st.OperatorToken == "" {
+		st.OperatorToken = os.Getenv("LANEWATCH_ADMIN_TOKEN")
+	}
+	if st.OperatorToken == "" {
+		fmt.Fprintln(stderr, "simulate: staff off: no admin or operator token (set LANEWATCH_ADMIN_TOKEN)")
+		return nil
+	}
+	fmt.Fprintf(stderr, "simulate: staff works cases every %s with %d desks\n", f.staffEvery, len(st.Desks))
+	return st
 }
 
 // pickDevices returns the first nVehicles vehicles, nCameras cameras and nPlaques plaques of

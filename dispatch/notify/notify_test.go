@@ -30,7 +30,7 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-var vars = []byte(`{"case_id":"42","title":"暴露垃圾","deadline":"2025-03-12 10:00","district":"gudong"}`)
+var vars = []byte(`{"case_id":"42","title":"暴露垃圾","deadline":"2025-03-12 10:00","district":"xiqu"}`)
 
 func enqueue(t *testing.T, st store.Store, key, ch, to string, now time.Time) {
 	t.Helper()

@@ -12,15 +12,15 @@ func TestDefaultTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]string{"case_id": "15", "title": "暴露垃圾", "district": "gudong", "district_name": "鼓东街道",
-		"department": "gudong-office", "department_name": "鼓东街道城管办", "deadline": "2026-12-01 10:00",
+	vars := map[string]string{"case_id": "15", "title": "暴露垃圾", "district": "xiqu", "district_name": "西区街道",
+		"department": "xiqu-office", "department_name": "西区街道城管办", "deadline": "2026-12-01 10:00",
 		"duplicate_of": "14", "note": "请尽快处理", "status": "closed"}
 	for ev, want := range map[string]string{
 		"duplicate":  "您反映的问题已由案件14受理",
-		"dispatched": "（鼓东街道）已派遣至您单位",
+		"dispatched": "（西区街道）已派遣至您单位",
 		"urge":       "【城管催办】案件15 暴露垃圾 请尽快处理（期限2026-12-01 10:00）。请尽快处理",
-		"reassigned": "已改派至鼓东街道城管办",
-		"escalate":   "鼓东街道城管办的案件15",
+		"reassigned": "已改派至西区街道城管办",
+		"escalate":   "西区街道城管办的案件15",
 		"deferred":   "【城管缓办】案件15 暴露垃圾 已批准缓办，暂停计时至恢复办理。请尽快处理",
 		"resumed":    "【城管恢复办理】案件15 暴露垃圾 缓办结束，请于2026-12-01 10:00前处理。请尽快处理",
 	} {
@@ -30,7 +30,7 @@ func TestDefaultTexts(t *testing.T) {
 		}
 	}
 	delete(vars, "district_name")
-	if got, _ := tp.Render(Message{Event: "dispatched", Vars: vars}); !strings.Contains(got, "（gudong）") {
+	if got, _ := tp.Render(Message{Event: "dispatched", Vars: vars}); !strings.Contains(got, "（xiqu）") {
 		t.Errorf("dispatched without a district name: %q", got)
 	}
 }

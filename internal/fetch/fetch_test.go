@@ -16,7 +16,7 @@ import (
 var pngHead = []byte("\x89PNG\r\n\x1a\n0000000000000000")
 
 func TestValidatePattern(t *testing.T) {
-	good := []string{"example.com", "*.example.com", "127.0.0.1", "nvr.gudong.example:8080", "IMG.Example.COM"}
+	good := []string{"example.com", "*.example.com", "127.0.0.1", "nvr.xiqu.example:8080", "IMG.Example.COM"}
 	bad := []string{"", "https://img.example.com", "img.*.com", "*", "*.", "a b", "x/y", "u@h", "h:0", "h:port", "h:70000", ".example.com", "**.x", "[::1]"}
 	for _, p := range good {
 		if err := ValidatePattern(p); err != nil {

@@ -52,7 +52,7 @@ var idRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$`)
 
 // Parse decodes an area document: a GeoJSON FeatureCollection of at least one Polygon or
 // MultiPolygon feature, each with a unique property id (an identifier) and optional name_zh
-// and name_en. file names the document in errors ("districts.geojson: features[2] (dongjie):
+// and name_en. file names the document in errors ("districts.geojson: features[2] (dongqu):
 // ring 0 is not closed ..."); every bad feature is reported, joined.
 func Parse(file string, data []byte) (*Areas, error) {
 	fc, err := geojson.UnmarshalFeatureCollection(data)

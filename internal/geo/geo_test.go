@@ -141,8 +141,8 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.IDs()) != 4 || a.Locate(26.09, 119.29) != "gudong" {
-		t.Fatalf("districts = %v, (26.09, 119.29) in %q", a.IDs(), a.Locate(26.09, 119.29))
+	if len(a.IDs()) != 4 || a.Locate(22.52, 113.3652775) != "xiqu" {
+		t.Fatalf("districts = %v, (22.52, 113.3652775) in %q", a.IDs(), a.Locate(22.52, 113.3652775))
 	}
 	if _, err := Load("testdata/missing.geojson"); err == nil || !strings.Contains(err.Error(), "read area file") {
 		t.Fatalf("missing file: %v", err)
@@ -156,6 +156,6 @@ func BenchmarkLocate(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		_ = a.Locate(26.072+float64(i%100)*0.00026, 119.286+float64(i%97)*0.0003)
+		_ = a.Locate(22.502+float64(i%100)*0.00026, 113.3613885+float64(i%97)*0.0003)
 	}
 }

@@ -61,7 +61,7 @@ func startBrokerWith(t *testing.T, hooks ...mqtt.Hook) string {
 func clients(n int) []Client {
 	var out []Client
 	for i := range n {
-		out = append(out, Client{ID: fmt.Sprintf("v-%03d", i), District: "gudong", Password: "secret"})
+		out = append(out, Client{ID: fmt.Sprintf("v-%03d", i), District: "xiqu", Password: "secret"})
 	}
 	return out
 }
@@ -146,7 +146,7 @@ func TestValidateRejectsBadOptions(t *testing.T) {
 }
 
 func TestPayloadRoundTrip(t *testing.T) {
-	tpl, err := newTemplates("v-1", "sweeper", "gudong", 1, 0, 8)
+	tpl, err := newTemplates("v-1", "sweeper", "xiqu", 1, 0, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func sameCounts(a, b map[lanewatch.CaseStatus]int) bool {
 func testCaseSearch(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	dev := device("sw-777")
-	dev.Plate = "闽A·K2391"
+	dev.Plate = "粤T·K2391"
 	must(t, s.CreateDevice(ctx, dev))
 	mk := func(title, desc, devID, phone string) *lanewatch.Case {
 		c := &lanewatch.Case{Status: lanewatch.StatusReported, Category: "litter", Source: lanewatch.SourceCitizen,
@@ -195,7 +195,7 @@ func testCaseSearch(t *testing.T, s store.Store) {
 		return create(t, s, c)
 	}
 	speeding := mk("Sweeper too fast", "作业超速", "sw-777", "")
-	litter := mk("暴露垃圾", "地址：鼓楼区八一七北路 88 号门口", "", "13800138000")
+	litter := mk("暴露垃圾", "地址：中山市富华道 88 号门口", "", "13800138000")
 	percent := mk("100% full bin", "垃圾桶满溢", "", "13911112222")
 	mk("其他", "no match here", "sw-778", "")
 	// By id: the case with that id, and the cases whose text holds those digits (newest first).
@@ -214,7 +214,7 @@ func testCaseSearch(t *testing.T, s store.Store) {
 		{"k2391", []*lanewatch.Case{speeding}}, // plate, lower case
 		{"sw-777", []*lanewatch.Case{speeding}},
 		{"0013", []*lanewatch.Case{litter}}, // part of a phone
-		{"八一七北路", []*lanewatch.Case{litter}},
+		{"富华道", []*lanewatch.Case{litter}},
 		{"SWEEPER", []*lanewatch.Case{speeding}},
 		{"100%", []*lanewatch.Case{percent}},
 		{"%", []*lanewatch.Case{percent}}, // literal, not "anything"

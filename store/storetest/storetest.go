@@ -332,7 +332,7 @@ func fullCase() *lanewatch.Case {
 		Occurrences: 3,
 		LastSeenAt:  at(30 * time.Second),
 		ReworkCount: 1,
-		Address:     "鼓楼区 东街 88 号 'quoted' \\ 地址",
+		Address:     "中山市 岐关西路 88 号 'quoted' \\ 地址",
 		Timeline: []lanewatch.TimelineEntry{
 			{Action: "report", Actor: "citizen", At: at(0), To: lanewatch.StatusReported, Note: "扫码上报"},
 			{Action: "accept", Actor: "op-1", At: at(time.Second), From: lanewatch.StatusReported, To: lanewatch.StatusRegistered},

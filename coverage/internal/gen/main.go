@@ -1,4 +1,4 @@
-// Command gen writes the example road network of Fuzhou's old town (configs/roads.geojson),
+// Command gen writes the example road network of Zhongshan's city centre (中山市石岐、东区、西区、南区) (configs/roads.geojson),
 // its districts (configs/districts.geojson, the same boxes as simulators/districts.go) and
 // zones (configs/zones.geojson). It is deterministic: `go generate ./coverage` reproduces the
 // files byte for byte.
@@ -21,8 +21,8 @@ import (
 
 // The four district boxes (镇街) of simulators/districts.go, in degrees.
 const (
-	centerLat = 26.085
-	centerLon = 119.300
+	centerLat = 22.515
+	centerLon = 113.375
 	boxDLat   = 0.0135
 	boxDLon   = 0.0150
 )
@@ -34,10 +34,10 @@ type district struct {
 }
 
 var districts = []district{
-	{"gudong", "鼓东街道", "Gudong Subdistrict", centerLat, centerLon - boxDLon, centerLat + boxDLat, centerLon},
-	{"dongjie", "东街街道", "Dongjie Subdistrict", centerLat, centerLon, centerLat + boxDLat, centerLon + boxDLon},
-	{"nanjie", "南街街道", "Nanjie Subdistrict", centerLat - boxDLat, centerLon - boxDLon, centerLat, centerLon},
-	{"hualin", "华林街道", "Hualin Subdistrict", centerLat - boxDLat, centerLon, centerLat, centerLon + boxDLon},
+	{"xiqu", "西区街道", "West District", centerLat, centerLon - boxDLon, centerLat + boxDLat, centerLon},
+	{"dongqu", "东区街道", "East District", centerLat, centerLon, centerLat + boxDLat, centerLon + boxDLon},
+	{"shiqi", "石岐街道", "Shiqi Subdistrict", centerLat - boxDLat, centerLon - boxDLon, centerLat, centerLon},
+	{"nanqu", "南区街道", "South District", centerLat - boxDLat, centerLon, centerLat, centerLon + boxDLon},
 }
 
 // road is a straight road in local metres: vertical roads run north-south at x = pos from
@@ -53,54 +53,54 @@ const ext = 1440.0 // half extent of the network in metres (the boxes are ~1,500
 
 var roads = []road{
 	// Main roads.
-	{"baiyiqi", "八一七北路", "main", true, -40, -ext, ext, false},
-	{"wuyi", "五一北路", "main", true, 650, -ext, ext, false},
-	{"baima", "白马北路", "main", true, -1150, -ext, ext, false},
-	{"dongjie", "东街", "main", false, 300, -ext, -40, false},
-	{"dongda", "东大路", "main", false, 300, -40, ext, false},
-	{"yangqiao", "杨桥东路", "main", false, -450, -ext, -40, false},
-	{"gutian", "古田路", "main", false, -450, -40, ext, false},
-	{"hudong", "湖东路", "main", false, 1050, -ext, ext, false},
+	{"fuhua", "富华道", "main", true, -40, -ext, ext, false},
+	{"xingzhong", "兴中道", "main", true, 650, -ext, ext, false},
+	{"caihong", "彩虹大道", "main", true, -1150, -ext, ext, false},
+	{"qiguan", "岐关西路", "main", false, 300, -ext, -40, false},
+	{"boai", "博爱路", "main", false, 300, -40, ext, false},
+	{"yuelai", "悦来南路", "main", false, -450, -ext, -40, false},
+	{"chenggui", "城桂路", "main", false, -450, -40, ext, false},
+	{"changjiang", "长江路", "main", false, 1050, -ext, ext, false},
 	// Secondary roads.
-	{"guping", "鼓屏路", "secondary", true, -450, 300, ext, false},
-	{"wenquan", "温泉路", "secondary", true, 1100, -ext, ext, false},
-	{"hualin", "华林路", "secondary", false, 700, -ext, ext, false},
-	{"jintai", "津泰路", "secondary", false, -120, -40, ext, true},
-	{"daoshan", "道山路", "secondary", false, -1000, -ext, ext, false},
+	{"qingxi", "青溪路", "secondary", true, -450, 300, ext, false},
+	{"qiwan", "起湾道", "secondary", true, 1100, -ext, ext, false},
+	{"lianyuan", "莲员路", "secondary", false, 700, -ext, ext, false},
+	{"kanghua", "康华路", "secondary", false, -120, -40, ext, true},
+	{"chengnan", "城南路", "secondary", false, -1000, -ext, ext, false},
 	// Branch roads.
-	{"shengfu", "省府路", "branch", true, -750, 300, ext, false},
-	{"tonghu", "通湖路", "branch", true, -820, -ext, 300, false},
-	{"nanhou", "南后街", "branch", true, -420, -450, 300, false},
-	{"yeshan", "冶山路", "branch", true, 220, 300, ext, false},
-	{"jingda", "井大路", "branch", true, 350, -ext, 300, false},
-	{"shudou", "树兜路", "branch", true, 880, 300, ext, false},
-	{"fuxin", "福新路", "branch", true, 1330, -ext, ext, false},
-	{"dingwu", "丁戊山路", "branch", false, 1300, -ext, ext, false},
-	{"qingcheng", "庆城路", "branch", false, 50, -40, 650, false},
-	{"anquan", "安泉路", "branch", false, -750, -ext, -40, false},
-	{"aofeng", "鳌峰路", "branch", false, -1250, -ext, ext, false},
-	{"pingdong", "屏东路", "branch", false, 900, -1150, -40, false},
-	{"dongmen", "东门路", "branch", false, 500, 650, ext, false},
+	{"yuanfeng", "员峰路", "branch", true, -750, 300, ext, false},
+	{"taiping", "太平路", "branch", true, -820, -ext, 300, false},
+	{"minzu", "民族路", "branch", true, -420, -450, 300, false},
+	{"yandun", "烟墩路", "branch", true, 220, 300, ext, false},
+	{"maling", "马岭路", "branch", true, 350, -ext, 300, false},
+	{"songyuan", "松苑路", "branch", true, 880, 300, ext, false},
+	{"dongming", "东明路", "branch", true, 1330, -ext, ext, false},
+	{"zhuyuan", "竹苑路", "branch", false, 1300, -ext, ext, false},
+	{"huabai", "华柏路", "branch", false, 50, -40, 650, false},
+	{"gongchen", "拱辰路", "branch", false, -750, -ext, -40, false},
+	{"huancheng", "环城路", "branch", false, -1250, -ext, ext, false},
+	{"cuijing", "翠景道", "branch", false, 900, -1150, -40, false},
+	{"xingwen", "兴文路", "branch", false, 500, 650, ext, false},
 }
 
-// Alleys: the three lanes and seven alleys (三坊七巷) between 通湖路 and 南后街 / 南后街 and
-// 八一七北路, and numbered lanes (一巷…) in the other districts.
+// Alleys: the three lanes and seven alleys (石岐老城) between 太平路 and 民族路 / 民族路 and
+// 富华道, and numbered lanes (一巷…) in the other districts.
 type alley struct {
 	slug, name string
 	y, x0, x1  float64
 }
 
 var alleys = []alley{
-	{"yijinfang", "衣锦坊", -380, -820, -420},
-	{"wenrufang", "文儒坊", -290, -820, -420},
-	{"guanglufang", "光禄坊", -200, -820, -420},
-	{"yangqiaoxiang", "杨桥巷", 230, -420, -40},
-	{"langguanxiang", "郎官巷", 160, -420, -40},
-	{"taxiang", "塔巷", 90, -420, -40},
-	{"huangxiang", "黄巷", 20, -420, -40},
-	{"anminxiang", "安民巷", -60, -420, -40},
-	{"gongxiang", "宫巷", -260, -420, -40},
-	{"jibixiang", "吉庇巷", -350, -420, -40},
+	{"renhouli", "仁厚里", -380, -820, -420},
+	{"fuzeli", "福泽里", -290, -820, -420},
+	{"yingyangli", "迎阳里", -200, -820, -420},
+	{"lianfengxiang", "莲峰巷", 230, -420, -40},
+	{"changdixiang", "长堤巷", 160, -420, -40},
+	{"shuiguanxiang", "水关巷", 90, -420, -40},
+	{"damiaoxiang", "大庙巷", 20, -420, -40},
+	{"yaqianxiang", "衙前巷", -60, -420, -40},
+	{"sanyuanxiang", "三元巷", -260, -420, -40},
+	{"tianzixiang", "天字巷", -350, -420, -40},
 }
 
 var numerals = []string{"一", "二", "三", "四", "五", "六"}
@@ -111,11 +111,11 @@ func init() {
 		x0, x1     float64
 		ys         []float64
 	}{
-		{"guping", "鼓屏路", -1150, -450, []float64{450, 560, 820, 940, 1180}},
-		{"wusi", "五四路", 220, 650, []float64{400, 520, 820, 950, 1200}},
-		{"jingda", "井大路", 350, 650, []float64{-220, -320, -620, -860, -1200}},
-		{"shangteng", "上藤路", -1150, -820, []float64{-560, -650, -850, -1120, -1350}},
-		{"wenquan", "温泉路", 1100, 1330, []float64{-300, -600, 150, 450, 820}},
+		{"qingxi", "青溪路", -1150, -450, []float64{450, 560, 820, 940, 1180}},
+		{"sunwendong", "孙文东路", 220, 650, []float64{400, 520, 820, 950, 1200}},
+		{"maling", "马岭路", 350, 650, []float64{-220, -320, -620, -860, -1200}},
+		{"anlan", "安栏路", -1150, -820, []float64{-560, -650, -850, -1120, -1350}},
+		{"qiwan", "起湾道", 1100, 1330, []float64{-300, -600, 150, 450, 820}},
 	}
 	for _, l := range lanes {
 		for i, y := range l.ys {
@@ -124,7 +124,7 @@ func init() {
 	}
 }
 
-// hubin is a curved lakeside road (湖滨路) bulging south-west from 湖东路 to 白马北路:
+// hubin is a curved lakeside road (岐江路) bulging south-west from 长江路 to 彩虹大道:
 // a quarter circle sampled every 5 degrees.
 func hubin() [][2]float64 {
 	var pts [][2]float64
@@ -170,7 +170,7 @@ func main() {
 		x0, y0, x1, y1 float64
 	}{
 		{"central", -700, -700, 700, 700},
-		{"sanfangqixiang", -830, -460, -30, 310},
+		{"laocheng", -830, -460, -30, 310},
 	}
 	zonesOf := func(x, y float64) []string {
 		zs := []string{}
@@ -190,7 +190,7 @@ func main() {
 		mx, my := midpoint(pts)
 		d := districtOf(mx, my)
 		contractor := "lvcheng"
-		if d.id == "nanjie" || d.id == "hualin" {
+		if d.id == "shiqi" || d.id == "nanqu" {
 			contractor = "jieyuan"
 		}
 		coords := make([][2]float64, len(pts))
@@ -205,7 +205,7 @@ func main() {
 		if oneway {
 			props["oneway"] = true
 		}
-		if class == "main" && (name == "东街" || name == "八一七北路") {
+		if class == "main" && (name == "岐关西路" || name == "富华道") {
 			props["width_m"] = 24.0
 		}
 		feats = append(feats, feature{Type: "Feature", Properties: props, Geometry: geometry{Type: "LineString", Coordinates: coords}})
@@ -253,9 +253,9 @@ func main() {
 	}
 	arc := hubin()
 	third := len(arc) / 3
-	emit("hubin-01", "湖滨路", "secondary", false, arc[:third+1])
-	emit("hubin-02", "湖滨路", "secondary", false, arc[third:2*third+1])
-	emit("hubin-03", "湖滨路", "secondary", false, arc[2*third:])
+	emit("qijiang-01", "岐江路", "secondary", false, arc[:third+1])
+	emit("qijiang-02", "岐江路", "secondary", false, arc[third:2*third+1])
+	emit("qijiang-03", "岐江路", "secondary", false, arc[2*third:])
 
 	write(filepath.Join(*out, "roads.geojson"), feats)
 
@@ -270,7 +270,7 @@ func main() {
 	}
 	write(filepath.Join(*out, "districts.geojson"), dfeats)
 
-	zoneNames := map[string][2]string{"central": {"中心城区", "Central zone"}, "sanfangqixiang": {"三坊七巷", "Three Lanes and Seven Alleys"}}
+	zoneNames := map[string][2]string{"central": {"中心城区", "Central zone"}, "laocheng": {"石岐老城", "Shiqi Old Town"}}
 	var zfeats []feature
 	for _, z := range zones {
 		ring := [][2]float64{ll(z.x0, z.y0), ll(z.x1, z.y0), ll(z.x1, z.y1), ll(z.x0, z.y1), ll(z.x0, z.y0)}

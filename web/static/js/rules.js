@@ -7,7 +7,7 @@ import { t, label, fmtTime } from './i18n.js';
 const EXAMPLE = JSON.stringify({
   kind: 'telemetry',
   device_id: 'sw-001',
-  msg: { ts: new Date().toISOString(), lat: 26.0851, lon: 119.3001, speed_kmh: 26, heading: 90, brush_on: true },
+  msg: { ts: new Date().toISOString(), lat: 22.5151, lon: 113.3750972, speed_kmh: 26, heading: 90, brush_on: true },
 }, null, 2);
 
 // itemsOf accepts {"items": [...]}, {"rules": [...]} or a bare array.

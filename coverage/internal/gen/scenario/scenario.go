@@ -20,10 +20,10 @@ import (
 	"github.com/lanewatch/lanewatch"
 )
 
-// Centre of the local metric frame (Fuzhou old town); x metres east, y metres north.
+// Centre of the local metric frame (Zhongshan city centre); x metres east, y metres north.
 const (
-	CentreLat = 26.085
-	CentreLon = 119.300
+	CentreLat = 22.515
+	CentreLon = 113.375
 )
 
 const earthRadiusM = 6371008.8
