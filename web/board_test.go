@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -177,6 +178,10 @@ func TestBoardAtScale(t *testing.T) {
 		t.Fatalf("address search rows %v, want %v", got, early)
 	}
 	screenshot(t, ctx, "board-search")
+	// The refresh time is the UI's 24-hour clock, not the browser locale's "2:47:50 AM".
+	if u := get(t, ctx, "refreshed", chromedp.Text(css("#updated"))); !regexp.MustCompile(`^更新于 \d{2}:\d{2}:\d{2}$`).MatchString(u) {
+		t.Errorf("refresh time %q: want 更新于 HH:MM:SS", u)
+	}
 
 	// A date range: up to today holds the cases of before the jump only.
 	run(t, ctx, "clear", chromedp.Click(css(`.filters button.link`)), until(`document.querySelectorAll('#case-list tr.case').length === 5`))

@@ -2,7 +2,7 @@
 // timeline, photos and the actions the signed-in role may take.
 import { api, blobURL, download, saveFile, errorPanel, ApiError } from './api.js';
 import { h, clear, put, add, toast } from './dom.js';
-import { t, label, categoryName, fmtTime, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
+import { t, label, categoryName, fmtTime, fmtClock, fmtDuration, STATUSES, SOURCES, CATEGORY_CODES } from './i18n.js';
 import { districtName, departmentName, contractorName, departments, districts, sourceOf } from './names.js';
 
 // Without a live stream (it is reconnecting), the board re-reads its first page this often.
@@ -180,7 +180,7 @@ export function mount(main, { me, arg }) {
       if (!extra.length) nextCursor = res.next_cursor || '';
       cases = first.concat(extra);
       counts = res.counts || null;
-      updated.textContent = `${t('board.refreshed')} ${new Date().toLocaleTimeString()}`;
+      updated.textContent = `${t('board.refreshed')} ${fmtClock()}`;
       const ds = [...new Set(cases.map((c) => c.district).filter(Boolean))].sort();
       put(districtList, ...ds.map((d) => h('option', { value: d })));
       renderList();

@@ -191,6 +191,12 @@ export function fmtTime(iso) {
   return d.toLocaleString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 }
 
+// fmtClock is the time of day of d (a Date, default now) as HH:MM:SS, 24-hour, in the UI's
+// language (never the browser's "2:47:50 AM" in the Chinese interface).
+export function fmtClock(d = new Date()) {
+  return d.toLocaleTimeString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
 export function fmtDuration(ms) {
   const m = Math.round(Math.abs(ms) / 60000);
   const d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;

@@ -4,7 +4,7 @@
 // every 15 s) and a vehicle's track of the day on click; wheel/buttons zoom, drag pans.
 import { api, errorPanel } from './api.js';
 import { h, s, clear, put, add } from './dom.js';
-import { t, label, categoryName, pct, lang, CATEGORY_CODES } from './i18n.js';
+import { t, label, categoryName, pct, lang, fmtClock, CATEGORY_CODES } from './i18n.js';
 import { districtName, departmentName, districts } from './names.js';
 
 export function today() {
@@ -299,7 +299,7 @@ export function mount(main) {
   async function openVehicle(v) {
     show(v.plate || v.id, [['map.vehicle', v.id], ['map.state', v.working ? t('map.working') : t('map.idle')],
       ['map.speed', v.speed_kmh != null ? `${Math.round(v.speed_kmh)} km/h` : ''], ['f.district', districtName(v.district)],
-      ['map.last', v.at ? new Date(v.at).toLocaleTimeString() : '']]);
+      ['map.last', v.at ? fmtClock(new Date(v.at)) : '']]);
     const [from, to] = dayRange(date.value || today());
     try {
       const tr = await api(`/api/v1/vehicles/${encodeURIComponent(v.id)}/track?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
