@@ -46,6 +46,23 @@ func TestLayoutsKeyboardA11y(t *testing.T) {
 				if hgt := get(t, ctx, "top bar", chromedp.Evaluate[int](`Math.round(document.querySelector('.topbar').getBoundingClientRect().height)`)); hgt > 56 {
 					t.Fatalf("the top bar is %d px high on a phone", hgt)
 				}
+				// The filters fold behind 筛选 so the first case shows in the first half of the screen;
+				// the button opens them (and says so to a screen reader).
+				if top := get(t, ctx, "first card", chromedp.Evaluate[float64](`document.querySelector('#case-list tr.case').getBoundingClientRect().top`)); top > float64(vp.h)/2 {
+					t.Fatalf("the first case starts at y=%v of %d: the filters fill the screen", top, vp.h)
+				}
+				if get(t, ctx, "status filter hidden", chromedp.Evaluate[bool](`document.querySelector('#f-status').offsetParent !== null`)) {
+					t.Fatal("the status filter shows before 筛选 is tapped")
+				}
+				run(t, ctx, "open filters", chromedp.Click(css("#filters-toggle")), chromedp.WaitVisible(css("#f-status")))
+				if e := get(t, ctx, "expanded", chromedp.Evaluate[string](`document.querySelector("#filters-toggle").getAttribute("aria-expanded")`)); e != "true" {
+					t.Fatalf("aria-expanded = %q after opening", e)
+				}
+				checkA11y(t, ctx, "board filters open at "+vp.name)
+				screenshot(t, ctx, "board-phone-filters")
+				run(t, ctx, "close filters", chromedp.Click(css("#filters-toggle")), chromedp.WaitNotVisible(css("#f-status")))
+			} else if get(t, ctx, "toggle hidden", chromedp.Evaluate[bool](`document.querySelector('#filters-toggle').offsetParent !== null`)) {
+				t.Fatalf("the phone's filter button shows at %d px", vp.w)
 			}
 			checkA11y(t, ctx, "board at "+vp.name)
 			screenshot(t, ctx, "board-"+vp.name)

@@ -101,8 +101,11 @@ export function mount(main, { me, arg }) {
     oninput: (e) => { clearTimeout(searchTimer); searchTimer = setTimeout(() => { filt.q = e.target.value.trim(); load(true); }, 300); } });
   const date = (id, key) => h('label', {}, t('f.' + key), h('input', { id, type: 'date', onchange: (e) => { filt[key] = e.target.value; load(true); } }));
   const updated = h('span', { class: 'muted', id: 'updated' });
-  const filters = h('div', { class: 'filters' },
-    h('label', { class: 'grow' }, t('f.q'), search),
+  // On a phone the filters other than search fold behind this button (CSS shows it <= 640 px).
+  const moreToggle = h('button', { type: 'button', id: 'filters-toggle', class: 'filters-toggle', 'aria-expanded': 'false', 'aria-controls': 'board-filters',
+    onclick: () => { const open = !filters.classList.contains('open'); filters.classList.toggle('open', open); moreToggle.setAttribute('aria-expanded', String(open)); } }, t('f.more'));
+  const filters = h('div', { class: 'filters', id: 'board-filters' },
+    h('label', { class: 'grow' }, t('f.q'), search), moreToggle,
     sel('f-status', 'status', STATUSES, (v) => label('st', v)),
     sel('f-category', 'category', CATEGORY_CODES, categoryName),
     h('label', {}, t('f.district'), district, districtList),
@@ -123,6 +126,12 @@ export function mount(main, { me, arg }) {
   const boardEl = h('div', { class: `board ${selected ? 'has-detail' : ''}` }, h('section', { class: 'card', 'aria-label': t('nav.board') }, filters, countsBox, listBox), detail);
   add(main, boardEl, viewer.el);
   detail.addEventListener('keydown', (e) => { if (e.key === 'Escape' && overlay() && !viewer.el.open) closeDetail(); });
+
+  // setCount shows on the phone's filter button how many filters (besides search) are set.
+  function setCount() {
+    const n = ['status', 'category', 'district', 'source', 'since', 'until'].filter((k) => filt[k]).length + (filt.overdue ? 1 : 0);
+    moreToggle.textContent = n ? `${t('f.more')} (${n})` : t('f.more');
+  }
 
   function resetFilters() {
     Object.assign(filt, { status: '', category: '', district: '', source: '', overdue: false, q: '', sort: 'urgent', since: '', until: '' });
@@ -170,6 +179,7 @@ export function mount(main, { me, arg }) {
   // first page now holds.
   async function load(fresh) {
     if (fresh === true) { extra = []; nextCursor = ''; }
+    setCount();
     const my = ++loads; // answers to older requests (filters changed meanwhile) are dropped
     try {
       const res = await api(query(''));
