@@ -493,6 +493,10 @@ func (s *Server) o311Post(c *gin.Context) {
 	}
 	cs := &lanewatch.Case{Category: code, Source: lanewatch.SourceCitizen, Description: form.Get("description"),
 		Title: form.Get("address_string"), Address: strings.TrimSpace(form.Get("address_string"))}
+	if strings.TrimSpace(cs.Title) == "" {
+		// Without an address the case is listed by what the citizen wrote, not by its id.
+		cs.Title = excerpt(cs.Description, 40)
+	}
 	if len(cs.Address) > 500 {
 		s.o311Fail(c, format, http.StatusBadRequest, "address_string: longer than 500 bytes")
 		return
@@ -563,4 +567,13 @@ func (s *Server) o311Post(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, []created{r})
+}
+
+// excerpt is the first n runes of s on one line (whitespace runs folded), with "…" when cut.
+func excerpt(s string, n int) string {
+	r := []rune(strings.Join(strings.Fields(s), " "))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n]) + "…"
 }

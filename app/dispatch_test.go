@@ -421,10 +421,11 @@ func TestOpen311(t *testing.T) {
 	id := created[0].ID
 	// It is a citizen case in the API.
 	var c struct {
-		Source, Status, District string
+		Source, Status, District, Title string
 	}
 	h.json("operator", "GET", "/api/v1/cases/"+id, nil, &c)
-	if c.Source != "citizen" || c.Status != "reported" || c.District != "xiqu" {
+	// Without an address_string the board lists it by what the citizen wrote, not by its id.
+	if c.Source != "citizen" || c.Status != "reported" || c.District != "xiqu" || c.Title != "路边有一堆垃圾" {
 		t.Fatalf("case = %+v", c)
 	}
 	// Move it on and read status, notes, expected time and agency back.
