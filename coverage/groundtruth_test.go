@@ -18,7 +18,7 @@ import (
 const boundPP = 2.0
 
 // knownLimit holds the families that do not meet boundPP to their measured error, rounded
-// up (segments, rates), so they cannot get worse unseen. All but one have drifting GPS error: its
+// up (segments, rates), so they cannot get worse unseen. All have drifting GPS error: its
 // along-road part is the same for every point around the place where the brush goes down or
 // up (or the drive starts), so neither the path nor the speed can tell it from motion
 // (docs/COVERAGE.md, "Ground truth"). This is the target not met, not a target.
@@ -28,9 +28,6 @@ var knownLimit = map[string][2]float64{
 	"noise σ15 corr":       {7, 7},
 	"parallel 8m σ5 corr":  {7, 3},
 	"parallel 15m σ5 corr": {2.5, 2},
-	// Not drift: the ends of the out-of-order chunks are joined along the route between the
-	// matched points, the filtered positions of the two paths differ from them by a little.
-	"backlog out of order σ3": {3, 2},
 }
 
 // familyResult is the error of one ground-truth family.

@@ -105,6 +105,10 @@ type vehicle struct {
 	ends    []tail // last points of recent paths (startPath)
 	// backlogPath: the current path began with a point older than the one before it.
 	backlogPath bool
+	// joinStart: the current path began without a fresh predecessor (a backlog, or the first
+	// point after one): once its start is placed (flushWarm) it is joined to a path that
+	// ended just before it (joinEnd).
+	joinStart bool
 	// readBack: points read back from InfluxDB (matchChain), which look up nothing.
 	readBack bool
 
@@ -353,7 +357,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		k.dropFirst()
 	} else {
 		v.f.reset()
-		t.startPath(deviceID, v, cur, c.backlog)
+		t.startPath(deviceID, v, cur, c.backlog, c.orphan)
 	}
 	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil && !v.readBack {
 		// No predecessor here: it may be another node's (or this node's before a restart).
@@ -370,20 +374,34 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 const maxStarts = 8
 
 // startPath remembers the first decided point of a new path: a backlog delivered later may
-// end just before it (endPath). A backlog path (its first point older than the point before
-// it) that starts just after the end of an earlier path is joined to it.
-func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog bool) {
+// end just before it (endPath). A path that starts without a fresh predecessor (a backlog
+// path, its first point older than the point before it, or the first point after a backlog,
+// whose predecessor came before the backlog) is joined to a path that ended just before it,
+// once its start is placed (joinEnd).
+func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog, orphan bool) {
 	v.backlogPath = backlog
-	if backlog {
-		for i, e := range v.ends {
-			if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
-				t.creditTails(deviceID, e, at, &v.buf)
-				v.ends = append(v.ends[:i], v.ends[i+1:]...)
-				break
-			}
+	v.joinStart = backlog || orphan
+	v.starts = appendRecent(v.starts, at)
+}
+
+// joinEnd credits the stretch from the end of an earlier path to the start of the current
+// one when that end comes just before it (startPath); the start is where the path's credit
+// begins (flushWarm).
+func (t *Tracker) joinEnd(deviceID string, v *vehicle) {
+	if !v.joinStart || len(v.starts) == 0 {
+		return
+	}
+	v.joinStart = false
+	ns := len(v.starts)
+	at := v.starts[ns-1]
+	for i, e := range v.ends {
+		if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
+			t.creditTails(deviceID, e, at, &v.buf)
+			v.ends = append(v.ends[:i], v.ends[i+1:]...)
+			v.starts = v.starts[:ns-1]
+			return
 		}
 	}
-	v.starts = appendRecent(v.starts, at)
 }
 
 func appendRecent(l []tail, x tail) []tail {
