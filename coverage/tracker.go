@@ -315,8 +315,9 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 		t.endPath(deviceID, v)
 		return -1
 	}
-	if k.n > 1 && !t.m.step(k, c) {
-		// No route from any candidate of the previous point: decide what came before and
+	if k.n > 1 && !t.m.step(k, c) && !(t.net.continuations(c, k.at(k.n-2), pv, p.Heading, useHeading, &t.m.p) && t.m.step(k, c)) {
+		// No route from any candidate of the previous point (nor the previous point's roads
+		// a little beyond the search radius: continuations): decide what came before and
 		// start again from this point.
 		tmp := *c
 		k.n--
