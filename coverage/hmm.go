@@ -21,6 +21,10 @@ const (
 	headingCap   = 18.0 // largest heading penalty (log units)
 	uturnLogP    = 8.0  // penalty of turning round
 	beamLogP     = 10.0 // candidates this much less likely than a point's best are dropped
+	// outlierLogP: a point whose best candidate is this much less likely than the path before
+	// it predicts (a GPS outlier whose only roads within the radius take a detour: a side road
+	// up and back, a block driven round) is left out (up to maxDropped in a row, tracker.go).
+	outlierLogP = 10.0
 )
 
 // cand is one directed candidate of a point.
@@ -45,6 +49,9 @@ type column struct {
 	n       int
 	c       [maxCands]cand
 	chosen  int8 // the decided candidate, -1 while undecided
+	// lp: the log probability of the best candidate given the path before it, before the
+	// column is normalised (step): how well the point fits the path at all.
+	lp float64
 }
 
 // track is the matcher state of one vehicle: a window of columns, the first possibly the
@@ -348,6 +355,7 @@ func (m *matcher) step(k *track, c *column) bool {
 		maxScore = max(maxScore, y.score)
 		any = true
 	}
+	c.lp = maxScore
 	if any {
 		for j := 0; j < c.n; j++ {
 			c.c[j].score -= maxScore

@@ -109,6 +109,8 @@ type vehicle struct {
 	// point after one): once its start is placed (flushWarm) it is joined to a path that
 	// ended just before it (joinEnd).
 	joinStart bool
+	// dropped: consecutive points left out as outliers (observe).
+	dropped int
 	// readBack: points read back from InfluxDB (matchChain), which look up nothing.
 	readBack bool
 
@@ -331,6 +333,12 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 		}
 	}
 	best := c.c[c.best()].seg
+	if k.n > 1 && c.lp < -outlierLogP && v.dropped < maxDropped {
+		k.n--
+		v.dropped++
+		return best
+	}
+	v.dropped = 0
 	for k.n-t.anchors(k) > t.cfg.Lag {
 		t.decide(deviceID, v)
 	}
@@ -370,6 +378,9 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	k.hasAnchor = true
 	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
 }
+
+// maxDropped is how many consecutive points may be left out as outliers.
+const maxDropped = 2
 
 // maxStarts is how many recent path starts a vehicle remembers (startPath).
 const maxStarts = 8
