@@ -451,3 +451,32 @@ func TestDistrictAreas(t *testing.T) {
 		t.Fatalf("district areas %v, districts %+v", ids, n.Districts)
 	}
 }
+
+// TestBacklogChunksJoined: chunks of 60 points delivered out of order (0, 2, 1, 3) cover what
+// the points in order cover: the chunk after the backlog starts a minute after the backlog's
+// last point, but its predecessor is the last point of chunk 2, observed before the backlog.
+func TestBacklogChunksJoined(t *testing.T) {
+	ctx := context.Background()
+	n := mustNetwork(t, road("a", [2]float64{10, 0}, [2]float64{610, 0}))
+	pts := drive([][2]float64{{10, 0}, {610, 0}}, 2.5, 0, day0, nil)
+	covered := func(order ...int) float64 {
+		clock := &fakeClock{t: day0}
+		tr := newTracker(t, n, newMemStore(), clock)
+		for _, c := range order {
+			for i := c * 60; i < min(len(pts), (c+1)*60); i++ {
+				clock.Set(pts[i].TS)
+				tr.Observe("sw-1", "sweeper", pts[i:i+1], nil)
+			}
+		}
+		clock.Set(pts[len(pts)-1].TS.Add(time.Minute))
+		if err := tr.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := ratioOf(t, tr, "2025-06-02", "a")
+		return m
+	}
+	want := covered(0, 1, 2, 3, 4)
+	if got := covered(0, 2, 1, 3, 4); math.Abs(got-want) > 0.5 {
+		t.Fatalf("chunks out of order cover %.2f m, in order %.2f m", got, want)
+	}
+}

@@ -60,3 +60,26 @@ func (s *Segment) pointAt(along float64) vec {
 	}
 	return s.pts[len(s.pts)-1]
 }
+
+// nearest returns the position along s nearest to p, the distance to it and the unit
+// direction of the edge it is on.
+func (s *Segment) nearest(p vec) (along, dist float64, u vec) {
+	best := math.Inf(1)
+	u = vec{1, 0}
+	for k := 1; k < len(s.pts); k++ {
+		a, d := s.pts[k-1], s.pts[k].sub(s.pts[k-1])
+		l2 := d.dot(d)
+		if l2 == 0 {
+			continue
+		}
+		t := min(1, max(0, p.sub(a).dot(d)/l2))
+		if d2 := p.dist2(a.add(d.scale(t))); d2 < best {
+			l := math.Sqrt(l2)
+			best, along, u = d2, s.cum[k-1]+t*l, d.scale(1/l)
+		}
+	}
+	if math.IsInf(best, 1) {
+		return 0, p.sub(s.pts[0]).len(), u
+	}
+	return along, math.Sqrt(best), u
+}

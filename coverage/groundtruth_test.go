@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,19 +20,19 @@ import (
 const boundPP = 2.0
 
 // knownLimit holds the families that do not meet boundPP to their measured error, rounded
-// up (segments, rates), so they cannot get worse unseen. All but one have drifting GPS error: its
+// up (segments, rates), so they cannot get worse unseen. All have drifting GPS error: its
 // along-road part is the same for every point around the place where the brush goes down or
-// up (or the drive starts), so neither the path nor the speed can tell it from motion
-// (docs/COVERAGE.md, "Ground truth"). This is the target not met, not a target.
+// up (or the drive starts), so neither the path nor the speed can tell it from motion. A
+// smoother of the along-road position, a drift state seen across the road (known along it
+// after a turn: the brush changes here are 96 s and more from a turn) and a longer start were
+// measured over 20 other seeds and did not help (docs/COVERAGE.md, "Over other seeds"). This
+// is the target not met, not a target.
 var knownLimit = map[string][2]float64{
 	"noise σ3 corr":        {2.5, 2.5},
 	"noise σ8 corr":        {3, 3},
 	"noise σ15 corr":       {7, 7},
 	"parallel 8m σ5 corr":  {7, 3},
 	"parallel 15m σ5 corr": {2.5, 2},
-	// Not drift: the ends of the out-of-order chunks are joined along the route between the
-	// matched points, the filtered positions of the two paths differ from them by a little.
-	"backlog out of order σ3": {3, 2},
 }
 
 // familyResult is the error of one ground-truth family.
@@ -155,10 +157,23 @@ func runFamily(t testing.TB, f *scenario.Family) familyResult {
 
 // TestGroundTruth runs every family of coverage/internal/gen/scenario and holds each segment
 // and each rate within boundPP percentage points of the truth. With LANEWATCH_TRUTH_TABLE set
-// to a file name it writes the results as a Markdown table there (docs/COVERAGE.md).
+// to a file name it writes the results as a Markdown table there (docs/COVERAGE.md). With
+// LANEWATCH_TRUTH_SEEDS=n it also runs each family again with n other noise seeds and adds to
+// the table how many of them are within the bound and their mean and 90th-percentile
+// segment error: one seed's error at a brush change is one draw of the noise, so a change
+// that helps one seed may not help the family (the bound is held on the family's own seed).
 func TestGroundTruth(t *testing.T) {
 	fams := scenario.Families()
+	seeds := 0
+	if s := os.Getenv("LANEWATCH_TRUTH_SEEDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			t.Fatalf("LANEWATCH_TRUTH_SEEDS=%q: want a count", s)
+		}
+		seeds = n
+	}
 	var rows []familyResult
+	var spread []seedSpread
 	for i := range fams {
 		f := &fams[i]
 		t.Run(f.Name, func(t *testing.T) {
@@ -172,18 +187,67 @@ func TestGroundTruth(t *testing.T) {
 			if r.segPP > segB || r.ratePP > rateB {
 				t.Errorf("%s: segment error %.2f pp (%s), rate error %.2f pp: want <= %.1f and <= %.1f", f.Name, r.segPP, r.worst, r.ratePP, segB, rateB)
 			}
+			if seeds > 0 {
+				sp := runSeeds(t, f, seeds)
+				t.Logf("%d other seeds: %d within ±%g pp, segment error mean %.2f, p90 %.2f, rate error p90 %.2f", seeds, sp.ok, boundPP, sp.segMean, sp.segP90, sp.rateP90)
+				spread = append(spread, sp)
+			}
 		})
 	}
 	if p := os.Getenv("LANEWATCH_TRUTH_TABLE"); p != "" {
 		var b strings.Builder
-		b.WriteString("| family | max segment error (pp) | max rate error (pp) | worst segment |\n|---|---|---|---|\n")
-		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %s |\n", r.name, r.segPP, r.ratePP, r.worst)
+		b.WriteString("| family | max segment error (pp) | max rate error (pp) | worst segment |")
+		if seeds > 0 {
+			fmt.Fprintf(&b, " %d other seeds: within ±%g pp | segment error mean | p90 | rate error p90 |", seeds, boundPP)
+		}
+		b.WriteString("\n|---|---|---|---|")
+		if seeds > 0 {
+			b.WriteString("---|---|---|---|")
+		}
+		b.WriteString("\n")
+		for i, r := range rows {
+			fmt.Fprintf(&b, "| %s | %.2f | %.2f | %s |", r.name, r.segPP, r.ratePP, r.worst)
+			if seeds > 0 {
+				sp := spread[i]
+				fmt.Fprintf(&b, " %d | %.2f | %.2f | %.2f |", sp.ok, sp.segMean, sp.segP90, sp.rateP90)
+			}
+			b.WriteString("\n")
 		}
 		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// seedSpread is a family's error over other noise seeds.
+type seedSpread struct {
+	ok                       int // runs within boundPP on every segment and rate
+	segMean, segP90, rateP90 float64
+}
+
+// runSeeds runs family f again with n other seeds of every vehicle's noise (seed + 1000 k).
+func runSeeds(t *testing.T, f *scenario.Family, n int) seedSpread {
+	t.Helper()
+	var sp seedSpread
+	seg, rate := make([]float64, 0, n), make([]float64, 0, n)
+	for k := 1; k <= n; k++ {
+		g := *f
+		g.Vehicles = slices.Clone(f.Vehicles)
+		for j := range g.Vehicles {
+			g.Vehicles[j].Seed += uint64(1000 * k)
+		}
+		r := runFamily(t, &g)
+		if r.segPP <= boundPP && r.ratePP <= boundPP {
+			sp.ok++
+		}
+		seg, rate = append(seg, r.segPP), append(rate, r.ratePP)
+		sp.segMean += r.segPP / float64(n)
+	}
+	slices.Sort(seg)
+	slices.Sort(rate)
+	p90 := (9*n+9)/10 - 1 // nearest rank: ⌈0.9 n⌉
+	sp.segP90, sp.rateP90 = seg[p90], rate[p90]
+	return sp
 }
 
 // TestTruthGenerator checks the generator itself on a case computed by hand: 150 m driven at

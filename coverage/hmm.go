@@ -21,6 +21,10 @@ const (
 	headingCap   = 18.0 // largest heading penalty (log units)
 	uturnLogP    = 8.0  // penalty of turning round
 	beamLogP     = 10.0 // candidates this much less likely than a point's best are dropped
+	// outlierLogP: a point whose best candidate is this much less likely than the path before
+	// it predicts (a GPS outlier whose only roads within the radius take a detour: a side road
+	// up and back, a block driven round) is left out (up to maxDropped in a row, tracker.go).
+	outlierLogP = 10.0
 )
 
 // cand is one directed candidate of a point.
@@ -45,6 +49,9 @@ type column struct {
 	n       int
 	c       [maxCands]cand
 	chosen  int8 // the decided candidate, -1 while undecided
+	// lp: the log probability of the best candidate given the path before it, before the
+	// column is normalised (step): how well the point fits the path at all.
+	lp float64
 }
 
 // track is the matcher state of one vehicle: a window of columns, the first possibly the
@@ -132,22 +139,11 @@ func (n *Network) candidates(col *column, p vec, heading float64, useHeading boo
 	}
 	for j := 0; j < nh; j++ {
 		h := &hits[j]
-		z := h.dist / mp.sigma
-		base := -0.5 * z * z
 		for dir := uint8(0); dir < 2; dir++ {
 			if dir == 1 && n.Segments[h.seg].OneWay {
 				break
 			}
-			e := base
-			if useHeading {
-				c := hu.dot(h.u)
-				if dir == 1 {
-					c = -c
-				}
-				a := math.Acos(max(-1, min(1, c))) * 180 / math.Pi / headingSigma
-				e -= min(headingCap, 0.5*a*a)
-			}
-			col.c[col.n] = cand{seg: h.seg, dir: dir, along: h.along, emis: e, back: -1, alive: true}
+			col.c[col.n] = cand{seg: h.seg, dir: dir, along: h.along, emis: emission(h.dist, h.u, dir, hu, useHeading, mp.sigma), back: -1, alive: true}
 			col.n++
 		}
 	}
@@ -168,6 +164,63 @@ func (n *Network) candidates(col *column, p vec, heading float64, useHeading boo
 		col.n = k
 	}
 	return col.n > 0
+}
+
+// emission is the log emission of a candidate dist metres from the point, on an edge of
+// direction u travelled in direction dir, for a reported heading of unit vector hu.
+func emission(dist float64, u vec, dir uint8, hu vec, useHeading bool, sigma float64) float64 {
+	z := dist / sigma
+	e := -0.5 * z * z
+	if useHeading {
+		c := hu.dot(u)
+		if dir == 1 {
+			c = -c
+		}
+		a := math.Acos(max(-1, min(1, c))) * 180 / math.Pi / headingSigma
+		e -= min(headingCap, 0.5*a*a)
+	}
+	return e
+}
+
+// contRadius is how far, in search radii, a point may be from the road of its predecessor's
+// candidates and still continue it (continuations).
+const contRadius = 1.5
+
+// continuations adds to col, the candidates of point p, the segments of the live candidates
+// of prev that are not among them, when p is within contRadius search radii of them, in the
+// same direction of travel, and reports whether it added any. The tracker calls it when no
+// candidate of p has a route from prev: a point that strays a little beyond the search radius
+// of the road the vehicle is on (towards a road beside it, reached only round the back, a
+// drifting error of a few σ) continues the path on its road instead of breaking it and
+// starting again on the other road.
+func (n *Network) continuations(col, prev *column, p vec, heading float64, useHeading bool, mp *matcherParams) bool {
+	var hu vec
+	if useHeading {
+		hu = vec{math.Sin(heading * math.Pi / 180), math.Cos(heading * math.Pi / 180)}
+	}
+	maxD := contRadius * mp.radius
+	added := false
+	for i := 0; i < prev.n && col.n < maxCands; i++ {
+		x := &prev.c[i]
+		if !x.alive {
+			continue
+		}
+		dup := false
+		for j := 0; j < col.n; j++ {
+			dup = dup || (col.c[j].seg == x.seg && col.c[j].dir == x.dir)
+		}
+		if dup {
+			continue
+		}
+		along, dist, u := n.Segments[x.seg].nearest(p)
+		if dist > maxD {
+			continue
+		}
+		col.c[col.n] = cand{seg: x.seg, dir: x.dir, along: along, emis: emission(dist, u, x.dir, hu, useHeading, mp.sigma), back: -1, alive: true}
+		col.n++
+		added = true
+	}
+	return added
 }
 
 // piece is a stretch of a segment driven from along a to along b; u is where it starts in
@@ -302,6 +355,7 @@ func (m *matcher) step(k *track, c *column) bool {
 		maxScore = max(maxScore, y.score)
 		any = true
 	}
+	c.lp = maxScore
 	if any {
 		for j := 0; j < c.n; j++ {
 			c.c[j].score -= maxScore

@@ -133,3 +133,48 @@ func TestLagTimeoutKeepsCoverageLive(t *testing.T) {
 		t.Fatalf("covered %.1f m before lag_timeout and %.1f m after, want less than %.1f and then 300", held, got, 300-2.5*DefaultLag+1)
 	}
 }
+
+// TestStrayBeyondRadiusKeepsRoad: a sweeper on a main road with an alley 12 m beside it that
+// no route joins; five points stray 20.5 m towards the alley, beyond the search radius (20 m)
+// of the main road. The path goes on along the main road (the points are a little beyond its
+// radius: continuations) instead of breaking and starting again on the alley.
+func TestStrayBeyondRadiusKeepsRoad(t *testing.T) {
+	n := mustNetwork(t, road("main", [2]float64{0, 0}, [2]float64{400, 0}), road("alley", [2]float64{100, 12}, [2]float64{300, 12}))
+	pts := drive([][2]float64{{0, 0}, {400, 0}}, 2.5, 0, day0, nil)
+	for i := 60; i < 65; i++ {
+		x, y := testProj.Forward(pts[i].Lat, pts[i].Lon)
+		pts[i].Lat, pts[i].Lon = testProj.Inverse(x, y+20.5)
+	}
+	clock := &fakeClock{t: day0}
+	tr := newTracker(t, n, newMemStore(), clock)
+	observeSettled(tr, "sw-1", pts)
+	if m, _ := ratioOf(t, tr, "2025-06-02", "alley"); m != 0 {
+		t.Errorf("alley credited %.1f m, want 0", m)
+	}
+	if m, _ := ratioOf(t, tr, "2025-06-02", "main"); m < 399 {
+		t.Errorf("main credited %.1f m, want 400", m)
+	}
+}
+
+// TestOutlierPointLeftOut: one point of a sweeper on a main road lands 40 m off it (beyond its
+// search radius of 20 m), 5 m from a side road at a junction just behind the vehicle; matched,
+// the path would go up the side road and back. It is left out as an outlier: the side road
+// gets nothing.
+func TestOutlierPointLeftOut(t *testing.T) {
+	n := mustNetwork(t, road("main-1", [2]float64{0, 0}, [2]float64{200, 0}), road("main-2", [2]float64{200, 0}, [2]float64{400, 0}),
+		road("side", [2]float64{200, 0}, [2]float64{200, 120}))
+	pts := drive([][2]float64{{0, 0}, {400, 0}}, 2.5, 0, day0, nil)
+	x, y := testProj.Forward(pts[82].Lat, pts[82].Lon) // at x = 205
+	pts[82].Lat, pts[82].Lon = testProj.Inverse(x, y+40)
+	clock := &fakeClock{t: day0}
+	tr := newTracker(t, n, newMemStore(), clock)
+	observeSettled(tr, "sw-1", pts)
+	if m, _ := ratioOf(t, tr, "2025-06-02", "side"); m != 0 {
+		t.Errorf("side road credited %.1f m, want 0", m)
+	}
+	for _, id := range []string{"main-1", "main-2"} {
+		if m, _ := ratioOf(t, tr, "2025-06-02", id); m < 199 {
+			t.Errorf("%s credited %.1f m, want 200", id, m)
+		}
+	}
+}

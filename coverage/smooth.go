@@ -195,6 +195,7 @@ type warmStep struct {
 // position − odometry) over them; each step is credited from there and the filter goes on.
 func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
 	f := &v.f
+	defer t.joinEnd(deviceID, v)
 	if !f.warming {
 		return
 	}

@@ -105,6 +105,12 @@ type vehicle struct {
 	ends    []tail // last points of recent paths (startPath)
 	// backlogPath: the current path began with a point older than the one before it.
 	backlogPath bool
+	// joinStart: the current path began without a fresh predecessor (a backlog, or the first
+	// point after one): once its start is placed (flushWarm) it is joined to a path that
+	// ended just before it (joinEnd).
+	joinStart bool
+	// dropped: consecutive points left out as outliers (observe).
+	dropped int
 	// readBack: points read back from InfluxDB (matchChain), which look up nothing.
 	readBack bool
 
@@ -311,8 +317,9 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 		t.endPath(deviceID, v)
 		return -1
 	}
-	if k.n > 1 && !t.m.step(k, c) {
-		// No route from any candidate of the previous point: decide what came before and
+	if k.n > 1 && !t.m.step(k, c) && !(t.net.continuations(c, k.at(k.n-2), pv, p.Heading, useHeading, &t.m.p) && t.m.step(k, c)) {
+		// No route from any candidate of the previous point (nor the previous point's roads
+		// a little beyond the search radius: continuations): decide what came before and
 		// start again from this point.
 		tmp := *c
 		k.n--
@@ -326,6 +333,12 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 		}
 	}
 	best := c.c[c.best()].seg
+	if k.n > 1 && c.lp < -outlierLogP && v.dropped < maxDropped {
+		k.n--
+		v.dropped++
+		return best
+	}
+	v.dropped = 0
 	for k.n-t.anchors(k) > t.cfg.Lag {
 		t.decide(deviceID, v)
 	}
@@ -353,7 +366,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		k.dropFirst()
 	} else {
 		v.f.reset()
-		t.startPath(deviceID, v, cur, c.backlog)
+		t.startPath(deviceID, v, cur, c.backlog, c.orphan)
 	}
 	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil && !v.readBack {
 		// No predecessor here: it may be another node's (or this node's before a restart).
@@ -366,24 +379,41 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
 }
 
+// maxDropped is how many consecutive points may be left out as outliers.
+const maxDropped = 2
+
 // maxStarts is how many recent path starts a vehicle remembers (startPath).
 const maxStarts = 8
 
 // startPath remembers the first decided point of a new path: a backlog delivered later may
-// end just before it (endPath). A backlog path (its first point older than the point before
-// it) that starts just after the end of an earlier path is joined to it.
-func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog bool) {
+// end just before it (endPath). A path that starts without a fresh predecessor (a backlog
+// path, its first point older than the point before it, or the first point after a backlog,
+// whose predecessor came before the backlog) is joined to a path that ended just before it,
+// once its start is placed (joinEnd).
+func (t *Tracker) startPath(deviceID string, v *vehicle, at tail, backlog, orphan bool) {
 	v.backlogPath = backlog
-	if backlog {
-		for i, e := range v.ends {
-			if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
-				t.creditTails(deviceID, e, at, &v.buf)
-				v.ends = append(v.ends[:i], v.ends[i+1:]...)
-				break
-			}
+	v.joinStart = backlog || orphan
+	v.starts = appendRecent(v.starts, at)
+}
+
+// joinEnd credits the stretch from the end of an earlier path to the start of the current
+// one when that end comes just before it (startPath); the start is where the path's credit
+// begins (flushWarm).
+func (t *Tracker) joinEnd(deviceID string, v *vehicle) {
+	if !v.joinStart || len(v.starts) == 0 {
+		return
+	}
+	v.joinStart = false
+	ns := len(v.starts)
+	at := v.starts[ns-1]
+	for i, e := range v.ends {
+		if at.ts.After(e.ts) && at.ts.Sub(e.ts) <= time.Duration(t.cfg.MaxGap) {
+			t.creditTails(deviceID, e, at, &v.buf)
+			v.ends = append(v.ends[:i], v.ends[i+1:]...)
+			v.starts = v.starts[:ns-1]
+			return
 		}
 	}
-	v.starts = appendRecent(v.starts, at)
 }
 
 func appendRecent(l []tail, x tail) []tail {
