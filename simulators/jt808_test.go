@@ -3,6 +3,8 @@ package simulators
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +129,31 @@ func TestRunJT808(t *testing.T) {
 	}
 	if batches == 0 || brush == 0 || dead.n != 0 {
 		t.Errorf("%d points, %d batches, %d with brush on, %d dead letters", total, batches, brush, dead.n)
+	}
+}
+
+// TestRunJT808Refused: against a registry that knows none of the terminals' phone numbers
+// (a devices.yaml without jt808_phone tags) every authentication is refused at once; RunJT808
+// says so and names the tag instead of waiting for answers that never come.
+func TestRunJT808Refused(t *testing.T) {
+	s, err := jt808.New(jt808.Options{Config: jt808.Config{Addr: "127.0.0.1:0"}, Devices: jtDevices{map[string]*lanewatch.Device{}},
+		Journal: &jtJournal{recs: map[string][]string{}}, DeadLetters: &jtDead{}, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	devs := []Device{{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-1-pass"},
+		{ID: "sw-2", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-2-pass"}}
+	// The duration outlasts a refusal (the listener's failure delay) but not the 10 s wait
+	// for an answer: "not answered" would end the run without the refusal counted.
+	stats, err := RunJT808(t.Context(), JT808Options{Addr: s.Addr(), Devices: devs, Rate: 5 * time.Millisecond, Duration: 5 * time.Second})
+	if !errors.Is(err, ErrNoConnection) || !strings.Contains(fmt.Sprint(err), "jt808_phone") {
+		t.Fatalf("err = %v, want ErrNoConnection naming the jt808_phone tag", err)
+	}
+	if stats.Connected != 0 || stats.Errors != 2 {
+		t.Errorf("stats = %+v", stats)
 	}
 }
