@@ -480,3 +480,162 @@ bridge:
 		"%d repeats on one connection); %d device connections; %v", len(acked), redelivered, len(dev.held["B"]), len(dev.held["C"]),
 		sameConn, dev.conns, time.Since(start).Round(time.Millisecond))
 }
+
+// cutRelay is a TCP relay to a node that can be cut the way a mobile network cuts a link: the
+// device's side closes, the node's side stays open and silent, so the node still counts the
+// device as connected until its keepalive runs out (1.5 × paho's 30 s).
+type cutRelay struct {
+	ln         net.Listener
+	mu         sync.Mutex
+	dev, nodeC []net.Conn
+}
+
+func newCutRelay(t *testing.T, target string) *cutRelay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &cutRelay{ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, c := range append(r.dev, r.nodeC...) {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			dc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc, err := net.Dial("tcp", target)
+			if err != nil {
+				dc.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.dev, r.nodeC = append(r.dev, dc), append(r.nodeC, nc)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(nc, dc) }() // ends at the cut; nc stays open
+			go func() { _, _ = io.Copy(dc, nc) }()
+		}
+	}()
+	return r
+}
+
+func (r *cutRelay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.dev {
+		c.Close()
+	}
+}
+
+// TestCommandsBehindCutLink: two real nodes on one PostgreSQL; the device's link to node C is
+// cut on the network side only (C still holds its connection) and the device connects to node
+// A. Commands made through C's API (C believes the device is its own) and through A's all
+// reach the device on A and are acknowledged, while C still holds the dead connection.
+func TestCommandsBehindCutLink(t *testing.T) {
+	influx := testenv.Influx(t)
+	dsn := testenv.Postgres(t)
+	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: gudong, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
+	var nodes []*node
+	for i := range 2 {
+		n := newNode(t, influx, devices, "groups: []\n", fmt.Sprintf("store:\n  driver: postgres\n  dsn: %s\nnode:\n  heartbeat: 1s\n", dsn))
+		n.extraEnv = []string{fmt.Sprintf("LANEWATCH_NODE_ID=node-%c", 'a'+2*i)}
+		n.start()
+		nodes = append(nodes, n)
+	}
+	a, c := nodes[0], nodes[1]
+
+	got := make(chan string, 64)
+	subscribe := func(cl paho.Client) {
+		tok := cl.Subscribe("devices/"+cmdDevice+"/commands/#", 1, func(_ paho.Client, m paho.Message) {
+			var d struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(m.Payload(), &d) == nil && d.ID != "" {
+				got <- d.ID
+			}
+		})
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe: %v", tok.Error())
+		}
+	}
+	relay := newCutRelay(t, c.mqtt)
+	stale := connect(t, relay.ln.Addr().String(), cmdDevice, cmdPassword)
+	subscribe(stale)
+	// onC: the cluster view has node C holding the device's connection.
+	onC := func() bool {
+		var view struct {
+			Items []struct {
+				ID      string   `json:"id"`
+				Devices []string `json:"devices"`
+			} `json:"items"`
+		}
+		a.getJSON("/api/v1/cluster", &view)
+		for _, it := range view.Items {
+			if it.ID == "node-c" && slices.Contains(it.Devices, cmdDevice) {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 10*time.Second, "node C holding the device's connection", onC)
+	relay.cut()
+	dev := connect(t, a.mqtt, cmdDevice, cmdPassword)
+	subscribe(dev)
+
+	// Node C accepts commands for a device it believes is its own; node A for one it holds.
+	var ids []string
+	for i := range 10 {
+		n := c
+		if i%2 == 1 {
+			n = a
+		}
+		code, body := n.postJSON("/api/v1/devices/"+cmdDevice+"/commands", fmt.Sprintf(`{"name":"set_route","params":{"seq":%d}}`, i))
+		var v struct {
+			ID string `json:"id"`
+		}
+		if code != http.StatusCreated || json.Unmarshal(body, &v) != nil || v.ID == "" {
+			t.Fatalf("POST command through node %d: %d %s", i%2, code, body)
+		}
+		ids = append(ids, v.ID)
+	}
+	seen := map[string]bool{}
+	waitFor(t, 20*time.Second, "every command on the device's live connection", func() bool {
+		for {
+			select {
+			case id := <-got:
+				if !seen[id] {
+					seen[id] = true
+					if tok := dev.Publish("devices/"+cmdDevice+"/responses/"+id, 1, false, `{"ok":true}`); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+						t.Fatalf("answer %s: %v", id, tok.Error())
+					}
+				}
+			default:
+				return len(seen) >= len(ids)
+			}
+		}
+	})
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("command %s not delivered", id)
+		}
+	}
+	cs, ok := a.allCommands(cmdDevice)
+	if !ok {
+		t.Fatal("list commands")
+	}
+	for _, cmd := range cs {
+		if cmd.Status != "acknowledged" {
+			t.Errorf("command %s is %s", cmd.ID, cmd.Status)
+		}
+	}
+	if !onC() {
+		t.Error("node C let the cut connection go during the test: its stale view was not exercised")
+	}
+}
