@@ -167,6 +167,9 @@ type jtTerminal struct {
 	// acks receives the serials of the platform's successful 0x8001 answers; refused the
 	// serials it answered with another result.
 	acks, refused chan uint16
+
+	lmu  sync.Mutex
+	last *jt808.Location // the last location reported, for 0x8201
 }
 
 func (t *jtTerminal) send(msgID uint16, body []byte) (uint16, error) {
@@ -226,7 +229,12 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 	defer tick.Stop()
 	for {
 		if _, payload := t.gen.Next(t.o.Now()); payload != nil {
-			msgID, body, err := reportOf(payload)
+			msgID, body, last, err := reportOf(payload)
+			if err == nil && last != nil {
+				t.lmu.Lock()
+				t.last = last
+				t.lmu.Unlock()
+			}
 			if err == nil {
 				var s uint16
 				if s, err = t.send(msgID, body); err == nil && !t.wait(ctx, s) {
@@ -335,25 +343,35 @@ func (t *jtTerminal) read(ctx context.Context) error {
 		case jt808.MsgSetParams, jt808.MsgText:
 			_, _ = t.send(jt808.MsgTerminalResponse, jt808.AppendGeneralResponse(nil, jt808.GeneralResponse{Serial: p.Serial, MsgID: p.MsgID}))
 		case jt808.MsgLocationQuery:
-			pos := t.gen.Position()
+			// The last report (position, speed, work flags, items) as of now; before any, the
+			// position alone.
+			t.lmu.Lock()
+			l := t.last
+			t.lmu.Unlock()
+			if l == nil {
+				pos := t.gen.Position()
+				l = &jt808.Location{Status: jt808.StatusPositioned, Lat: pos.Lat, Lon: pos.Lon}
+			}
+			now := *l
+			now.Time = t.o.Now()
 			body := binary.BigEndian.AppendUint16(nil, p.Serial)
-			body = jt808.AppendLocation(body, &jt808.Location{Status: jt808.StatusPositioned, Lat: pos.Lat, Lon: pos.Lon, Time: t.o.Now()})
+			body = jt808.AppendLocation(body, &now)
 			_, _ = t.send(jt808.MsgLocationQueryReply, body)
 		}
 	}
 }
 
 // reportOf turns a VehicleSim payload (one object or a backlog array) into 0x0200 or 0x0704.
-func reportOf(payload []byte) (uint16, []byte, error) {
+func reportOf(payload []byte) (uint16, []byte, *jt808.Location, error) {
 	var pts []TelemetryPayload
 	if len(payload) > 0 && payload[0] == '[' {
 		if err := json.Unmarshal(payload, &pts); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	} else {
 		var p TelemetryPayload
 		if err := json.Unmarshal(payload, &p); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		pts = []TelemetryPayload{p}
 	}
@@ -361,7 +379,7 @@ func reportOf(payload []byte) (uint16, []byte, error) {
 	for _, p := range pts {
 		ts, err := time.Parse(time.RFC3339Nano, p.TS)
 		if err != nil {
-			return 0, nil, fmt.Errorf("ts %q: %w", p.TS, err)
+			return 0, nil, nil, fmt.Errorf("ts %q: %w", p.TS, err)
 		}
 		l := &jt808.Location{Status: jt808.StatusPositioned | jt808.StatusACC, Lat: p.Lat, Lon: p.Lon, SpeedKmh: p.SpeedKmh,
 			Heading: int(math.Mod(p.Heading+360, 360)), Time: ts}
@@ -379,7 +397,11 @@ func reportOf(payload []byte) (uint16, []byte, error) {
 		locs = append(locs, l)
 	}
 	if len(locs) == 1 {
-		return jt808.MsgLocation, jt808.AppendLocation(nil, locs[0]), nil
+		return jt808.MsgLocation, jt808.AppendLocation(nil, locs[0]), locs[0], nil
 	}
-	return jt808.MsgBatch, jt808.AppendBatch(nil, locs, true), nil
+	var last *jt808.Location
+	if len(locs) > 0 {
+		last = locs[len(locs)-1]
+	}
+	return jt808.MsgBatch, jt808.AppendBatch(nil, locs, true), last, nil
 }
