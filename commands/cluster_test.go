@@ -3,6 +3,9 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 // PostgreSQL store and bus.
 type node struct {
 	addr string
+	b    *gateway.Broker
 	svc  *commands.Service
 	stop func()
 }
@@ -38,6 +42,7 @@ func startNode(t *testing.T, dsn string) *node {
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
+	n.b = b
 	n.svc, err = commands.New(commands.Options{Store: pg, Publisher: b, Presence: b, Bus: pg, Connected: b.ConnectedUsernames,
 		Registerer: prometheus.NewRegistry(), ExpireInterval: time.Hour})
 	if err != nil {
@@ -130,5 +135,137 @@ func TestCommandAcrossNodes(t *testing.T) {
 		if cmd.Status == store.CommandQueued || cmd.Status == store.CommandExpired {
 			t.Errorf("command %s is %s after the failover", cmd.ID, cmd.Status)
 		}
+	}
+}
+
+// halfOpen is a TCP relay to a broker that can be cut the way a mobile network cuts a
+// connection: the device's side closes, the broker's side stays open and silent, so the broker
+// still counts the device as connected (until its keepalive runs out, 1.5 × 30 s here).
+type halfOpen struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	device []net.Conn
+	broker []net.Conn
+}
+
+func newHalfOpen(t *testing.T, target string) *halfOpen {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &halfOpen{ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, c := range append(h.device, h.broker...) {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			dc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			bc, err := net.Dial("tcp", target)
+			if err != nil {
+				dc.Close()
+				continue
+			}
+			h.mu.Lock()
+			h.device, h.broker = append(h.device, dc), append(h.broker, bc)
+			h.mu.Unlock()
+			go func() { _, _ = io.Copy(bc, dc) }() // ends when the device side is cut; bc stays open
+			go func() { _, _ = io.Copy(dc, bc) }()
+		}
+	}()
+	return h
+}
+
+func (h *halfOpen) addr() string { return h.ln.Addr().String() }
+
+// cut closes the device's side of every relayed connection and leaves the broker's open.
+func (h *halfOpen) cut() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.device {
+		c.Close()
+	}
+}
+
+// TestCommandBehindStaleConnection: the device's connection to node C dies on the network
+// side only (C still has it), and the device reconnects to node A. A command made on C, which
+// believes the device is its own, and one made on B, which both C and A hear of, each reach
+// the device on A: C's view of the device does not decide for A. (Before: C did not announce
+// a command for a device it thought it held, and A skipped a command C had marked sent to the
+// dead connection, so both waited for the device's next reconnect or their TTL.)
+func TestCommandBehindStaleConnection(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	a, b, c := startNode(t, dsn), startNode(t, dsn), startNode(t, dsn)
+	st, err := sqlstore.OpenPostgres(t.Context(), sqlstore.PostgresOptions{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// A's and C's listeners are up once a command made on B reaches a device on each.
+	for _, n := range []*node{a, c} {
+		dev := (&rig{addr: n.addr}).connect(t, "V-8")
+		testenv.WaitFor(t, 20*time.Second, "a command from node B", func() bool {
+			if _, err := b.svc.Send(t.Context(), "V-8", "ping", nil, time.Hour, "operator:ops"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-dev.got:
+				return true
+			case <-time.After(500 * time.Millisecond):
+				return false
+			}
+		})
+		for len(dev.got) > 0 {
+			<-dev.got
+		}
+		pending, err := st.PendingCommands(t.Context(), "V-8", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pending {
+			dev.answer(p.ID, `{"ok": true}`)
+		}
+		dev.close()
+	}
+	testenv.WaitFor(t, 10*time.Second, "warm-up commands answered", func() bool {
+		pending, err := st.PendingCommands(t.Context(), "V-8", time.Now())
+		return err == nil && len(pending) == 0
+	})
+
+	relay := newHalfOpen(t, c.addr)
+	stale := (&rig{addr: relay.addr()}).connect(t, "V-8")
+	testenv.WaitFor(t, 10*time.Second, "V-8 subscribed on node C", func() bool { return c.b.CommandSubscriber("V-8") })
+	relay.cut()
+	stale.close()
+	dev := (&rig{addr: a.addr}).connect(t, "V-8")
+	if !c.b.CommandSubscriber("V-8") {
+		t.Fatal("node C no longer holds the stale connection: the test does not test it")
+	}
+
+	for _, via := range []*node{c, b} {
+		cmd, err := via.svc.Send(t.Context(), "V-8", "set_route", json.RawMessage(`{"route":"R-1"}`), time.Hour, "operator:ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			got := dev.next()
+			if got.ID == cmd.ID {
+				break
+			}
+		}
+		dev.answer(cmd.ID, `{"ok": true}`)
+		testenv.WaitFor(t, 10*time.Second, "command "+cmd.ID+" acknowledged", func() bool {
+			got, err := st.GetCommand(t.Context(), cmd.ID)
+			return err == nil && got.Status == store.CommandAcknowledged
+		})
 	}
 }

@@ -97,10 +97,16 @@ type Service struct {
 	logger *slog.Logger
 	total  *prometheus.CounterVec
 
-	mu      sync.Mutex
-	wake    map[string]bool // devices whose queued commands are to be delivered; true: also those sent already
-	signal  chan struct{}
+	mu     sync.Mutex
+	wake   map[string]bool // devices whose commands are to be delivered; true: the device (re)subscribed
+	signal chan struct{}
+
 	deliver sync.Mutex // serialises deliveries, so one command is not published twice at once
+	// published holds, per device, the pending commands this node has published since the
+	// device's last subscription here (deliver guards it). A command another node marked sent
+	// is still published here: that node's connection may be dead on the network side only
+	// while the device is subscribed here now.
+	published map[string]map[string]bool
 }
 
 // New builds a Service; Run delivers and expires.
@@ -121,7 +127,7 @@ func New(o Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	s := &Service{o: o, logger: o.Logger.With("component", "commands"), wake: map[string]bool{},
-		signal: make(chan struct{}, 1)}
+		signal: make(chan struct{}, 1), published: map[string]map[string]bool{}}
 	s.total = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanewatch_commands_total",
 		Help: "Command status changes, by the status reached (queued, sent, acknowledged, failed, expired)."}, []string{"status"})
 	if err := o.Registerer.Register(s.total); err != nil {
@@ -169,7 +175,9 @@ func Validate(name string, params json.RawMessage, ttl time.Duration) (json.RawM
 
 // Send validates and queues a command for deviceID (whose existence and the caller's right to
 // command it the caller has checked) and wakes its delivery: at once when the device is
-// connected here, through Announce when it may be connected to another node.
+// connected here, and on every node through the Bus (this node's view may be stale: a
+// connection dead on the network side only looks alive until its keepalive runs out, while the
+// device is already connected to another node).
 func (s *Service) Send(ctx context.Context, deviceID, name string, params json.RawMessage, ttl time.Duration, actor string) (*store.Command, error) {
 	if !lanewatch.ValidDeviceID(deviceID) {
 		return nil, invalid("device: %q is not a valid device id", deviceID)
@@ -189,7 +197,8 @@ func (s *Service) Send(ctx context.Context, deviceID, name string, params json.R
 	s.logger.Info("command queued", "device", deviceID, "command", c.ID, "name", name, "by", actor)
 	if s.connected(deviceID) != nil {
 		s.Wake(deviceID)
-	} else if s.o.Bus != nil {
+	}
+	if s.o.Bus != nil {
 		if err := s.o.Bus.Notify(ctx, Channel, deviceID); err != nil {
 			// It is queued: it goes out when the device next subscribes to its commands.
 			s.logger.Warn("announce command", "device", deviceID, "err", err)
@@ -239,13 +248,18 @@ type Delivery struct {
 	TS     time.Time       `json:"ts"`
 }
 
-// Deliver publishes the queued commands of deviceID (with redeliver, also those sent before
-// and not answered: the device has reconnected), oldest first, if the device is connected
-// here, and records each as sent. It returns how many it published.
+// Deliver publishes, oldest first, the pending (queued or sent, unanswered) commands of
+// deviceID that this node has not published since the device's last subscription here (with
+// redeliver, the device has just (re)subscribed: all of them), if the device is connected here,
+// and records each as sent. A command sent by another node is published too: the device may
+// have left that node's connection for this one. It returns how many it published.
 func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) (int, error) {
 	s.deliver.Lock()
 	defer s.deliver.Unlock()
 	tr := s.connected(deviceID)
+	if tr == nil || redeliver {
+		delete(s.published, deviceID)
+	}
 	if tr == nil {
 		return 0, nil
 	}
@@ -254,10 +268,24 @@ func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) 
 	if err != nil {
 		return 0, fmt.Errorf("deliver to %s: %w", deviceID, err)
 	}
+	done := s.published[deviceID]
+	kept := map[string]bool{} // done, less what is no longer pending, plus what is published now
+	for _, c := range pending {
+		if done[c.ID] {
+			kept[c.ID] = true
+		}
+	}
+	defer func() {
+		if len(kept) == 0 {
+			delete(s.published, deviceID)
+		} else {
+			s.published[deviceID] = kept
+		}
+	}()
 	n := 0
 	for _, c := range pending {
-		if c.Status == store.CommandSent && !redeliver {
-			continue // on its way: QoS 1 (or the terminal) takes it from here
+		if done[c.ID] {
+			continue // on its way on this subscription: QoS 1 (or the terminal) takes it from here
 		}
 		// Recorded before it is published: the device's answer can then never arrive before
 		// the attempt it answers (it would be refused as a late sent→sent change and the
@@ -276,10 +304,11 @@ func (s *Service) Deliver(ctx context.Context, deviceID string, redeliver bool) 
 		default:
 			return n, fmt.Errorf("record command %s sent: %w", c.ID, err)
 		}
-		// A publish that fails leaves the command sent: it is delivered again on reconnect.
+		// A publish that fails leaves the command sent and not published here: Run tries again.
 		if err := tr.DeliverCommand(deviceID, c.ID, c.Name, c.Params, now); err != nil {
 			return n, fmt.Errorf("deliver command %s: %w", c.ID, err)
 		}
+		kept[c.ID] = true
 		n++
 	}
 	if n > 0 {

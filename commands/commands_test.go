@@ -3,6 +3,7 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -379,5 +380,64 @@ func (x gathered) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("v", "", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
 			}
 		}
+	}
+}
+
+// flakyTransport is a terminal transport whose first deliveries fail.
+type flakyTransport struct {
+	mu    sync.Mutex
+	fails int
+	got   []string
+}
+
+func (*flakyTransport) CommandSubscriber(string) bool { return true }
+func (f *flakyTransport) DeliverCommand(_, id, _ string, _ json.RawMessage, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return errors.New("write: broken pipe")
+	}
+	f.got = append(f.got, id)
+	return nil
+}
+
+type noMQTT struct{}
+
+func (noMQTT) Publish(string, []byte, bool, byte) error { return errors.New("not used") }
+func (noMQTT) CommandSubscriber(string) bool            { return false }
+
+// TestFailedPublishDeliveredAgain: a delivery whose publish failed (the command is recorded
+// sent first) is made again by the next Deliver on the same subscription (Run's retry), not
+// left until the device reconnects; one that went out is not repeated.
+func TestFailedPublishDeliveredAgain(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: filepath.Join(t.TempDir(), "lw.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr := &flakyTransport{fails: 1}
+	svc, err := commands.New(commands.Options{Store: st, Publisher: noMQTT{}, Presence: noMQTT{},
+		Transports: []commands.Transport{tr}, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.Send(ctx, "T-1", "text", json.RawMessage(`{"text":"hi"}`), time.Hour, "operator:ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.Deliver(ctx, "T-1", false); err == nil || n != 0 {
+		t.Fatalf("first delivery: %d, %v; want the transport's error", n, err)
+	}
+	if n, err := svc.Deliver(ctx, "T-1", false); err != nil || n != 1 {
+		t.Fatalf("retry: %d, %v; want the command delivered", n, err)
+	}
+	if n, err := svc.Deliver(ctx, "T-1", false); err != nil || n != 0 {
+		t.Fatalf("third: %d, %v; want nothing (delivered on this subscription)", n, err)
+	}
+	got, err := st.GetCommand(ctx, c.ID)
+	if err != nil || got.Status != store.CommandSent || got.Attempts != 2 || len(tr.got) != 1 || tr.got[0] != c.ID {
+		t.Fatalf("command %+v (%v), delivered %v", got, err, tr.got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -223,21 +224,73 @@ func TestGBKAndMessages(t *testing.T) {
 	}
 }
 
-// TestRetransmitRequest: the 0x8003 body of JT/T 808-2013 table 6: the first package's serial
-// (WORD), the count (BYTE), the package indexes (WORD each).
+// TestRetransmitRequest: the 0x8003 body (补传分包请求) is the first package's serial (WORD),
+// the count and the package indexes (WORD each); the count is a BYTE in JT/T 808-2013 (table
+// 6) and a WORD in JT/T 808-2019. Public codecs that agree, checked 2026-12:
+//   - SmallChi/JT808 (C#) JT808_0x8003.cs: ReadUInt16 for JT808Version.JTT2019, else ReadByte;
+//     its test JT808_0x8003Test.cs has the 2013 body 04D20201020203 (serial 1234, ids 0x0102, 0x0203);
+//   - yezhihao/jt808-server (Java) t808/T8003.java: totalUnit 1 for versions -1 and 0, 2 for 1 (2019);
+//   - toggery/java-jt808-codec B8003Codec.java: writeWord when version > 0, else writeByte;
+//   - emqx/emqx apps/emqx_gateway_jt808/src/emqx_jt808_frame.erl: "2019 format: Length is
+//     WORD (changed from BYTE in 2013)".
+//
+// cuteLittleDevil/go-jt808 (Go) writes a BYTE for both versions (it has no 2019 case); its
+// test frame below is 2013 and is decoded byte for byte.
 func TestRetransmitRequest(t *testing.T) {
-	b := AppendRetransmitRequest(nil, RetransmitRequest{FirstSerial: 0x0164, Indexes: []uint16{1, 2, 0x0a}})
-	want := []byte{0x01, 0x64, 0x03, 0x00, 0x01, 0x00, 0x02, 0x00, 0x0a}
-	if !bytes.Equal(b, want) {
-		t.Fatalf("0x8003 body % x, want % x", b, want)
-	}
-	r, err := DecodeRetransmitRequest(b)
-	if err != nil || r.FirstSerial != 0x0164 || len(r.Indexes) != 3 || r.Indexes[2] != 0x0a {
-		t.Fatalf("decode = %+v, %v", r, err)
-	}
-	for _, bad := range [][]byte{nil, {0x01, 0x64}, {0x01, 0x64, 0x02, 0x00, 0x01}} {
-		if _, err := DecodeRetransmitRequest(bad); !errors.Is(err, ErrBody) {
-			t.Errorf("% x: %v, want ErrBody", bad, err)
+	r := RetransmitRequest{FirstSerial: 1234, Indexes: []uint16{0x0102, 0x0203}}
+	for _, tt := range []struct {
+		ver  Version
+		body string
+	}{
+		{V2013, "04d20201020203"},   // SmallChi/JT808 JT808_0x8003Test.cs
+		{V2019, "04d2000201020203"}, // the same request, count WORD
+	} {
+		want := unhex(t, tt.body)
+		if b := AppendRetransmitRequest(nil, r, tt.ver); !bytes.Equal(b, want) {
+			t.Errorf("%d: 0x8003 body % x, want % x", tt.ver, b, want)
 		}
+		got, err := DecodeRetransmitRequest(want, tt.ver)
+		if err != nil || got.FirstSerial != 1234 || !slices.Equal(got.Indexes, r.Indexes) {
+			t.Errorf("%d: decode = %+v, %v", tt.ver, got, err)
+		}
+	}
+	// cuteLittleDevil/go-jt808 protocol/model tests, "P0x8003 平台-补发分包请求": a 2013 frame
+	// for packages 1..9 of serial 4249 (0x1099).
+	raw := unhex(t, "7e800300150123456789017fff1099090001000200030004000500060007000800091f7e")
+	p, err := Decode(inner(raw))
+	if err != nil || p.MsgID != MsgRetransmitRequest || p.Version != V2013 {
+		t.Fatalf("decode frame: %+v, %v", p, err)
+	}
+	got, err := DecodeRetransmitRequest(p.Body, p.Version)
+	if err != nil || got.FirstSerial != 4249 || !slices.Equal(got.Indexes, []uint16{1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+		t.Fatalf("decode body = %+v, %v", got, err)
+	}
+	if f, err := Encode(&Packet{Header: p.Header, Body: AppendRetransmitRequest(nil, *got, V2013)}); err != nil || !bytes.Equal(f, raw) {
+		t.Fatalf("re-encoded % x (%v), want % x", f, err, raw)
+	}
+	// The same request to a 2019 terminal: one more byte for the count.
+	b19 := AppendRetransmitRequest(nil, *got, V2019)
+	if len(b19) != len(p.Body)+1 || b19[2] != 0 || b19[3] != 9 {
+		t.Fatalf("2019 body % x", b19)
+	}
+	for _, bad := range []struct {
+		ver Version
+		b   []byte
+	}{
+		{V2013, nil}, {V2013, []byte{0x01, 0x64}}, {V2013, []byte{0x01, 0x64, 0x02, 0x00, 0x01}},
+		{V2019, []byte{0x01, 0x64, 0x00}}, {V2019, []byte{0x01, 0x64, 0x00, 0x01, 0x00}},
+		{V2019, unhex(t, "04d20201020203")}, // a 2013 body read as 2019
+	} {
+		if _, err := DecodeRetransmitRequest(bad.b, bad.ver); !errors.Is(err, ErrBody) {
+			t.Errorf("%d % x: %v, want ErrBody", bad.ver, bad.b, err)
+		}
+	}
+	// More indexes than the count holds are cut (2013: 255) or than a body holds (2019: 509).
+	many := RetransmitRequest{Indexes: make([]uint16, 600)}
+	if b := AppendRetransmitRequest(nil, many, V2013); b[2] != 255 || len(b) != 3+2*255 {
+		t.Errorf("2013 with 600 indexes: count %d, %d bytes", b[2], len(b))
+	}
+	if b := AppendRetransmitRequest(nil, many, V2019); len(b) > 1023 || int(b[2])<<8|int(b[3]) != (len(b)-4)/2 {
+		t.Errorf("2019 with 600 indexes: %d bytes, count % x", len(b), b[2:4])
 	}
 }

@@ -39,8 +39,8 @@ func FuzzDecode(f *testing.F) {
 		case MsgTerminalResponse:
 			_, _ = DecodeGeneralResponse(p.Body)
 		case MsgRetransmitRequest:
-			if r, err := DecodeRetransmitRequest(p.Body); err == nil {
-				if b := AppendRetransmitRequest(nil, *r); !bytes.Equal(b, p.Body) {
+			if r, err := DecodeRetransmitRequest(p.Body, p.Version); err == nil {
+				if b := AppendRetransmitRequest(nil, *r, p.Version); !bytes.Equal(b, p.Body) {
 					t.Fatalf("0x8003 round trip: % x vs % x", b, p.Body)
 				}
 			}

@@ -394,30 +394,56 @@ type RetransmitRequest struct {
 	Indexes     []uint16
 }
 
-// AppendRetransmitRequest appends a 0x8003 body: first serial WORD, count BYTE, indexes WORD
-// each (at most 255).
-func AppendRetransmitRequest(dst []byte, r RetransmitRequest) []byte {
-	ids := r.Indexes[:min(len(r.Indexes), 255)]
+// maxRetransmitIndexes is the most package indexes a 0x8003 body carries: the count is a BYTE
+// in 2013 and a WORD in 2019, and a body is at most 1023 bytes (10-bit length), 2 + 2 + 2n.
+func maxRetransmitIndexes(v Version) int {
+	if v == V2019 {
+		return (attrLenMask - 4) / 2
+	}
+	return 255
+}
+
+// retransmitCountLen is the size of the count field: BYTE in JT/T 808-2013 (table 6), WORD
+// in JT/T 808-2019 (see TestRetransmitRequest for the public codecs that agree).
+func retransmitCountLen(v Version) int {
+	if v == V2019 {
+		return 2
+	}
+	return 1
+}
+
+// AppendRetransmitRequest appends a 0x8003 body of version v: first serial WORD, count (BYTE
+// in 2013, WORD in 2019), indexes WORD each.
+func AppendRetransmitRequest(dst []byte, r RetransmitRequest, v Version) []byte {
+	ids := r.Indexes[:min(len(r.Indexes), maxRetransmitIndexes(v))]
 	dst = binary.BigEndian.AppendUint16(dst, r.FirstSerial)
-	dst = append(dst, byte(len(ids)))
+	if retransmitCountLen(v) == 2 {
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(ids)))
+	} else {
+		dst = append(dst, byte(len(ids)))
+	}
 	for _, i := range ids {
 		dst = binary.BigEndian.AppendUint16(dst, i)
 	}
 	return dst
 }
 
-// DecodeRetransmitRequest decodes a 0x8003 body.
-func DecodeRetransmitRequest(b []byte) (*RetransmitRequest, error) {
-	if len(b) < 3 {
-		return nil, bodyErr("retransmit request is %d bytes, at least 3 expected", len(b))
+// DecodeRetransmitRequest decodes a 0x8003 body of version v.
+func DecodeRetransmitRequest(b []byte, v Version) (*RetransmitRequest, error) {
+	cl := retransmitCountLen(v)
+	if len(b) < 2+cl {
+		return nil, bodyErr("retransmit request is %d bytes, at least %d expected", len(b), 2+cl)
 	}
 	n := int(b[2])
-	if len(b) != 3+2*n {
-		return nil, bodyErr("retransmit request of %d packages is %d bytes, %d expected", n, len(b), 3+2*n)
+	if cl == 2 {
+		n = int(binary.BigEndian.Uint16(b[2:]))
+	}
+	if len(b) != 2+cl+2*n {
+		return nil, bodyErr("retransmit request of %d packages is %d bytes, %d expected", n, len(b), 2+cl+2*n)
 	}
 	r := &RetransmitRequest{FirstSerial: binary.BigEndian.Uint16(b), Indexes: make([]uint16, n)}
 	for i := range n {
-		r.Indexes[i] = binary.BigEndian.Uint16(b[3+2*i:])
+		r.Indexes[i] = binary.BigEndian.Uint16(b[2+cl+2*i:])
 	}
 	return r, nil
 }

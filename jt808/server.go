@@ -400,7 +400,7 @@ func (ss *session) handleFrame(frame []byte) {
 			// A part is not answered until the whole message is durable (subpackage.go).
 			if len(missing) > 0 {
 				first := p.Serial - (p.Index - 1)
-				if _, err := ss.send(MsgRetransmitRequest, AppendRetransmitRequest(nil, RetransmitRequest{FirstSerial: first, Indexes: missing})); err != nil {
+				if _, err := ss.send(MsgRetransmitRequest, AppendRetransmitRequest(nil, RetransmitRequest{FirstSerial: first, Indexes: missing}, ss.ver)); err != nil {
 					ss.s.logger.Debug("retransmit request", "phone", ss.phone, "err", err)
 				}
 			}

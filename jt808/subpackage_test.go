@@ -3,6 +3,7 @@ package jt808
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -17,15 +18,21 @@ import (
 // packages 3..5, asks for 1..2 with 0x8003, gets them, and ingests the batch exactly once;
 // no package is answered before the whole batch is durable.
 func TestSplitMessageSurvivesCrash(t *testing.T) {
+	for _, ver := range []Version{V2013, V2019} { // the 0x8003 count is a BYTE, then a WORD
+		t.Run(fmt.Sprint(ver), func(t *testing.T) { splitMessageSurvivesCrash(t, ver) })
+	}
+}
+
+func splitMessageSurvivesCrash(t *testing.T, ver Version) {
 	j := &fakeJournal{}
 	r1 := newRigOn(t, Config{}, j, nil)
-	tm := r1.dial(t, V2013, "13912344329")
+	tm := r1.dial(t, ver, "13912344329")
 	if tm.auth("sweeper-one-pass") != ResultOK {
 		t.Fatal("auth")
 	}
 	locs := []*Location{loc(0, 0), loc(1, 1<<10), loc(2, 0), loc(3, 0), loc(4, 1<<10)}
 	body := AppendBatch(nil, locs, true)
-	parts := Split(Header{MsgID: MsgBatch, Version: V2013, Phone: "13912344329", Serial: 100}, body, (len(body)+4)/5)
+	parts := Split(Header{MsgID: MsgBatch, Version: ver, Phone: "13912344329", Serial: 100}, body, (len(body)+4)/5)
 	if len(parts) != 5 {
 		t.Fatalf("%d parts", len(parts))
 	}
@@ -40,7 +47,7 @@ func TestSplitMessageSurvivesCrash(t *testing.T) {
 	}
 
 	r2 := newRigOn(t, Config{}, j, nil)
-	tm = r2.dial(t, V2013, "13912344329")
+	tm = r2.dial(t, ver, "13912344329")
 	if tm.auth("sweeper-one-pass") != ResultOK {
 		t.Fatal("auth after restart")
 	}
@@ -49,7 +56,7 @@ func TestSplitMessageSurvivesCrash(t *testing.T) {
 	if req.MsgID != MsgRetransmitRequest {
 		t.Fatalf("after the last package: 0x%04x, want 0x8003 for the packages the platform lacks", req.MsgID)
 	}
-	rr, err := DecodeRetransmitRequest(req.Body)
+	rr, err := DecodeRetransmitRequest(req.Body, ver)
 	if err != nil || rr.FirstSerial != 100 || len(rr.Indexes) != 2 || rr.Indexes[0] != 1 || rr.Indexes[1] != 2 {
 		t.Fatalf("0x8003 = %+v (%v), want packages 1, 2 of serial 100", rr, err)
 	}

@@ -47,6 +47,9 @@ type JT808Options struct {
 	Now           func() time.Time
 }
 
+// errAuthRefused: the platform answered a terminal's authentication with a failure.
+var errAuthRefused = errors.New("authentication refused")
+
 // JT808Phone is the phone number RunJT808 gives a vehicle without a jt808_phone tag.
 func JT808Phone(vehicleIndex int) string { return fmt.Sprintf("139%08d", vehicleIndex) }
 
@@ -87,6 +90,7 @@ func RunJT808(ctx context.Context, o JT808Options) (Stats, error) {
 		wg        sync.WaitGroup
 		nv        int
 		connected atomic.Int64
+		refused   atomic.Int64 // terminals whose authentication the platform refused
 	)
 	start := o.Now()
 	stats := func() Stats {
@@ -108,8 +112,11 @@ func RunJT808(ctx context.Context, o JT808Options) (Stats, error) {
 		t := &jtTerminal{o: &o, log: log, dev: d, phone: phone, gen: NewVehicleSim(vc), st: &st, offset: time.Duration(nv) * o.Rate / 50}
 		nv++
 		wg.Go(func() {
-			if t.run(ctx, &connected) != nil {
+			if err := t.run(ctx, &connected); err != nil {
 				st.errs.Add(1)
+				if errors.Is(err, errAuthRefused) {
+					refused.Add(1)
+				}
 			}
 		})
 	}
@@ -124,6 +131,10 @@ func RunJT808(ctx context.Context, o JT808Options) (Stats, error) {
 		select {
 		case <-done:
 			s := stats()
+			if s.Connected == 0 && int(refused.Load()) == nv {
+				return s, fmt.Errorf("the platform refused every terminal's authentication (the device registry must tag "+
+					"each vehicle jt808_phone, its terminal's phone number; its password is the auth code): %w", ErrNoConnection)
+			}
 			if s.Connected == 0 {
 				return s, ErrNoConnection
 			}
@@ -153,8 +164,12 @@ type jtTerminal struct {
 	wmu    sync.Mutex
 	c      net.Conn
 	serial uint16
-	// acks receives the serials of the platform's successful 0x8001 answers.
-	acks chan uint16
+	// acks receives the serials of the platform's successful 0x8001 answers; refused the
+	// serials it answered with another result.
+	acks, refused chan uint16
+
+	lmu  sync.Mutex
+	last *jt808.Location // the last location reported, for 0x8201
 }
 
 func (t *jtTerminal) send(msgID uint16, body []byte) (uint16, error) {
@@ -178,7 +193,7 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 		return err
 	}
 	t.c = c
-	t.acks = make(chan uint16, 64)
+	t.acks, t.refused = make(chan uint16, 64), make(chan uint16, 4)
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
@@ -193,9 +208,14 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 	if err != nil {
 		return err
 	}
-	if !t.wait(ctx, s) {
+	if ok, refused := t.waitAuth(ctx, s); !ok {
+		if refused {
+			t.log.Warn("authentication refused: the registry needs this vehicle tagged jt808_phone with this phone, its password the auth code",
+				"device", t.dev.ID, "phone", t.phone)
+			return errAuthRefused
+		}
 		t.log.Warn("authentication not answered", "device", t.dev.ID, "phone", t.phone)
-		return errors.New("authentication failed")
+		return errors.New("authentication not answered")
 	}
 	connected.Add(1)
 	timer := time.NewTimer(t.offset)
@@ -209,7 +229,12 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 	defer tick.Stop()
 	for {
 		if _, payload := t.gen.Next(t.o.Now()); payload != nil {
-			msgID, body, err := reportOf(payload)
+			msgID, body, last, err := reportOf(payload)
+			if err == nil && last != nil {
+				t.lmu.Lock()
+				t.last = last
+				t.lmu.Unlock()
+			}
 			if err == nil {
 				var s uint16
 				if s, err = t.send(msgID, body); err == nil && !t.wait(ctx, s) {
@@ -237,6 +262,29 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 }
 
 // wait waits for the successful answer to serial.
+// waitAuth waits for the platform's answer to the authentication of serial: ok when accepted,
+// refused when answered with a failure.
+func (t *jtTerminal) waitAuth(ctx context.Context, serial uint16) (ok, refused bool) {
+	timeout := time.NewTimer(max(10*time.Second, 2*t.o.Rate))
+	defer timeout.Stop()
+	for {
+		select {
+		case s := <-t.acks:
+			if s == serial {
+				return true, false
+			}
+		case s := <-t.refused:
+			if s == serial {
+				return false, true
+			}
+		case <-timeout.C:
+			return false, false
+		case <-ctx.Done():
+			return false, false
+		}
+	}
+}
+
 func (t *jtTerminal) wait(ctx context.Context, serial uint16) bool {
 	timeout := time.NewTimer(max(10*time.Second, 2*t.o.Rate))
 	defer timeout.Stop()
@@ -281,34 +329,49 @@ func (t *jtTerminal) read(ctx context.Context) error {
 		}
 		switch p.MsgID {
 		case jt808.MsgPlatformResponse:
-			if g, err := jt808.DecodeGeneralResponse(p.Body); err == nil && g.Result == jt808.ResultOK {
-				select {
-				case t.acks <- g.Serial:
-				default:
-				}
+			g, err := jt808.DecodeGeneralResponse(p.Body)
+			ch := t.acks
+			if err != nil {
+				break
+			} else if g.Result != jt808.ResultOK {
+				ch = t.refused
+			}
+			select {
+			case ch <- g.Serial:
+			default:
 			}
 		case jt808.MsgSetParams, jt808.MsgText:
 			_, _ = t.send(jt808.MsgTerminalResponse, jt808.AppendGeneralResponse(nil, jt808.GeneralResponse{Serial: p.Serial, MsgID: p.MsgID}))
 		case jt808.MsgLocationQuery:
-			pos := t.gen.Position()
+			// The last report (position, speed, work flags, items) as of now; before any, the
+			// position alone.
+			t.lmu.Lock()
+			l := t.last
+			t.lmu.Unlock()
+			if l == nil {
+				pos := t.gen.Position()
+				l = &jt808.Location{Status: jt808.StatusPositioned, Lat: pos.Lat, Lon: pos.Lon}
+			}
+			now := *l
+			now.Time = t.o.Now()
 			body := binary.BigEndian.AppendUint16(nil, p.Serial)
-			body = jt808.AppendLocation(body, &jt808.Location{Status: jt808.StatusPositioned, Lat: pos.Lat, Lon: pos.Lon, Time: t.o.Now()})
+			body = jt808.AppendLocation(body, &now)
 			_, _ = t.send(jt808.MsgLocationQueryReply, body)
 		}
 	}
 }
 
 // reportOf turns a VehicleSim payload (one object or a backlog array) into 0x0200 or 0x0704.
-func reportOf(payload []byte) (uint16, []byte, error) {
+func reportOf(payload []byte) (uint16, []byte, *jt808.Location, error) {
 	var pts []TelemetryPayload
 	if len(payload) > 0 && payload[0] == '[' {
 		if err := json.Unmarshal(payload, &pts); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 	} else {
 		var p TelemetryPayload
 		if err := json.Unmarshal(payload, &p); err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		pts = []TelemetryPayload{p}
 	}
@@ -316,7 +379,7 @@ func reportOf(payload []byte) (uint16, []byte, error) {
 	for _, p := range pts {
 		ts, err := time.Parse(time.RFC3339Nano, p.TS)
 		if err != nil {
-			return 0, nil, fmt.Errorf("ts %q: %w", p.TS, err)
+			return 0, nil, nil, fmt.Errorf("ts %q: %w", p.TS, err)
 		}
 		l := &jt808.Location{Status: jt808.StatusPositioned | jt808.StatusACC, Lat: p.Lat, Lon: p.Lon, SpeedKmh: p.SpeedKmh,
 			Heading: int(math.Mod(p.Heading+360, 360)), Time: ts}
@@ -334,7 +397,11 @@ func reportOf(payload []byte) (uint16, []byte, error) {
 		locs = append(locs, l)
 	}
 	if len(locs) == 1 {
-		return jt808.MsgLocation, jt808.AppendLocation(nil, locs[0]), nil
+		return jt808.MsgLocation, jt808.AppendLocation(nil, locs[0]), locs[0], nil
 	}
-	return jt808.MsgBatch, jt808.AppendBatch(nil, locs, true), nil
+	var last *jt808.Location
+	if len(locs) > 0 {
+		last = locs[len(locs)-1]
+	}
+	return jt808.MsgBatch, jt808.AppendBatch(nil, locs, true), last, nil
 }
