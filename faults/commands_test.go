@@ -263,7 +263,7 @@ func TestCommandsSurviveNodeKill(t *testing.T) {
 	influx := testenv.Influx(t)
 	dsn := testenv.Postgres(t)
 	natsURL := natsServer(t)
-	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: gudong, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
+	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: xiqu, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
 	rules := "groups: []\n"
 	var nodes []*node
 	for i := range 3 {
@@ -541,7 +541,7 @@ func (r *cutRelay) cut() {
 func TestCommandsBehindCutLink(t *testing.T) {
 	influx := testenv.Influx(t)
 	dsn := testenv.Postgres(t)
-	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: gudong, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
+	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: xiqu, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
 	var nodes []*node
 	for i := range 2 {
 		n := newNode(t, influx, devices, "groups: []\n", fmt.Sprintf("store:\n  driver: postgres\n  dsn: %s\nnode:\n  heartbeat: 1s\n", dsn))

@@ -6,6 +6,8 @@
 # free one, and the addresses in use are printed. Set explicitly, an address is used as is:
 #   MQTT_ADDR  MQTT TCP listen address      WS_ADDR  MQTT WebSocket address
 #   HTTP_ADDR  console/API address          INFLUX_PORT, INFLUX_RPC_PORT  local InfluxDB ports
+#   JT808_ADDR JT/T 808 listen address (default 127.0.0.1:6808)
+#   SIM_JT808  vehicles driven as JT/T 808 terminals (default sp-005,sp-006; "" for none)
 #   SIM_VEHICLES, SIM_CAMERAS, SIM_PLAQUES  simulated devices (default: all in configs/devices.yaml)
 #   SIM_CITIZEN_RATE (20s), SIM_STAFF_EVERY (10s)  citizen reports; staff working cases (0 = off)
 set -euo pipefail
@@ -40,6 +42,8 @@ must_be_free() {
 
 if [ -n "${MQTT_ADDR:-}" ]; then must_be_free MQTT_ADDR "$MQTT_ADDR"; else pick MQTT 127.0.0.1 1883; MQTT_ADDR=$REPLY; fi
 if [ -n "${WS_ADDR:-}" ]; then must_be_free WS_ADDR "$WS_ADDR"; else pick "MQTT WebSocket" "${MQTT_ADDR%:*}" $(( ${MQTT_ADDR##*:} + 1 )); WS_ADDR=$REPLY; fi
+if [ -n "${JT808_ADDR:-}" ]; then must_be_free JT808_ADDR "$JT808_ADDR"; else pick "JT/T 808" 127.0.0.1 6808; JT808_ADDR=$REPLY; fi
+export LANEWATCH_JT808_ADDR=$JT808_ADDR
 if [ -n "${HTTP_ADDR:-}" ]; then must_be_free HTTP_ADDR "$HTTP_ADDR"; else pick HTTP 127.0.0.1 8080; HTTP_ADDR=$REPLY; fi
 influx_ping() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/ping" 2>/dev/null; }
 if [ -z "${INFLUX_PORT:-}" ]; then
@@ -108,9 +112,17 @@ sim_args=()
 # The city lives: vehicles, cameras and plaques over MQTT; a citizen report every 20 s over
 # Open311; the operator desk and the offices work open cases every 10 s (SIM_STAFF_EVERY=0 stops it).
 sim_args+=(--warm-start --http-url "http://$HTTP_ADDR" --citizen-rate "${SIM_CITIZEN_RATE:-20s}" --staff-every "${SIM_STAFF_EVERY:-10s}")
+# Vehicles in SIM_JT808 (default the two sprinklers sp-005, sp-006; "" for none) drive as JT/T 808
+# terminals over TCP instead of MQTT.
+SIM_JT808=${SIM_JT808-sp-005,sp-006}
 bin/lanewatch simulate --broker "tcp://$MQTT_ADDR" --config configs/lanewatch.yaml "${sim_args[@]}" \
-  2>"$LANEWATCH_RUN_DIR/simulate.log" &
+  ${SIM_JT808:+--except "$SIM_JT808"} 2>"$LANEWATCH_RUN_DIR/simulate.log" &
 pids+=($!)
+if [ -n "$SIM_JT808" ]; then
+  bin/lanewatch simulate --protocol jt808 --broker "$JT808_ADDR" --config configs/lanewatch.yaml \
+    --only "$SIM_JT808" --cameras 0 --plaques 0 2>"$LANEWATCH_RUN_DIR/simulate-jt808.log" &
+  pids+=($!)
+fi
 
 cat <<MSG
 
@@ -119,6 +131,7 @@ cat <<MSG
     API       http://$HTTP_ADDR/api/v1/cases   (Authorization: Bearer \$LANEWATCH_ADMIN_TOKEN)
     metrics   http://$HTTP_ADDR/metrics
     MQTT      tcp://$MQTT_ADDR  ws://$WS_ADDR
+    JT/T 808  $JT808_ADDR   (${SIM_JT808:-no vehicles} as JT/T 808 terminals)
     InfluxDB  http://127.0.0.1:$INFLUX_PORT  (database lanewatch)
     admin token: $LANEWATCH_ADMIN_TOKEN
   Logs in $LANEWATCH_RUN_DIR. Press Ctrl-C to stop everything.

@@ -148,8 +148,8 @@ func TestRunJT808Refused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	devs := []Device{{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-1-pass"},
-		{ID: "sw-2", Type: lanewatch.DeviceSweeper, District: "gudong", Password: "sw-2-pass"}}
+	devs := []Device{{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "xiqu", Password: "sw-1-pass"},
+		{ID: "sw-2", Type: lanewatch.DeviceSweeper, District: "xiqu", Password: "sw-2-pass"}}
 	// The duration outlasts a refusal (the listener's failure delay) but not the 10 s wait
 	// for an answer: "not answered" would end the run without the refusal counted.
 	stats, err := RunJT808(t.Context(), JT808Options{Addr: s.Addr(), Devices: devs, Rate: 5 * time.Millisecond, Duration: 5 * time.Second})
@@ -166,14 +166,14 @@ func TestRunJT808Refused(t *testing.T) {
 func TestJT808LocationQueryReply(t *testing.T) {
 	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
 	o := &JT808Options{Version: jt808.V2013, Now: func() time.Time { return now }}
-	_, body, last, err := reportOf([]byte(`{"ts":"2026-12-02T07:59:58Z","lat":26.08,"lon":119.3,"speed_kmh":8.5,"heading":90,"brush_on":true,"water_on":true,"odometer_km":12.5}`))
+	_, body, last, err := reportOf([]byte(`{"ts":"2026-12-02T07:59:58Z","lat":22.51,"lon":119.3,"speed_kmh":8.5,"heading":90,"brush_on":true,"water_on":true,"odometer_km":12.5}`))
 	if err != nil || last == nil || len(body) == 0 {
 		t.Fatalf("reportOf: %v, %v", last, err)
 	}
 	ours, theirs := net.Pipe()
 	defer theirs.Close()
 	tm := &jtTerminal{o: o, log: slog.New(slog.DiscardHandler), dev: Device{ID: "sw-1"}, phone: "13900000001", c: ours,
-		gen: NewVehicleSim(VehicleConfig{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "gudong"}), last: last,
+		gen: NewVehicleSim(VehicleConfig{ID: "sw-1", Type: lanewatch.DeviceSweeper, District: "xiqu"}), last: last,
 		acks: make(chan uint16, 1), refused: make(chan uint16, 1)}
 	go func() { _ = tm.read(t.Context()) }()
 	q, err := jt808.Encode(&jt808.Packet{Header: jt808.Header{MsgID: jt808.MsgLocationQuery, Version: jt808.V2013, Phone: "13900000001", Serial: 42}})

@@ -141,6 +141,8 @@ devices_file until --duration has passed or SIGINT/SIGTERM.
 	fl.StringVar(&sim.runID, "run-id", "", "prefix of event and scan ids (default the start time)")
 	fl.DurationVar(&sim.citizenRate, "citizen-rate", 0, "post a citizen report to Open311 this often (0 = none; needs --http-url)")
 	fl.StringVar(&sim.httpURL, "http-url", "", "lanewatch HTTP base URL for citizen reports and staff, e.g. http://127.0.0.1:8080")
+	fl.StringVar(&sim.only, "only", "", "simulate only these devices (comma-separated ids)")
+	fl.StringVar(&sim.except, "except", "", "simulate every device but these (comma-separated ids)")
 	fl.BoolVar(&sim.warmStart, "warm-start", false, "start the first camera with an incident and the first plaque with a report (a lively demo at once)")
 	fl.DurationVar(&sim.staffEvery, "staff-every", 0, "work open cases through their states this often, as the operator and the departments whose tokens the config's http.tokens (and LANEWATCH_ADMIN_TOKEN) give (0 = none; needs --http-url)")
 	fl.StringVar(&sim.open311Key, "open311-key", "", "Open311 api_key (env LANEWATCH_OPEN311_API_KEY)")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,8 @@ type simFlags struct {
 	citizenRate                time.Duration
 	staffEvery                 time.Duration
 	warmStart                  bool
+	// only and except are comma-separated device ids: simulate just these / all but these.
+	only, except string
 	httpURL, open311Key        string
 	// protocol is mqtt (default) or jt808: the vehicles as JT/T 808 terminals, --broker the
 	// JT/T 808 listener's host:port.
@@ -73,6 +76,10 @@ func simulate(f simFlags, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr).With("command", "simulate")
+	if err := selectDevices(seedFile, f.only, f.except); err != nil {
+		fmt.Fprintf(stderr, "lanewatch simulate: %s: %v\n", seedPath, err)
+		return 2
+	}
 	devs, noPassword := pickDevices(seedFile, f.vehicles, f.cameras, f.plaques)
 	if noPassword > 0 {
 		logger.Warn("devices without a clear password skipped", "count", noPassword, "file", seedPath)
@@ -197,6 +204,35 @@ func newStaff(f simFlags, hc api.HTTPConfig, logger *slog.Logger, stderr io.Writ
 	}
 	fmt.Fprintf(stderr, "simulate: staff works cases every %s with %d desks\n", f.staffEvery, len(st.Desks))
 	return st
+}
+
+// selectDevices keeps in f only the devices --only names (all when empty) and not named by
+// --except; a name the file does not have is an error naming it (a typo must not silently
+// simulate nothing).
+func selectDevices(f *devices.SeedFile, only, except string) error {
+	list := func(flag, v string) (map[string]bool, error) {
+		m := map[string]bool{}
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id == "" {
+				continue
+			}
+			if !slices.ContainsFunc(f.Devices, func(d devices.SeedDevice) bool { return d.ID == id }) {
+				return nil, fmt.Errorf("--%s %s: no such device in the file", flag, id)
+			}
+			m[id] = true
+		}
+		return m, nil
+	}
+	keep, err := list("only", only)
+	if err != nil {
+		return err
+	}
+	drop, err := list("except", except)
+	if err != nil {
+		return err
+	}
+	f.Devices = slices.DeleteFunc(f.Devices, func(d devices.SeedDevice) bool { return (len(keep) > 0 && !keep[d.ID]) || drop[d.ID] })
+	return nil
 }
 
 // pickDevices returns the first nVehicles vehicles, nCameras cameras and nPlaques plaques of
