@@ -33,8 +33,8 @@ type simFlags struct {
 	staffEvery                 time.Duration
 	warmStart                  bool
 	// only and except are comma-separated device ids: simulate just these / all but these.
-	only, except string
-	httpURL, open311Key        string
+	only, except        string
+	httpURL, open311Key string
 	// protocol is mqtt (default) or jt808: the vehicles as JT/T 808 terminals, --broker the
 	// JT/T 808 listener's host:port.
 	protocol string
