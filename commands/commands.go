@@ -23,6 +23,7 @@ type Store interface {
 	GetCommand(ctx context.Context, id string) (*store.Command, error)
 	ListCommands(ctx context.Context, deviceID string, limit int, cursor string) ([]*store.Command, string, error)
 	PendingCommands(ctx context.Context, deviceID string, now time.Time) ([]*store.Command, error)
+	PendingCommandDevices(ctx context.Context, now time.Time) ([]string, error)
 	UpdateCommand(ctx context.Context, id string, from []string, ch store.CommandChange) (*store.Command, error)
 	ExpireCommands(ctx context.Context, now time.Time, limit int) ([]*store.Command, error)
 }
@@ -86,6 +87,10 @@ type Options struct {
 	Connected func() []string
 	// ExpireInterval is how often Run expires commands past their TTL; default 5s.
 	ExpireInterval time.Duration
+	// SweepInterval is how often Run delivers the pending commands of the devices connected
+	// here whether or not it was told of them (Sweep): a command whose announcement was lost
+	// (the bus down between the store write and NOTIFY) still arrives; default 30s.
+	SweepInterval time.Duration
 	Registerer     prometheus.Registerer
 	Logger         *slog.Logger
 	Now            func() time.Time
@@ -116,6 +121,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.ExpireInterval <= 0 {
 		o.ExpireInterval = 5 * time.Second
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 30 * time.Second
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
@@ -408,6 +416,30 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	}
 }
 
+// Sweep wakes every device connected here that has a pending command, and returns how many:
+// the safety net under the bus's announcements. Without Connected it does nothing.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	if s.o.Connected == nil {
+		return 0, nil
+	}
+	devs, err := s.o.Store.PendingCommandDevices(ctx, s.o.Now())
+	if err != nil || len(devs) == 0 {
+		return 0, err
+	}
+	here := map[string]bool{}
+	for _, d := range s.o.Connected() {
+		here[d] = true
+	}
+	n := 0
+	for _, d := range devs {
+		if here[d] {
+			s.Wake(d)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Run delivers woken devices' commands and expires old ones until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	if s.o.Bus != nil {
@@ -430,6 +462,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.o.ExpireInterval)
 	defer t.Stop()
+	sweep := time.NewTicker(s.o.SweepInterval)
+	defer sweep.Stop()
 	retry := map[string]bool{} // deliveries that failed, tried again at the next tick
 	for {
 		select {
@@ -443,6 +477,10 @@ func (s *Service) Run(ctx context.Context) error {
 				s.wakeUp(d, all)
 			}
 			clear(retry)
+		case <-sweep.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("sweep pending commands", "err", err)
+			}
 		case <-s.signal:
 			s.mu.Lock()
 			devs := s.wake

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -439,5 +440,70 @@ func TestFailedPublishDeliveredAgain(t *testing.T) {
 	got, err := st.GetCommand(ctx, c.ID)
 	if err != nil || got.Status != store.CommandSent || got.Attempts != 2 || len(tr.got) != 1 || tr.got[0] != c.ID {
 		t.Fatalf("command %+v (%v), delivered %v", got, err, tr.got)
+	}
+}
+
+// holds is a transport connected to one device only.
+type holds struct {
+	flakyTransport
+	dev string
+}
+
+func (h *holds) CommandSubscriber(id string) bool { return id == h.dev }
+
+// TestSweepDeliversUnannounced: a command queued through another node whose announcement
+// never arrived (no bus here: as when NOTIFY was lost) reaches the device connected to this
+// node by Run's sweep, without a reconnect; a device not connected here is left alone.
+func TestSweepDeliversUnannounced(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, sqlstore.SQLiteOptions{Path: filepath.Join(t.TempDir(), "lw.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other, err := commands.New(commands.Options{Store: st, Publisher: noMQTT{}, Presence: noMQTT{}, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := other.Send(ctx, "T-1", "text", json.RawMessage(`{"text":"hi"}`), time.Hour, "operator:ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Send(ctx, "T-2", "text", json.RawMessage(`{"text":"elsewhere"}`), time.Hour, "operator:ops"); err != nil {
+		t.Fatal(err)
+	}
+	tr := &holds{dev: "T-1"}
+	here, err := commands.New(commands.Options{Store: st, Publisher: noMQTT{}, Presence: noMQTT{},
+		Transports: []commands.Transport{tr}, Connected: func() []string { return []string{"T-1"} },
+		SweepInterval: 20 * time.Millisecond, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := here.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v: want the one connected device woken", n, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- here.Run(rctx) }()
+	for {
+		tr.mu.Lock()
+		got := slices.Clone(tr.got)
+		tr.mu.Unlock()
+		if len(got) > 0 {
+			if len(got) != 1 || got[0] != c.ID {
+				t.Fatalf("delivered %v, want only %s", got, c.ID)
+			}
+			break
+		}
+		if rctx.Err() != nil {
+			t.Fatal("the unannounced command never reached the device connected here")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got, _ := st.GetCommand(ctx, c.ID); got.Status != store.CommandSent {
+		t.Errorf("command status %s, want sent", got.Status)
 	}
 }

@@ -62,6 +62,9 @@ type Commands interface {
 	// PendingCommands returns a device's commands in state queued or sent that expire after
 	// now, oldest first.
 	PendingCommands(ctx context.Context, deviceID string, now time.Time) ([]*Command, error)
+	// PendingCommandDevices returns, in id order and each once, the devices that have a
+	// command queued or sent expiring after now.
+	PendingCommandDevices(ctx context.Context, now time.Time) ([]string, error)
 	// UpdateCommand moves command id to ch.Status, appending ch to its history (and counting
 	// an attempt when ch.Status is sent), provided its stored status is one of from; otherwise
 	// it fails with EConflict and changes nothing (ENotFound when absent). It returns the

@@ -137,6 +137,19 @@ func (s *Store) PendingCommands(ctx context.Context, deviceID string, now time.T
 	return out, nil
 }
 
+// PendingCommandDevices returns the devices with a queued or sent command expiring after now.
+func (s *Store) PendingCommandDevices(ctx context.Context, now time.Time) ([]string, error) {
+	out, err := collect(s.r().query(ctx, `SELECT DISTINCT device_id FROM commands
+		WHERE status IN ('queued', 'sent') AND expires_at > ? ORDER BY device_id`, s.d.t(now)), func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("devices with pending commands: %w", err)
+	}
+	return out, nil
+}
+
 // UpdateCommand applies one conditional transition; see store.Commands.
 func (s *Store) UpdateCommand(ctx context.Context, id string, from []string, ch store.CommandChange) (*store.Command, error) {
 	n, ok := parseID(id)

@@ -73,6 +73,13 @@ func testCommands(t *testing.T, s store.Store) {
 	if pend, _ := s.PendingCommands(ctx, "V-1", at(2*time.Minute)); len(pend) != 1 || pend[0].ID != a.ID {
 		t.Errorf("pending after b's expiry = %v", commandIDs(pend))
 	}
+	// The devices with pending commands, each once, in id order (the delivery sweep).
+	if devs, err := s.PendingCommandDevices(ctx, at(30*time.Second)); err != nil || !reflect.DeepEqual(devs, []string{"V-1", "V-2"}) {
+		t.Errorf("PendingCommandDevices = %v, %v; want [V-1 V-2]", devs, err)
+	}
+	if devs, err := s.PendingCommandDevices(ctx, at(2*time.Minute)); err != nil || !reflect.DeepEqual(devs, []string{"V-1"}) {
+		t.Errorf("PendingCommandDevices after b's and c's expiry = %v, %v; want [V-1]", devs, err)
+	}
 
 	// Transitions: sent twice (redelivery), then acknowledged with a result; then nothing more.
 	sent := []string{store.CommandQueued, store.CommandSent}
