@@ -91,9 +91,9 @@ type Options struct {
 	// here whether or not it was told of them (Sweep): a command whose announcement was lost
 	// (the bus down between the store write and NOTIFY) still arrives; default 30s.
 	SweepInterval time.Duration
-	Registerer     prometheus.Registerer
-	Logger         *slog.Logger
-	Now            func() time.Time
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Service queues, delivers and tracks commands.
