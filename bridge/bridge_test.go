@@ -3,10 +3,6 @@ package bridge_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,34 +17,6 @@ import (
 	"github.com/lanewatch/lanewatch/internal/testenv"
 	"github.com/lanewatch/lanewatch/wal"
 )
-
-// natsServer starts a nats-server of its own on a free port (from .tools/bin, which
-// scripts/ensure-tools.sh fills, or PATH) and returns its URL. It fails, never skips, when
-// the binary is missing.
-func natsServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join("..", ".tools", "bin", "nats-server")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Fatal("nats-server not found in .tools/bin or PATH: run `make tools` (scripts/ensure-tools.sh)")
-		}
-	}
-	addr := testenv.FreeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "-a", host, "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	testenv.WaitFor(t, 10*time.Second, "nats-server", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return "nats://" + addr
-}
 
 type devs struct{}
 
@@ -164,7 +132,7 @@ func (c *collector) total() int {
 // publish on node B, at QoS 0 and 1, each message once (no loop, no echo); the subscriber's ACL
 // still holds (it never sees camera events); a retained status published on B is retained on A.
 func TestFanoutAcrossNodes(t *testing.T) {
-	url := natsServer(t)
+	url := testenv.NATSServer(t)
 	a, b, c := startNode(t, "node-a", url), startNode(t, "node-b", url), startNode(t, "node-c", url)
 	dashA := subscribe(t, mqttClient(t, a.addr, "dash", "dash-pw"), "vehicles/+/telemetry", 1)
 	dashC := subscribe(t, mqttClient(t, c.addr, "dash", "dash-pw"), "vehicles/+/telemetry", 1)

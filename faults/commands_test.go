@@ -7,9 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,34 +24,6 @@ const (
 	cmdPassword = "cmd-kill-pass"
 	cmdTotal    = 60 // commands made through the API
 )
-
-// natsServer starts a nats-server of its own on a free port (from .tools/bin, which
-// scripts/ensure-tools.sh fills, or PATH) and returns its URL. It fails, never skips, when
-// the binary is missing.
-func natsServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join("..", ".tools", "bin", "nats-server")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("nats-server"); err != nil {
-			t.Fatal("nats-server not found in .tools/bin or PATH: run `make tools` (scripts/ensure-tools.sh)")
-		}
-	}
-	addr := testenv.FreeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "-a", host, "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(t, 10*time.Second, "nats-server", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return "nats://" + addr
-}
 
 // postJSON sends body with POST as the admin and returns the status code (0 when the node is
 // unreachable or died before answering) and the body.
@@ -262,7 +231,7 @@ func TestCommandsSurviveNodeKill(t *testing.T) {
 	start := time.Now()
 	influx := testenv.Influx(t)
 	dsn := testenv.Postgres(t)
-	natsURL := natsServer(t)
+	natsURL := testenv.NATSServer(t)
 	devices := fmt.Sprintf("devices:\n  - {id: %s, type: sweeper, district: xiqu, contractor: lvcheng, password: %q}\n", cmdDevice, cmdPassword)
 	rules := "groups: []\n"
 	var nodes []*node
