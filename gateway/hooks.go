@@ -88,6 +88,10 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 // when declared and the CONNECT refused).
 func (h *hook) connectAllowed(cl *mqtt.Client, pk packets.Packet, user string) bool {
 	b := h.b
+	if pk.Connect.ClientIdentifier == queueSentinelID {
+		b.m.connectRefused.WithLabelValues("client_id").Inc()
+		return false
+	}
 	if id := pk.Connect.ClientIdentifier; id != "" && id != user {
 		if _, err := b.opts.Devices.Lookup(b.ctx, id); err == nil {
 			b.m.connectRefused.WithLabelValues("client_id").Inc()
@@ -125,14 +129,9 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		return true
 	}
 	b := h.b
-	user := string(cl.Properties.Username)
-	allowed := false
-	if s, isSub := b.subs[user]; isSub {
-		allowed = !write && subscriberAllows(s.Allow, topic)
-	} else {
-		allowed = deviceAllows(b, user, topic, write)
-	}
+	allowed := aclAllows(b, cl, topic, write)
 	if !allowed {
+		user := string(cl.Properties.Username)
 		op := "subscribe"
 		if write {
 			op = "publish"
@@ -141,6 +140,18 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		b.logs.warn("acl:"+user, "acl denied", "user", user, "topic", topic, "op", op)
 	}
 	return allowed
+}
+
+// aclAllows is OnACLCheck's decision, without counting or logging a refusal.
+func aclAllows(b *Broker, cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	user := string(cl.Properties.Username)
+	if s, isSub := b.subs[user]; isSub {
+		return !write && subscriberAllows(s.Allow, topic)
+	}
+	return deviceAllows(b, user, topic, write)
 }
 
 func deviceAllows(b *Broker, id, topic string, write bool) bool {
@@ -230,6 +241,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline {
 		return pk, nil
 	}
+	// mochi decodes the topic as a string sharing the packet's read buffer, and every copy it
+	// queues or keeps in flight for a subscriber shares that string: without a copy, each held
+	// message would keep the whole packet (its payload a second time) alive.
+	pk.TopicName = strings.Clone(pk.TopicName)
 	b := h.b
 	user := string(cl.Properties.Username)
 	kind, id, ok := parseTopic(pk.TopicName)
@@ -288,11 +303,11 @@ func (h *hook) publishAsync(cl *mqtt.Client, pk packets.Packet, aj AsyncJournal,
 // OnPublishDropped counts a message mochi dropped for a subscriber that fell behind.
 func (h *hook) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
 	h.b.m.dropped.WithLabelValues("publish_dropped").Inc()
-	h.b.logger.Warn("mqtt message dropped for slow subscriber", "client", cl.ID, "topic", pk.TopicName)
+	h.b.logs.warn("publish_dropped:"+cl.ID, "mqtt message dropped for slow subscriber", "client", cl.ID, "topic", pk.TopicName)
 }
 
 // OnQosDropped counts a QoS message mochi gave up on (inflight expiry or limit).
 func (h *hook) OnQosDropped(cl *mqtt.Client, pk packets.Packet) {
 	h.b.m.dropped.WithLabelValues("qos_dropped").Inc()
-	h.b.logger.Warn("mqtt qos message dropped", "client", cl.ID, "topic", pk.TopicName)
+	h.b.logs.warn("qos_dropped:"+cl.ID, "mqtt qos message dropped", "client", cl.ID, "topic", pk.TopicName)
 }

@@ -43,6 +43,10 @@ type tcpListener struct {
 	admit func(ip string) (release func(), ok bool)
 	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
 	closeClients listeners.CloseFn
+	// writeBuffer bounds the bytes buffered per connection by asyncConn (0: plain blocking
+	// writes); onOverflow is called when a connection is closed for reaching it.
+	writeBuffer int
+	onOverflow  func()
 
 	ln     net.Listener
 	log    *slog.Logger
@@ -130,10 +134,15 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 		if l.preConnect > 0 {
 			_ = conn.SetDeadline(l.now().Add(l.preConnect))
 		}
+		var async *asyncConn
+		if tc, ok := conn.(*net.TCPConn); ok && l.writeBuffer > 0 {
+			conn = newAsyncConn(tc, l.writeBuffer, l.onOverflow)
+			async, _ = conn.(*asyncConn)
+		}
 		if l.tlsc != nil {
 			conn = tls.Server(conn, l.tlsc)
 		}
-		g := &connectGuard{Conn: conn, max: l.maxConnect, release: release, started: l.starting.Done}
+		g := &connectGuard{Conn: conn, async: async, max: l.maxConnect, release: release, started: l.starting.Done}
 		l.starting.Add(1)
 		l.track(conn, true)
 		go func() {
@@ -259,7 +268,8 @@ var errConnectTooLarge = errors.New("mqtt connect packet too large")
 // the first header it only forwards.
 type connectGuard struct {
 	net.Conn
-	max     int // 0: unbounded
+	async   *asyncConn // the TCP connection's write buffer, if any (queueBytesHook counts it)
+	max     int        // 0: unbounded
 	release func()
 	once    sync.Once
 	started func() // called once, at the first read
