@@ -32,6 +32,11 @@ type asyncConn struct {
 	writing  int         // bytes the flusher is writing now
 	flushing bool
 	err      error // sticky: the connection is done
+
+	writeFn func(fd uintptr) bool // c.rawWrite
+	wp      []byte
+	wn      int
+	werr    error
 }
 
 func newAsyncConn(c *net.TCPConn, limit int, overflow func()) net.Conn {
@@ -39,7 +44,9 @@ func newAsyncConn(c *net.TCPConn, limit int, overflow func()) net.Conn {
 	if err != nil || limit <= 0 {
 		return c
 	}
-	return &asyncConn{Conn: c, raw: raw, limit: limit, overflow: overflow}
+	a := &asyncConn{Conn: c, raw: raw, limit: limit, overflow: overflow}
+	a.writeFn = a.rawWrite
+	return a
 }
 
 // Write writes p or buffers what the socket does not take at once; it never waits for the peer.
@@ -78,18 +85,15 @@ func (c *asyncConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// tryWrite makes one non-blocking write(2); a full socket buffer is not an error.
+// tryWrite makes one non-blocking write(2); a full socket buffer is not an error. It runs under
+// c.mu, which guards the scratch fields writeFn uses (a method value made once: no allocation
+// per write).
 func (c *asyncConn) tryWrite(p []byte) (int, error) {
-	var n int
-	var werr error
-	if err := c.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), p)
-			if werr != syscall.EINTR {
-				return true
-			}
-		}
-	}); err != nil {
+	c.wp = p
+	err := c.raw.Write(c.writeFn)
+	n, werr := c.wn, c.werr
+	c.wp = nil
+	if err != nil {
 		return 0, err
 	}
 	if werr == syscall.EAGAIN {
@@ -99,6 +103,15 @@ func (c *asyncConn) tryWrite(p []byte) (int, error) {
 		return 0, &net.OpError{Op: "write", Net: "tcp", Err: werr}
 	}
 	return n, nil
+}
+
+func (c *asyncConn) rawWrite(fd uintptr) bool {
+	for {
+		c.wn, c.werr = syscall.Write(int(fd), c.wp)
+		if c.werr != syscall.EINTR {
+			return true
+		}
+	}
 }
 
 // flush writes the buffer out (blocking, under the connection's deadlines) until it is empty.

@@ -88,10 +88,6 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 // when declared and the CONNECT refused).
 func (h *hook) connectAllowed(cl *mqtt.Client, pk packets.Packet, user string) bool {
 	b := h.b
-	if pk.Connect.ClientIdentifier == queueSentinelID {
-		b.m.connectRefused.WithLabelValues("client_id").Inc()
-		return false
-	}
 	if id := pk.Connect.ClientIdentifier; id != "" && id != user {
 		if _, err := b.opts.Devices.Lookup(b.ctx, id); err == nil {
 			b.m.connectRefused.WithLabelValues("client_id").Inc()
@@ -130,6 +126,9 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	}
 	b := h.b
 	allowed := aclAllows(b, cl, topic, write)
+	if allowed && !write && b.queue != nil && !b.queue.admit(cl, topic) {
+		return false // counted and logged as a drop, not as an ACL refusal
+	}
 	if !allowed {
 		user := string(cl.Properties.Username)
 		op := "subscribe"

@@ -100,7 +100,9 @@ func TestAttackSlowSubscriber(t *testing.T) {
 	t.Logf("%d × %d KiB published: heap grew %.1f MiB with two stalled subscribers (budget %d MiB each); held %v bytes; %v dropped",
 		n, size>>10, float64(grew)/(1<<20), DefaultMaxQueueBytes>>20, held, dropped)
 	for i, h := range held {
-		if h > DefaultMaxQueueBytes+size+messageOverhead {
+		// Over by at most the message that reached the budget: at QoS 1 it is held twice, in
+		// flight and encoded in the connection's write buffer.
+		if h > DefaultMaxQueueBytes+2*(size+messageOverhead+64) {
 			t.Errorf("stalled subscriber %d holds %d bytes, budget %d", i, h, DefaultMaxQueueBytes)
 		}
 	}
