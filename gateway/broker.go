@@ -315,7 +315,7 @@ func (b *Broker) Start() error {
 			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
 			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }, admit: b.admit,
 			closeClients: b.closeListenerClients, writeBuffer: 2*b.opts.MaxQueueBytes + int(b.opts.MaxPacketSize),
-			onOverflow: func() { b.m.dropped.WithLabelValues("write_overflow").Inc() }}
+			onOverflow: b.m.writeOverflows.Inc}
 		b.mu.Lock()
 		b.tcpListeners = append(b.tcpListeners, l)
 		b.mu.Unlock()
