@@ -207,6 +207,7 @@ type Broker struct {
 	queue    *queueBytesHook
 
 	tcpListeners []*tcpListener // set by Start
+	wsListeners  []*wsListener
 
 	pmu     sync.Mutex
 	pending map[string]int // connections per address awaiting authentication
@@ -322,8 +323,12 @@ func (b *Broker) Start() error {
 		return l
 	}
 	ws := func(c listeners.Config) listeners.Listener {
-		return &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
+		l := &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
 			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, admit: b.admit, closeClients: b.closeListenerClients}
+		b.mu.Lock()
+		b.wsListeners = append(b.wsListeners, l)
+		b.mu.Unlock()
+		return l
 	}
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
@@ -397,10 +402,13 @@ func (b *Broker) Ready() error {
 func (b *Broker) Close() error {
 	b.cancel()
 	b.mu.Lock()
-	ls := b.tcpListeners
+	ls, wls := b.tcpListeners, b.wsListeners
 	b.mu.Unlock()
 	for _, l := range ls {
 		l.stopAccepting()
+	}
+	for _, l := range wls {
+		l.waitStarted()
 	}
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("close mqtt: %w", err)

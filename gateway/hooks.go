@@ -125,12 +125,19 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		return true
 	}
 	b := h.b
-	allowed := aclAllows(b, cl, topic, write)
-	if allowed && !write && b.queue != nil && !b.queue.admit(cl, topic) {
-		return false // counted and logged as a drop, not as an ACL refusal
+	user := string(cl.Properties.Username)
+	allowed := false
+	if s, isSub := b.subs[user]; isSub {
+		allowed = !write && subscriberAllows(s.Allow, topic)
+	} else {
+		allowed = deviceAllows(b, user, topic, write)
+	}
+	// mochi runs this check for every delivery before queueing it: a client over its queue byte
+	// budget gets nothing more (counted and logged as a drop, not as an ACL refusal).
+	if allowed && !write && !b.queue.admit(cl, topic) {
+		return false
 	}
 	if !allowed {
-		user := string(cl.Properties.Username)
 		op := "subscribe"
 		if write {
 			op = "publish"
@@ -139,18 +146,6 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		b.logs.warn("acl:"+user, "acl denied", "user", user, "topic", topic, "op", op)
 	}
 	return allowed
-}
-
-// aclAllows is OnACLCheck's decision, without counting or logging a refusal.
-func aclAllows(b *Broker, cl *mqtt.Client, topic string, write bool) bool {
-	if cl.Net.Inline {
-		return true
-	}
-	user := string(cl.Properties.Username)
-	if s, isSub := b.subs[user]; isSub {
-		return !write && subscriberAllows(s.Allow, topic)
-	}
-	return deviceAllows(b, user, topic, write)
 }
 
 func deviceAllows(b *Broker, id, topic string, write bool) bool {

@@ -316,6 +316,20 @@ type wsListener struct {
 	admit      func(ip string) (release func(), ok bool)
 	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
 	closeClients listeners.CloseFn
+	// starting counts connections handed to mochi that have not read yet (as tcpListener's).
+	starting sync.WaitGroup
+}
+
+// waitStarted waits (up to a second) for the connections handed to mochi to reach their first
+// read, by which mochi has counted them in its clients WaitGroup: its Close waits on that
+// group, and a count still being added then is a race (seen in TestAttackSilentWebSocket).
+func (l *wsListener) waitStarted() {
+	started := make(chan struct{})
+	go func() { l.starting.Wait(); close(started) }()
+	select {
+	case <-started:
+	case <-time.After(time.Second):
+	}
 }
 
 // Close closes mochi's listener with closeClients.
@@ -339,7 +353,9 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 		if l.preConnect > 0 {
 			_ = c.SetDeadline(l.now().Add(l.preConnect))
 		}
-		g := &connectGuard{Conn: c, max: l.maxConnect, release: release}
+		l.starting.Add(1)
+		g := &connectGuard{Conn: c, max: l.maxConnect, release: release, started: l.starting.Done}
+		defer g.markStarted()
 		defer g.authDone()
 		return establish(id, g)
 	})
