@@ -73,6 +73,10 @@ type Options struct {
 	MaxInflight            uint16 // stored outbound QoS>0 per client; default 1024
 	MaxPacketSize          uint32 // default 256 KiB (SPEC 3.3); a larger packet is refused before it is read
 	MaxClients             int64  // default unlimited
+	// MaxQueueBytes bounds the message bytes held for one subscribing client (queued QoS 0,
+	// unacknowledged QoS 1 and 2; SPEC 3.3); beyond it messages for that client are dropped and
+	// counted (lanewatch_mqtt_dropped_total{reason="queue_bytes"}). Default DefaultMaxQueueBytes.
+	MaxQueueBytes int
 
 	// ConnectTimeout closes a TCP/TLS connection that has not sent its CONNECT within it
 	// (SPEC 3.3); default 5 s. After CONNECT the keep-alive governs.
@@ -124,6 +128,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxInflight == 0 {
 		o.MaxInflight = 1024
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if o.MaxPacketSize == 0 {
 		o.MaxPacketSize = DefaultMaxPacketSize
@@ -197,8 +204,10 @@ type Broker struct {
 	ackers   map[*mqtt.Client]*acker // QoS 1 publishers waiting for syncs
 	ackWG    sync.WaitGroup
 	fanout   *fanoutHook
+	queue    *queueBytesHook
 
 	tcpListeners []*tcpListener // set by Start
+	wsListeners  []*wsListener
 
 	pmu     sync.Mutex
 	pending map[string]int // connections per address awaiting authentication
@@ -284,6 +293,9 @@ func NewBroker(o Options) (*Broker, error) {
 	if err := b.addFanoutHook(); err != nil {
 		return nil, fmt.Errorf("add fanout hook: %w", err)
 	}
+	if err := b.addQueueBytesHook(); err != nil {
+		return nil, fmt.Errorf("add queue bytes hook: %w", err)
+	}
 	return b, nil
 }
 
@@ -303,15 +315,20 @@ func (b *Broker) Start() error {
 		l := &tcpListener{id: c.ID, address: c.Address, tlsc: c.TLSConfig, listen: b.opts.Listen,
 			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
 			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }, admit: b.admit,
-			closeClients: b.closeListenerClients}
+			closeClients: b.closeListenerClients, writeBuffer: 2*b.opts.MaxQueueBytes + int(b.opts.MaxPacketSize),
+			onOverflow: b.m.writeOverflows.Inc}
 		b.mu.Lock()
 		b.tcpListeners = append(b.tcpListeners, l)
 		b.mu.Unlock()
 		return l
 	}
 	ws := func(c listeners.Config) listeners.Listener {
-		return &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
+		l := &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
 			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, admit: b.admit, closeClients: b.closeListenerClients}
+		b.mu.Lock()
+		b.wsListeners = append(b.wsListeners, l)
+		b.mu.Unlock()
+		return l
 	}
 	if err := add("tcp", b.opts.TCPAddr, tcp, nil); err != nil {
 		return err
@@ -385,10 +402,13 @@ func (b *Broker) Ready() error {
 func (b *Broker) Close() error {
 	b.cancel()
 	b.mu.Lock()
-	ls := b.tcpListeners
+	ls, wls := b.tcpListeners, b.wsListeners
 	b.mu.Unlock()
 	for _, l := range ls {
 		l.stopAccepting()
+	}
+	for _, l := range wls {
+		l.waitStarted()
 	}
 	if err := b.srv.Close(); err != nil {
 		return fmt.Errorf("close mqtt: %w", err)

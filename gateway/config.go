@@ -20,6 +20,8 @@ type Config struct {
 	MaxInflight            uint16 `yaml:"max_inflight"`
 	MaxPacketBytes         uint32 `yaml:"max_packet_bytes"`
 	MaxClients             int64  `yaml:"max_clients"`
+	// MaxQueueBytes bounds the message bytes held for one subscriber; default 8 MiB.
+	MaxQueueBytes int `yaml:"max_queue_bytes"`
 	// ConnectTimeout closes a connection that sends no CONNECT within it; default 5s.
 	ConnectTimeout yamlx.Duration `yaml:"connect_timeout"`
 	// AuthFailureDelay is the first delay after a failed CONNECT from an address (doubles after).
@@ -58,7 +60,7 @@ func (c *Config) Options() Options {
 	}
 	return Options{TCPAddr: c.Addr, WSAddr: ws, TLSAddr: c.TLSAddr, Subscribers: c.Subscribers,
 		MaxClientWritesPending: c.MaxClientWritesPending, ReceiveMaximum: c.ReceiveMaximum, MaxInflight: c.MaxInflight,
-		MaxPacketSize: c.MaxPacketBytes, MaxClients: c.MaxClients, AuthFailureDelay: time.Duration(c.AuthFailureDelay),
+		MaxPacketSize: c.MaxPacketBytes, MaxClients: c.MaxClients, MaxQueueBytes: c.MaxQueueBytes, AuthFailureDelay: time.Duration(c.AuthFailureDelay),
 		ConnectTimeout: time.Duration(c.ConnectTimeout)}
 }
 

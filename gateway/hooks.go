@@ -132,6 +132,11 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	} else {
 		allowed = deviceAllows(b, user, topic, write)
 	}
+	// mochi runs this check for every delivery before queueing it: a client over its queue byte
+	// budget gets nothing more (counted and logged as a drop, not as an ACL refusal).
+	if allowed && !write && !b.queue.admit(cl, topic) {
+		return false
+	}
 	if !allowed {
 		op := "subscribe"
 		if write {
@@ -230,6 +235,10 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline {
 		return pk, nil
 	}
+	// mochi decodes the topic as a string sharing the packet's read buffer, and every copy it
+	// queues or keeps in flight for a subscriber shares that string: without a copy, each held
+	// message would keep the whole packet (its payload a second time) alive.
+	pk.TopicName = strings.Clone(pk.TopicName)
 	b := h.b
 	user := string(cl.Properties.Username)
 	kind, id, ok := parseTopic(pk.TopicName)
@@ -288,11 +297,11 @@ func (h *hook) publishAsync(cl *mqtt.Client, pk packets.Packet, aj AsyncJournal,
 // OnPublishDropped counts a message mochi dropped for a subscriber that fell behind.
 func (h *hook) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
 	h.b.m.dropped.WithLabelValues("publish_dropped").Inc()
-	h.b.logger.Warn("mqtt message dropped for slow subscriber", "client", cl.ID, "topic", pk.TopicName)
+	h.b.logs.warn("publish_dropped:"+cl.ID, "mqtt message dropped for slow subscriber", "client", cl.ID, "topic", pk.TopicName)
 }
 
 // OnQosDropped counts a QoS message mochi gave up on (inflight expiry or limit).
 func (h *hook) OnQosDropped(cl *mqtt.Client, pk packets.Packet) {
 	h.b.m.dropped.WithLabelValues("qos_dropped").Inc()
-	h.b.logger.Warn("mqtt qos message dropped", "client", cl.ID, "topic", pk.TopicName)
+	h.b.logs.warn("qos_dropped:"+cl.ID, "mqtt qos message dropped", "client", cl.ID, "topic", pk.TopicName)
 }

@@ -43,6 +43,10 @@ type tcpListener struct {
 	admit func(ip string) (release func(), ok bool)
 	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
 	closeClients listeners.CloseFn
+	// writeBuffer bounds the bytes buffered per connection by asyncConn (0: plain blocking
+	// writes); onOverflow is called when a connection is closed for reaching it.
+	writeBuffer int
+	onOverflow  func()
 
 	ln     net.Listener
 	log    *slog.Logger
@@ -130,10 +134,15 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 		if l.preConnect > 0 {
 			_ = conn.SetDeadline(l.now().Add(l.preConnect))
 		}
+		var async *asyncConn
+		if tc, ok := conn.(*net.TCPConn); ok && l.writeBuffer > 0 {
+			conn = newAsyncConn(tc, l.writeBuffer, l.onOverflow)
+			async, _ = conn.(*asyncConn)
+		}
 		if l.tlsc != nil {
 			conn = tls.Server(conn, l.tlsc)
 		}
-		g := &connectGuard{Conn: conn, max: l.maxConnect, release: release, started: l.starting.Done}
+		g := &connectGuard{Conn: conn, async: async, max: l.maxConnect, release: release, started: l.starting.Done}
 		l.starting.Add(1)
 		l.track(conn, true)
 		go func() {
@@ -259,7 +268,8 @@ var errConnectTooLarge = errors.New("mqtt connect packet too large")
 // the first header it only forwards.
 type connectGuard struct {
 	net.Conn
-	max     int // 0: unbounded
+	async   *asyncConn // the TCP connection's write buffer, if any (queueBytesHook counts it)
+	max     int        // 0: unbounded
 	release func()
 	once    sync.Once
 	started func() // called once, at the first read
@@ -306,6 +316,20 @@ type wsListener struct {
 	admit      func(ip string) (release func(), ok bool)
 	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
 	closeClients listeners.CloseFn
+	// starting counts connections handed to mochi that have not read yet (as tcpListener's).
+	starting sync.WaitGroup
+}
+
+// waitStarted waits (up to a second) for the connections handed to mochi to reach their first
+// read, by which mochi has counted them in its clients WaitGroup: its Close waits on that
+// group, and a count still being added then is a race (seen in TestAttackSilentWebSocket).
+func (l *wsListener) waitStarted() {
+	started := make(chan struct{})
+	go func() { l.starting.Wait(); close(started) }()
+	select {
+	case <-started:
+	case <-time.After(time.Second):
+	}
 }
 
 // Close closes mochi's listener with closeClients.
@@ -329,7 +353,9 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 		if l.preConnect > 0 {
 			_ = c.SetDeadline(l.now().Add(l.preConnect))
 		}
-		g := &connectGuard{Conn: c, max: l.maxConnect, release: release}
+		l.starting.Add(1)
+		g := &connectGuard{Conn: c, max: l.maxConnect, release: release, started: l.starting.Done}
+		defer g.markStarted()
 		defer g.authDone()
 		return establish(id, g)
 	})

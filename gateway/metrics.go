@@ -20,6 +20,8 @@ type brokerMetrics struct {
 	retainedRefused prometheus.Counter
 	// connectRefused counts authenticated CONNECTs refused by reason: client_id, takeover, will.
 	connectRefused *prometheus.CounterVec
+	// writeOverflows counts connections closed because their write buffer reached its bound.
+	writeOverflows prometheus.Counter
 }
 
 func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics, error) {
@@ -31,7 +33,7 @@ func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics
 		aclDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_mqtt_acl_denied_total", Help: "Publishes and subscriptions refused by the ACL."}, []string{"op"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lanewatch_mqtt_dropped_total", Help: "Messages mochi dropped for slow subscribers."}, []string{"reason"}),
+			Name: "lanewatch_mqtt_dropped_total", Help: "Messages not delivered to a subscriber that fell behind: reason publish_dropped (outbound queue full), qos_dropped (in-flight expired or cleared), queue_bytes (over mqtt.max_queue_bytes)."}, []string{"reason"}),
 		journalErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lanewatch_journal_append_errors_total", Help: "Publishes not acknowledged because the journal refused them."}),
 		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -46,7 +48,9 @@ func newBrokerMetrics(reg prometheus.Registerer, _ *mqtt.Server) (*brokerMetrics
 		connectRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lanewatch_mqtt_connect_refused_total", Help: "Authenticated CONNECTs refused: foreign client id, takeover of another user's session, Last Will outside the ACL."}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds, m.acceptErrors, m.authThrottled, m.connectRefused, m.retainedRefused} {
+	m.writeOverflows = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lanewatch_mqtt_write_overflow_closed_total", Help: "MQTT connections closed because the peer did not read and their write buffer reached 2 x mqtt.max_queue_bytes + max_packet_bytes."})
+	for _, c := range []prometheus.Collector{m.writeOverflows, m.connected, m.authFailures, m.aclDenied, m.dropped, m.journalErrors, m.appendSeconds, m.acceptErrors, m.authThrottled, m.connectRefused, m.retainedRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
 		}
