@@ -155,14 +155,31 @@ type ClientState struct {
 	open            context.Context      // indicate that the client is open for packet exchange
 	cancelOpen      context.CancelFunc   // cancel function for open context
 	outboundQty     int32                // number of messages currently in the outbound queue
+	directWrites    bool                 // lanewatch: no outbound queue nor write goroutine (see NonBlockingWriter)
 	Keepalive       uint16               // the number of seconds the connection can wait
 	ServerKeepalive bool                 // keepalive was set by the server
+}
+
+// NonBlockingWriter is implemented by a connection whose Write never waits for the peer (it
+// buffers what the socket does not take and bounds that buffer itself). A client on such a
+// connection has no outbound queue and no write goroutine: each delivery is written by the
+// goroutine publishing it. On any other connection (mochi's own listeners, WebSocket) the
+// client keeps upstream's queue and WriteLoop, so a stalled peer blocks only that goroutine.
+// (lanewatch patch, see PATCHES.md.)
+type NonBlockingWriter interface {
+	NonBlockingWrites() bool
 }
 
 // newClient returns a new instance of Client. This is almost exclusively used by Server
 // for creating new clients, but it lives here because it's not dependent.
 func newClient(c net.Conn, o *ops) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
+	nb, _ := c.(NonBlockingWriter)
+	direct := nb != nil && nb.NonBlockingWrites()
+	var outbound chan *packets.Packet
+	if !direct {
+		outbound = make(chan *packets.Packet, o.options.Capabilities.MaximumClientWritesPending)
+	}
 	cl := &Client{
 		State: ClientState{
 			Inflight:      NewInflights(),
@@ -171,7 +188,8 @@ func newClient(c net.Conn, o *ops) *Client {
 			open:          ctx,
 			cancelOpen:    cancel,
 			Keepalive:     defaultKeepalive,
-			outbound:      make(chan *packets.Packet, o.options.Capabilities.MaximumClientWritesPending),
+			outbound:      outbound,
+			directWrites:  direct,
 		},
 		Properties: ClientProperties{
 			ProtocolVersion: defaultClientProtocolVersion, // default protocol version
@@ -377,16 +395,26 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 			return err
 		}
 
-		pk, err := cl.ReadPacket(fh)
-		if err != nil {
-			return err
-		}
-
-		err = packetHandler(cl, pk) // Process inbound packet.
+		err = cl.handlePacket(fh, packetHandler)
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// handlePacket reads the packet whose fixed header is fh and processes it. It is a function of
+// its own, not inlined, so that the deep frames of packet handling are not part of the frame a
+// client's read goroutine holds while it waits for the next packet: an idle client's stack then
+// fits in 8 KiB (lanewatch patch, see PATCHES.md).
+//
+//go:noinline
+func (cl *Client) handlePacket(fh *packets.FixedHeader, packetHandler ReadFn) error {
+	pk, err := cl.ReadPacket(fh)
+	if err != nil {
+		return err
+	}
+
+	return packetHandler(cl, pk) // Process inbound packet.
 }
 
 // Stop instructs the client to shut down all processing goroutines and disconnect.

@@ -407,12 +407,34 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	defer s.Listeners.ClientsWg.Done()
 	s.Listeners.ClientsWg.Add(1)
 
-	go cl.WriteLoop()
+	if !cl.State.directWrites {
+		go cl.WriteLoop()
+	}
 	defer cl.Stop(nil)
 
+	connected, err := s.connectClient(cl, listener)
+	if connected {
+		defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
+	}
+	if err != nil {
+		return err
+	}
+
+	err = cl.Read(s.receivePacket)
+	return s.detachClient(cl, listener, err)
+}
+
+// connectClient reads and validates the client's CONNECT, authenticates it and establishes its
+// session; connected reports whether it was counted in ClientsConnected. It and detachClient are
+// upstream's attachClient cut in three and not inlined, so that their frames (a packets.Packet
+// each, the hooks' calls) are not held by the read goroutine of an idle client, whose stack then
+// fits in 8 KiB (lanewatch patch, see PATCHES.md).
+//
+//go:noinline
+func (s *Server) connectClient(cl *Client, listener string) (connected bool, err error) {
 	pk, err := s.readConnectionPacket(cl)
 	if err != nil {
-		return fmt.Errorf("read connection: %w", err)
+		return false, fmt.Errorf("read connection: %w", err)
 	}
 
 	cl.ParseConnect(listener, pk)
@@ -423,34 +445,33 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 			s.SendConnack(cl, packets.ErrServerBusy, false, nil)
 		}
 
-		return packets.ErrServerBusy
+		return false, packets.ErrServerBusy
 	}
 
 	code := s.validateConnect(cl, pk) // [MQTT-3.1.4-1] [MQTT-3.1.4-2]
 	if code != packets.CodeSuccess {
 		if err := s.SendConnack(cl, code, false, nil); err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
 		}
-		return code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
+		return false, code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
 	}
 
 	err = s.hooks.OnConnect(cl, pk)
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	cl.refreshDeadline(cl.State.Keepalive)
 	if !s.hooks.OnConnectAuthenticate(cl, pk) { // [MQTT-3.1.4-2]
 		err := s.SendConnack(cl, packets.ErrBadUsernameOrPassword, false, nil)
 		if err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
 		}
 
-		return packets.ErrBadUsernameOrPassword
+		return false, packets.ErrBadUsernameOrPassword
 	}
 
 	atomic.AddInt64(&s.Info.ClientsConnected, 1)
-	defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
 
 	s.hooks.OnSessionEstablish(cl, pk)
 
@@ -459,7 +480,7 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 
 	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
 	if err != nil {
-		return fmt.Errorf("ack connection packet: %w", err)
+		return true, fmt.Errorf("ack connection packet: %w", err)
 	}
 
 	s.loop.willDelayed.Delete(cl.ID) // [MQTT-3.1.3-9]
@@ -467,13 +488,18 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	if sessionPresent {
 		err = cl.ResendInflightMessages(true)
 		if err != nil {
-			return fmt.Errorf("resend inflight: %w", err)
+			return true, fmt.Errorf("resend inflight: %w", err)
 		}
 	}
 
 	s.hooks.OnSessionEstablished(cl, pk)
+	return true, nil
+}
 
-	err = cl.Read(s.receivePacket)
+// detachClient ends the session of a client whose Read returned err (see connectClient).
+//
+//go:noinline
+func (s *Server) detachClient(cl *Client, listener string, err error) error {
 	if err != nil {
 		s.sendLWT(cl)
 		cl.Stop(err)
@@ -561,15 +587,19 @@ func (s *Server) validateConnect(cl *Client, pk packets.Packet) packets.Code {
 // session is abandoned.
 func (s *Server) inheritClientSession(pk packets.Packet, cl *Client) bool {
 	if existing, ok := s.Clients.Get(cl.ID); ok {
+		// lanewatch patch (see PATCHES.md): the existing client is marked taken over before it is
+		// stopped, not after. Stopping it ends its read goroutine, whose disconnect handling and
+		// OnDisconnect hooks check IsTakenOver: marked late, they could run as for a client that
+		// left (deleting the id from s.Clients as the new client adds it, clearing inflights the
+		// new session inherits, reporting the device offline while it is connected).
+		existing.State.isTakenOver.Store(true)
 		_ = s.DisconnectClient(existing, packets.ErrSessionTakenOver)                                   // [MQTT-3.1.4-3]
 		if pk.Connect.Clean || (existing.Properties.Clean && existing.Properties.ProtocolVersion < 5) { // [MQTT-3.1.2-4] [MQTT-3.1.4-4]
-			s.UnsubscribeClient(existing)
+			s.unsubscribeClient(existing, true) // the topic subscriptions under this id are the old session's
 			existing.ClearInflights()
-			existing.State.isTakenOver.Store(true) // only set isTakenOver after unsubscribe has occurred
-			return false                           // [MQTT-3.2.2-3]
+			return false // [MQTT-3.2.2-3]
 		}
 
-		existing.State.isTakenOver.Store(true)
 		if existing.State.Inflight.Len() > 0 {
 			cl.State.Inflight = existing.State.Inflight.Clone() // [MQTT-3.1.2-5]
 			if cl.State.Inflight.maximumReceiveQuota == 0 && cl.ops.options.Capabilities.ReceiveMaximum != 0 {
@@ -1021,6 +1051,29 @@ func (s *Server) publishToSubscribers(pk packets.Packet) {
 	}
 }
 
+// writeToClient writes out, a delivery of pk, to a client without an outbound queue. The write
+// does not wait for the peer; a write the connection refuses is handled as upstream handles a
+// full outbound queue: counted and reported dropped, and a QoS > 0 delivery taken back out of
+// flight. A client closed meanwhile is reported as such, its inflight kept for a resumed
+// session (as upstream's WriteLoop leaves a queued packet it never wrote). (lanewatch patch.)
+func (s *Server) writeToClient(cl *Client, pk, out packets.Packet) (packets.Packet, error) {
+	err := cl.WritePacket(out)
+	if err == nil {
+		return out, nil
+	}
+	if cl.Closed() {
+		return out, packets.CodeDisconnect
+	}
+	s.Log.Debug("failed writing packet", "error", err, "client", cl.ID)
+	atomic.AddInt64(&s.Info.MessagesDropped, 1)
+	cl.ops.hooks.OnPublishDropped(cl, pk)
+	if out.FixedHeader.Qos > 0 {
+		cl.State.Inflight.Delete(out.PacketID) // packet was dropped due to irregular circumstances, so rollback inflight.
+		cl.State.Inflight.IncreaseSendQuota()
+	}
+	return out, packets.ErrPendingClientWritesExceeded
+}
+
 func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packets.Packet) (packets.Packet, error) {
 	if sub.NoLocal && pk.Origin == cl.ID {
 		return pk, nil // [MQTT-3.8.3-3]
@@ -1095,6 +1148,10 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 
 	if cl.Net.Conn == nil || cl.Closed() {
 		return out, packets.CodeDisconnect
+	}
+
+	if cl.State.directWrites { // lanewatch patch (see NonBlockingWriter and PATCHES.md)
+		return s.writeToClient(cl, pk, out)
 	}
 
 	select {
@@ -1358,6 +1415,12 @@ func (s *Server) processUnsubscribe(cl *Client, pk packets.Packet) error {
 
 // UnsubscribeClient unsubscribes a client from all of their subscriptions.
 func (s *Server) UnsubscribeClient(cl *Client) {
+	s.unsubscribeClient(cl, !cl.IsTakenOver())
+}
+
+// unsubscribeClient is UnsubscribeClient; topics says whether to remove the client's topic
+// subscriptions too (those of a taken-over client belong to the session that took it over).
+func (s *Server) unsubscribeClient(cl *Client, topics bool) {
 	i := 0
 	filterMap := cl.State.Subscriptions.GetAll()
 	filters := make([]packets.Subscription, len(filterMap))
@@ -1365,7 +1428,7 @@ func (s *Server) UnsubscribeClient(cl *Client) {
 		cl.State.Subscriptions.Delete(k)
 	}
 
-	if cl.IsTakenOver() {
+	if !topics {
 		return
 	}
 
