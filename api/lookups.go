@@ -65,8 +65,13 @@ func (s *Server) lookups(c *gin.Context) {
 			}
 		}
 	}
+	body := gin.H{"departments": deps, "districts": districts, "cameras": cameras}
+	// The working calendar's zone, so the console shows times as the city reads them.
+	if z, ok := s.o.Lookups.(interface{ TimeZone() string }); ok && z.TimeZone() != "" {
+		body["time_zone"] = z.TimeZone()
+	}
 	c.Header("Cache-Control", "private, max-age=300")
-	c.JSON(http.StatusOK, gin.H{"departments": deps, "districts": districts, "cameras": cameras})
+	c.JSON(http.StatusOK, body)
 }
 
 // districtShapes answers a GeoJSON FeatureCollection of the districts with id, name_zh, name_en.

@@ -52,3 +52,11 @@ func (v *lookupsView) Propose(_ context.Context, c *lanewatch.Case) string {
 	}
 	return v.cases.Propose(c)
 }
+
+// TimeZone is the working calendar's zone (IANA name), "" without dispatch.
+func (v *lookupsView) TimeZone() string {
+	if v.cases == nil || v.cases.Calendar() == nil {
+		return ""
+	}
+	return v.cases.Calendar().Location().String()
+}

@@ -184,17 +184,28 @@ export function applyStatic() {
   }
 }
 
+// The city's time zone (the working calendar's, from GET /api/v1/lookups): times read the same
+// on every reader's screen and in the notes and SMS lanewatch writes, whatever the browser's
+// zone. Unset (or unknown to the browser): the browser's zone.
+let cityZone;
+
+export function setTimeZone(tz) {
+  cityZone = undefined;
+  if (!tz) return;
+  try { new Intl.DateTimeFormat('en', { timeZone: tz }); cityZone = tz; } catch { /* unknown zone: the browser's */ }
+}
+
 export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZone: cityZone });
 }
 
 // fmtClock is the time of day of d (a Date, default now) as HH:MM:SS, 24-hour, in the UI's
-// language (never the browser's "2:47:50 AM" in the Chinese interface).
+// language (never the browser's "2:47:50 AM" in the Chinese interface) and the city's zone.
 export function fmtClock(d = new Date()) {
-  return d.toLocaleTimeString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return d.toLocaleTimeString(lang() === 'en' ? 'en-GB' : 'zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: cityZone });
 }
 
 export function fmtDuration(ms) {

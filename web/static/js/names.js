@@ -2,7 +2,7 @@
 // has them, else the config's names from GET /api/v1/lookups (loaded once per sign-in), else
 // the id itself. English names where the config has them and the UI is in English.
 import { api } from './api.js';
-import { lang } from './i18n.js';
+import { lang, setTimeZone } from './i18n.js';
 
 const empty = { departments: [], districts: [], cameras: [] };
 let tables = empty;
@@ -10,7 +10,7 @@ let loading = null;
 
 export function loadLookups() {
   if (!loading) {
-    loading = api('/api/v1/lookups').then((r) => { tables = { ...empty, ...r }; return tables; })
+    loading = api('/api/v1/lookups').then((r) => { tables = { ...empty, ...r }; setTimeZone(r.time_zone); return tables; })
       .catch(() => { tables = empty; return tables; });
   }
   return loading;
