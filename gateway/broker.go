@@ -68,7 +68,7 @@ type Options struct {
 	Fanout Fanout
 
 	// Per-client limits of mochi (SPEC 3: lanewatch sets them and counts every drop).
-	MaxClientWritesPending int32  // outbound queue per client; default 1024
+	MaxClientWritesPending int32  // outbound queue per WebSocket client (TCP/TLS: none, see asyncConn); default 1024
 	ReceiveMaximum         uint16 // concurrent inbound QoS>0 per client; default 256
 	MaxInflight            uint16 // stored outbound QoS>0 per client; default 1024
 	MaxPacketSize          uint32 // default 256 KiB (SPEC 3.3); a larger packet is refused before it is read

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
@@ -66,7 +67,10 @@ type tcpListener struct {
 	open   map[net.Conn]struct{}
 }
 
-var _ listeners.Listener = (*tcpListener)(nil)
+var (
+	_ listeners.Listener     = (*tcpListener)(nil)
+	_ mqtt.NonBlockingWriter = (*connectGuard)(nil)
+)
 
 func (l *tcpListener) ID() string       { return l.id }
 func (l *tcpListener) Protocol() string { return "tcp" }
@@ -279,6 +283,12 @@ type connectGuard struct {
 	mult    int
 	value   int
 }
+
+// NonBlockingWrites reports whether the connection's writes never wait for the peer (asyncConn,
+// TLS over it): mochi (third_party/mochi-mqtt-server, mqtt.NonBlockingWriter) then gives the
+// client no outbound queue and no write goroutine, and writes each delivery directly. WebSocket
+// connections (no asyncConn) keep mochi's queue and write goroutine.
+func (g *connectGuard) NonBlockingWrites() bool { return g.async != nil }
 
 func (g *connectGuard) Read(p []byte) (int, error) {
 	g.markStarted()

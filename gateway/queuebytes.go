@@ -18,8 +18,9 @@ const messageOverhead = int(unsafe.Sizeof(packets.Packet{}))
 
 // queueBytesHook bounds, per subscribing client, the bytes of the messages held for it: stored
 // QoS 1 and 2 messages from their storage in the client's in-flight set until acknowledged (or
-// dropped), and the bytes its connection has buffered and not yet written (asyncConn: mochi's
-// own outbound queue drains at once into it, since those writes never wait for the peer).
+// dropped), and the bytes its connection has buffered and not yet written (asyncConn: mochi,
+// patched in third_party/mochi-mqtt-server, writes deliveries straight into it, with no
+// outbound queue, since those writes never wait for the peer).
 // mochi bounds them only by count (max_client_writes_pending, max_inflight), so a subscriber
 // that stopped reading held up to count × maximum packet size (issue 14: 800 × 1 MB gave
 // 1.28 GB). Once a client holds the budget or more, the next deliveries to it are refused at

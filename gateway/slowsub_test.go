@@ -8,6 +8,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/lanewatch/lanewatch/internal/testenv"
 )
 
 // liveHeap returns the heap in use by live objects after a full GC.
@@ -115,5 +117,55 @@ func TestAttackSlowSubscriber(t *testing.T) {
 	// take at QoS 0; the rest are dropped and counted: well over half of the 600 deliveries.
 	if dropped < n {
 		t.Errorf("%v messages counted as dropped for the stalled subscribers, want at least %d", dropped, n)
+	}
+}
+
+// TestAttackStalledWebSocketSubscriber: a WebSocket subscriber that stops reading must not hold
+// up a device publishing to its topics. lanewatch's mochi fork writes deliveries from the
+// publishing goroutine only on connections whose writes never block (TCP and TLS, asyncConn);
+// a WebSocket connection keeps mochi's outbound queue and write goroutine, which absorbs the
+// stall. Were a WebSocket client given direct writes, the publisher would block in the write to
+// the stalled socket and its PUBACKs stop.
+func TestAttackStalledWebSocketSubscriber(t *testing.T) {
+	const (
+		n    = 150 // × 200 KiB: well over what the loopback socket buffers and paho take
+		size = 200 << 10
+	)
+	ws := testenv.FreeAddr(t)
+	_, addr := startBroker(t, Options{Auth: passAuth{"sw-1", "right-pass"}, WSAddr: ws,
+		Subscribers:     []Subscriber{{Username: "dash", PasswordHash: "h", Allow: []string{"vehicles/#"}}},
+		CheckSubscriber: func(h, p string) bool { return h == "h" && p == "dash-pass" }})
+	mk := func(broker, id, user, pass string) paho.Client {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(id).
+			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+		var err error
+		for range 50 { // the WebSocket listener's HTTP server starts on its own goroutine
+			tok := c.Connect()
+			if tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+				return c
+			}
+			err = tok.Error()
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%s connect: %v", id, err)
+		return nil
+	}
+	release := make(chan struct{})
+	slow := mk("ws://"+ws+"/mqtt", "dash-ws-slow", "dash", "dash-pass")
+	if tok := slow.Subscribe("vehicles/#", 0, func(paho.Client, paho.Message) { <-release }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	dev := mk("tcp://"+addr, "sw-1", "sw-1", "right-pass")
+	defer func() {
+		close(release)
+		dev.Disconnect(50)
+		slow.Disconnect(50)
+	}()
+	payload := strings.Repeat("x", size)
+	for i := range n {
+		tok := dev.Publish("vehicles/sw-1/telemetry", 1, false, payload)
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %d of %d not acknowledged with a stalled WebSocket subscriber: %v", i, n, tok.Error())
+		}
 	}
 }
