@@ -3,9 +3,6 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -138,63 +135,6 @@ func TestCommandAcrossNodes(t *testing.T) {
 	}
 }
 
-// halfOpen is a TCP relay to a broker that can be cut the way a mobile network cuts a
-// connection: the device's side closes, the broker's side stays open and silent, so the broker
-// still counts the device as connected (until its keepalive runs out, 1.5 × 30 s here).
-type halfOpen struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	device []net.Conn
-	broker []net.Conn
-}
-
-func newHalfOpen(t *testing.T, target string) *halfOpen {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &halfOpen{ln: ln}
-	t.Cleanup(func() {
-		ln.Close()
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, c := range append(h.device, h.broker...) {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			dc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			bc, err := net.Dial("tcp", target)
-			if err != nil {
-				dc.Close()
-				continue
-			}
-			h.mu.Lock()
-			h.device, h.broker = append(h.device, dc), append(h.broker, bc)
-			h.mu.Unlock()
-			go func() { _, _ = io.Copy(bc, dc) }() // ends when the device side is cut; bc stays open
-			go func() { _, _ = io.Copy(dc, bc) }()
-		}
-	}()
-	return h
-}
-
-func (h *halfOpen) addr() string { return h.ln.Addr().String() }
-
-// cut closes the device's side of every relayed connection and leaves the broker's open.
-func (h *halfOpen) cut() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, c := range h.device {
-		c.Close()
-	}
-}
-
 // TestCommandBehindStaleConnection: the device's connection to node C dies on the network
 // side only (C still has it), and the device reconnects to node A. A command made on C, which
 // believes the device is its own, and one made on B, which both C and A hear of, each reach
@@ -241,10 +181,10 @@ func TestCommandBehindStaleConnection(t *testing.T) {
 		return err == nil && len(pending) == 0
 	})
 
-	relay := newHalfOpen(t, c.addr)
-	stale := (&rig{addr: relay.addr()}).connect(t, "V-8")
+	relay := testenv.NewHalfOpenRelay(t, c.addr)
+	stale := (&rig{addr: relay.Addr()}).connect(t, "V-8")
 	testenv.WaitFor(t, 10*time.Second, "V-8 subscribed on node C", func() bool { return c.b.CommandSubscriber("V-8") })
-	relay.cut()
+	relay.Cut()
 	stale.close()
 	dev := (&rig{addr: a.addr}).connect(t, "V-8")
 	if !c.b.CommandSubscriber("V-8") {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -450,59 +449,6 @@ bridge:
 		sameConn, dev.conns, time.Since(start).Round(time.Millisecond))
 }
 
-// cutRelay is a TCP relay to a node that can be cut the way a mobile network cuts a link: the
-// device's side closes, the node's side stays open and silent, so the node still counts the
-// device as connected until its keepalive runs out (1.5 × paho's 30 s).
-type cutRelay struct {
-	ln         net.Listener
-	mu         sync.Mutex
-	dev, nodeC []net.Conn
-}
-
-func newCutRelay(t *testing.T, target string) *cutRelay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &cutRelay{ln: ln}
-	t.Cleanup(func() {
-		ln.Close()
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, c := range append(r.dev, r.nodeC...) {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			dc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			nc, err := net.Dial("tcp", target)
-			if err != nil {
-				dc.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.dev, r.nodeC = append(r.dev, dc), append(r.nodeC, nc)
-			r.mu.Unlock()
-			go func() { _, _ = io.Copy(nc, dc) }() // ends at the cut; nc stays open
-			go func() { _, _ = io.Copy(dc, nc) }()
-		}
-	}()
-	return r
-}
-
-func (r *cutRelay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range r.dev {
-		c.Close()
-	}
-}
-
 // TestCommandsBehindCutLink: two real nodes on one PostgreSQL; the device's link to node C is
 // cut on the network side only (C still holds its connection) and the device connects to node
 // A. Commands made through C's API (C believes the device is its own) and through A's all
@@ -534,8 +480,8 @@ func TestCommandsBehindCutLink(t *testing.T) {
 			t.Fatalf("subscribe: %v", tok.Error())
 		}
 	}
-	relay := newCutRelay(t, c.mqtt)
-	stale := connect(t, relay.ln.Addr().String(), cmdDevice, cmdPassword)
+	relay := testenv.NewHalfOpenRelay(t, c.mqtt)
+	stale := connect(t, relay.Addr(), cmdDevice, cmdPassword)
 	subscribe(stale)
 	// onC: the cluster view has node C holding the device's connection.
 	onC := func() bool {
@@ -554,7 +500,7 @@ func TestCommandsBehindCutLink(t *testing.T) {
 		return false
 	}
 	waitFor(t, 10*time.Second, "node C holding the device's connection", onC)
-	relay.cut()
+	relay.Cut()
 	dev := connect(t, a.mqtt, cmdDevice, cmdPassword)
 	subscribe(dev)
 

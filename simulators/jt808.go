@@ -208,7 +208,7 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 	if err != nil {
 		return err
 	}
-	if ok, refused := t.waitAuth(ctx, s); !ok {
+	if ok, refused := t.waitAnswer(ctx, s); !ok {
 		if refused {
 			t.log.Warn("authentication refused: the registry needs this vehicle tagged jt808_phone with this phone, its password the auth code",
 				"device", t.dev.ID, "phone", t.phone)
@@ -261,10 +261,9 @@ func (t *jtTerminal) run(ctx context.Context, connected *atomic.Int64) error {
 	}
 }
 
-// wait waits for the successful answer to serial.
-// waitAuth waits for the platform's answer to the authentication of serial: ok when accepted,
+// waitAnswer waits for the platform's 0x8001 answer to serial: ok when accepted,
 // refused when answered with a failure.
-func (t *jtTerminal) waitAuth(ctx context.Context, serial uint16) (ok, refused bool) {
+func (t *jtTerminal) waitAnswer(ctx context.Context, serial uint16) (ok, refused bool) {
 	timeout := time.NewTimer(max(10*time.Second, 2*t.o.Rate))
 	defer timeout.Stop()
 	for {
@@ -285,21 +284,10 @@ func (t *jtTerminal) waitAuth(ctx context.Context, serial uint16) (ok, refused b
 	}
 }
 
+// wait waits for the successful answer to serial (a failure answer ends it as false too).
 func (t *jtTerminal) wait(ctx context.Context, serial uint16) bool {
-	timeout := time.NewTimer(max(10*time.Second, 2*t.o.Rate))
-	defer timeout.Stop()
-	for {
-		select {
-		case s := <-t.acks:
-			if s == serial {
-				return true
-			}
-		case <-timeout.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
+	ok, _ := t.waitAnswer(ctx, serial)
+	return ok
 }
 
 // read handles the platform's messages: answers go to acks, commands are answered.
