@@ -136,16 +136,17 @@ func TestAttackStalledWebSocketSubscriber(t *testing.T) {
 		Subscribers:     []Subscriber{{Username: "dash", PasswordHash: "h", Allow: []string{"vehicles/#"}}},
 		CheckSubscriber: func(h, p string) bool { return h == "h" && p == "dash-pass" }})
 	mk := func(broker, id, user, pass string) paho.Client {
-		c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(id).
-			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
 		var err error
-		for range 50 { // the WebSocket listener's HTTP server starts on its own goroutine
+		// The WebSocket listener's HTTP server starts on its own goroutine (slowly under -race
+		// on a busy machine): retry for up to 10 s, with a fresh client each time.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			c := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID(id).
+				SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
 			tok := c.Connect()
 			if tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
 				return c
 			}
 			err = tok.Error()
-			time.Sleep(20 * time.Millisecond)
 		}
 		t.Fatalf("%s connect: %v", id, err)
 		return nil
