@@ -207,6 +207,7 @@ type Broker struct {
 	queue    *queueBytesHook
 
 	tcpListeners []*tcpListener // set by Start
+	reads        *readPool      // read buffers lent to busy connections (lazyread.go)
 	wsListeners  []*wsListener
 
 	pmu     sync.Mutex
@@ -265,6 +266,9 @@ func NewBroker(o Options) (*Broker, error) {
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		InlineClient: true,
+		// The smallest bufio.Reader per client; busy connections borrow a pooled buffer
+		// (lazyread.go).
+		ClientNetReadBufferSize: mochiReadBuffer,
 		// mochi logs every client disconnect as a warning; lanewatch logs what matters itself.
 		Logger: slog.New(mochiLogHandler{logger.With("sub", "mochi").Handler()}),
 	})
@@ -275,6 +279,7 @@ func NewBroker(o Options) (*Broker, error) {
 		logs:     newRateLog(logger, o.Now),
 		pending:  map[string]int{},
 		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
+		reads:    newReadPool(),
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s
@@ -313,7 +318,7 @@ func (b *Broker) Start() error {
 	}
 	tcp := func(c listeners.Config) listeners.Listener {
 		l := &tcpListener{id: c.ID, address: c.Address, tlsc: c.TLSConfig, listen: b.opts.Listen,
-			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now,
+			preConnect: b.opts.ConnectTimeout, maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, reads: b.reads,
 			onError: func(error) { b.m.acceptErrors.WithLabelValues(c.ID).Inc() }, admit: b.admit,
 			closeClients: b.closeListenerClients, writeBuffer: 2*b.opts.MaxQueueBytes + int(b.opts.MaxPacketSize),
 			onOverflow: b.m.writeOverflows.Inc}
@@ -324,7 +329,7 @@ func (b *Broker) Start() error {
 	}
 	ws := func(c listeners.Config) listeners.Listener {
 		l := &wsListener{Listener: listeners.NewWebsocket(c), preConnect: b.opts.ConnectTimeout,
-			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, admit: b.admit, closeClients: b.closeListenerClients}
+			maxConnect: b.opts.MaxConnectSize, now: b.opts.Now, reads: b.reads, admit: b.admit, closeClients: b.closeListenerClients}
 		b.mu.Lock()
 		b.wsListeners = append(b.wsListeners, l)
 		b.mu.Unlock()

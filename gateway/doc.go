@@ -8,7 +8,9 @@
 // It holds the broker limits of SPEC 3.3: its own TCP/TLS listener that survives Accept errors
 // and reports them through Ready, a CONNECT deadline and size bound, the auth gate (password
 // checks per address and at once), CONNECT ownership (client id, session takeover, Last Will
-// ACL) and retained limits per device.
+// ACL) and retained limits per device. It keeps an idle connection small (docs/RELIABILITY.md):
+// one goroutine whose parked frames stay under the runtime's stack-shrink threshold, no read
+// buffer while idle (lazyread.go) and non-blocking writes (asyncconn.go).
 //
 // It declares the small interfaces it needs (Authenticator, DeviceLookup, Journal, Handler,
 // DeadLetterSink) and imports no lanewatch package but the root and its own subpackages. It must

@@ -39,6 +39,7 @@ type tcpListener struct {
 	preConnect  time.Duration
 	maxConnect  int // largest CONNECT packet accepted (remaining length + 1)
 	now         func() time.Time
+	reads       *readPool
 	onError     func(error)
 	// admit counts a connection of ip awaiting authentication; false refuses it (closed at once).
 	admit func(ip string) (release func(), ok bool)
@@ -146,17 +147,32 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 		if l.tlsc != nil {
 			conn = tls.Server(conn, l.tlsc)
 		}
-		g := &connectGuard{Conn: conn, async: async, max: l.maxConnect, release: release, started: l.starting.Done}
+		g := &connectGuard{Conn: conn, async: async, max: l.maxConnect, release: release, started: l.starting.Done,
+			reads: lazyReads{pool: l.reads, now: l.now}}
 		l.starting.Add(1)
 		l.track(conn, true)
-		go func() {
-			defer l.track(conn, false)
-			defer g.markStarted()
-			defer g.authDone()
-			if err := establish(l.id, g); err != nil {
-				l.log.Debug("mqtt connection ended", "listener", l.id, "err", err)
-			}
-		}()
+		go l.serveConn(establish, g, conn)
+	}
+}
+
+// serveConn runs one connection's read loop. It is the bottom frame of the connection's
+// goroutine for as long as the connection lives, so it holds nothing but the call: an idle
+// connection's stack shrinks to 4 KiB only while the frames under its parked read are under
+// about 1.2 KiB (BenchmarkIdleConnections).
+func (l *tcpListener) serveConn(establish listeners.EstablishFn, g *connectGuard, conn net.Conn) {
+	err := establish(l.id, g)
+	l.endConn(g, conn, err)
+}
+
+// endConn is the end of serveConn: the guard's releases, the tracking and the log line.
+//
+//go:noinline
+func (l *tcpListener) endConn(g *connectGuard, conn net.Conn, err error) {
+	g.authDone()
+	g.markStarted()
+	l.track(conn, false)
+	if err != nil {
+		l.log.Debug("mqtt connection ended", "listener", l.id, "err", err)
 	}
 }
 
@@ -278,6 +294,7 @@ type connectGuard struct {
 	once    sync.Once
 	started func() // called once, at the first read
 	sonce   sync.Once
+	reads   lazyReads
 	done    bool
 	n       int // header bytes seen
 	mult    int
@@ -290,13 +307,41 @@ type connectGuard struct {
 // connections (no asyncConn) keep mochi's queue and write goroutine.
 func (g *connectGuard) NonBlockingWrites() bool { return g.async != nil }
 
+// Read is the frame under every idle connection's parked read, so it stays small: the header
+// check and the buffered path are calls of their own (see serveConn).
 func (g *connectGuard) Read(p []byte) (int, error) {
-	g.markStarted()
+	if g.started != nil {
+		g.markStarted()
+	}
+	if g.reads.lent() {
+		return g.readBuffered(p)
+	}
 	n, err := g.Conn.Read(p)
+	if n > 0 {
+		g.reads.count()
+		if !g.done {
+			return g.inspect(p[:n], err)
+		}
+	}
+	return n, err
+}
+
+// readBuffered is Read through the connection's lent buffer.
+//
+//go:noinline
+func (g *connectGuard) readBuffered(p []byte) (int, error) {
+	n, err := g.reads.read(g.Conn, p)
 	if g.done || n == 0 {
 		return n, err
 	}
-	for _, c := range p[:n] {
+	return g.inspect(p[:n], err)
+}
+
+// inspect follows the first fixed header through the bytes p just read.
+//
+//go:noinline
+func (g *connectGuard) inspect(p []byte, err error) (int, error) {
+	for _, c := range p {
 		g.n++
 		if g.n == 1 {
 			g.mult = 1
@@ -312,7 +357,7 @@ func (g *connectGuard) Read(p []byte) (int, error) {
 	if g.max > 0 && g.value+1 > g.max {
 		return 0, fmt.Errorf("%w: declares %d bytes, limit %d", errConnectTooLarge, g.value+1, g.max)
 	}
-	return n, err
+	return len(p), err
 }
 
 // wsListener is mochi's WebSocket listener (net/http, which already retries Accept errors) with
@@ -323,6 +368,7 @@ type wsListener struct {
 	preConnect time.Duration
 	maxConnect int
 	now        func() time.Time
+	reads      *readPool
 	admit      func(ip string) (release func(), ok bool)
 	// closeClients, when set, replaces mochi's (see Broker.closeListenerClients).
 	closeClients listeners.CloseFn
@@ -364,7 +410,8 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 			_ = c.SetDeadline(l.now().Add(l.preConnect))
 		}
 		l.starting.Add(1)
-		g := &connectGuard{Conn: c, max: l.maxConnect, release: release, started: l.starting.Done}
+		g := &connectGuard{Conn: c, max: l.maxConnect, release: release, started: l.starting.Done,
+			reads: lazyReads{pool: l.reads, now: l.now}}
 		defer g.markStarted()
 		defer g.authDone()
 		return establish(id, g)
