@@ -65,7 +65,7 @@ type Cases interface {
 	// GetCase returns a case with its timeline (in order), attachments and rating.
 	GetCase(ctx context.Context, id string) (*lanewatch.Case, error)
 	// ListCases returns cases matching f in f.Sort's order (newest first by default), without
-	// timelines.
+	// timelines, and the cursor of the next page ("" after the last).
 	ListCases(ctx context.Context, f CaseFilter) ([]*lanewatch.Case, string, error)
 	// CaseCounts counts the cases matching f (Limit, Cursor and Sort ignored): Total and Overdue
 	// over the whole filter, ByStatus over the filter without its Status part (so a board can
@@ -106,9 +106,13 @@ type CaseFilter struct {
 	UpdatedSince time.Time
 	// Query is a search term: a case whose id equals it, whose device id equals it, whose device's
 	// plate, reporter phone, title or description contains it (case-insensitive).
-	Query  string
-	Sort   CaseSort
-	Limit  int // default 100, at most 1000
+	Query string
+	Sort  CaseSort
+	Limit int // default 100, at most 1000
+	// Cursor is a previous page's next cursor, opaque and only for the same Sort (EInvalid
+	// otherwise). It holds that page's last sort key and the page after it starts after that key,
+	// so it survives cases created or changed meanwhile: none is listed twice or skipped because
+	// another moved.
 	Cursor string
 	// WithHistory fills each listed case's Timeline and Rating (two queries per page, not
 	// two per case), for reports over many cases; attachments stay empty.

@@ -217,22 +217,28 @@ func getCase(ctx context.Context, q conn, id int64) (*lanewatch.Case, error) {
 
 // ListCases returns cases matching f in f.Sort's order (newest, highest id, first by default),
 // without timelines, attachments or ratings, and the cursor of the next page ("" at the end).
-// The newest-first cursor is the last id (a page boundary survives inserts); the other orders
-// page by offset.
+// Every cursor is a keyset cursor: the newest-first one is the last id, the others hold the last
+// case's sort key (caseCursor), and the next page is the cases after that key. A cursor thus
+// survives cases created or changed between the fetches: none is listed twice or skipped because
+// another moved (a case whose own key crosses the boundary shows up where its new key puts it).
 func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch.Case, string, error) {
 	limit := store.ClampLimit(f.Limit)
-	query, args, offset, err := s.listCasesQuery(f, limit)
+	query, args, err := s.listCasesQuery(f, limit)
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := collect(s.r().query(ctx, query, args...), scanCase)
+	rows, err := collect(s.r().query(ctx, query, args...), scanListedCase)
 	if err != nil {
 		return nil, "", fmt.Errorf("list cases: %w", err)
 	}
 	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = nextCaseCursor(f, out, offset)
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = nextCaseCursor(f.Sort, rows[len(rows)-1])
+	}
+	out := make([]*lanewatch.Case, len(rows))
+	for i, r := range rows {
+		out[i] = r.c
 	}
 	if f.WithHistory && len(out) > 0 {
 		if err := s.fillHistory(ctx, out); err != nil {

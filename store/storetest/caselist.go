@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,41 +63,7 @@ func ids(cs []*lanewatch.Case) []string {
 func testCaseSorts(t *testing.T, s store.Store) {
 	all := boardCases(t, s)
 	newerFirst := func(a, b *lanewatch.Case) int { return cmp.Compare(b.CreatedAt.UnixNano(), a.CreatedAt.UnixNano()) }
-	byDue := func(a, b *lanewatch.Case) int {
-		da, db := stepDue(a), stepDue(b)
-		switch {
-		case da == nil && db == nil:
-			return 0
-		case da == nil:
-			return 1
-		case db == nil:
-			return -1
-		}
-		return da.Compare(*db)
-	}
-	overdueFirst := func(a, b *lanewatch.Case) int {
-		if a.Overdue != b.Overdue {
-			if a.Overdue {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	}
-	orders := map[store.CaseSort]func(a, b *lanewatch.Case) int{
-		store.SortNewest: newerFirst,
-		store.SortOldest: func(a, b *lanewatch.Case) int { return -newerFirst(a, b) },
-		store.SortUrgent: func(a, b *lanewatch.Case) int {
-			return cmp.Or(overdueFirst(a, b), byDue(a, b), newerFirst(a, b))
-		},
-		store.SortDeadline: func(a, b *lanewatch.Case) int { return cmp.Or(byDue(a, b), newerFirst(a, b)) },
-		store.SortUpdated: func(a, b *lanewatch.Case) int {
-			return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), newerFirst(a, b))
-		},
-		store.SortUpdatedAsc: func(a, b *lanewatch.Case) int {
-			return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), -newerFirst(a, b))
-		},
-	}
+	orders := sortOrders(newerFirst)
 	for sort, order := range orders {
 		for _, f := range []store.CaseFilter{{}, {Category: "snow"}, {Status: []lanewatch.CaseStatus{lanewatch.StatusReported, lanewatch.StatusSigned}}} {
 			t.Run(fmt.Sprintf("%s/%s%v", sort, f.Category, f.Status), func(t *testing.T) {
@@ -126,8 +93,34 @@ func testCaseSorts(t *testing.T, s store.Store) {
 	wantCode(t, err, lanewatch.EInvalid)
 	_, _, err = s.ListCases(t.Context(), store.CaseFilter{Sort: store.SortUrgent, Cursor: "12"})
 	wantCode(t, err, lanewatch.EInvalid)
-	_, _, err = s.ListCases(t.Context(), store.CaseFilter{Sort: store.SortUrgent, Cursor: "o-3"})
-	wantCode(t, err, lanewatch.EInvalid)
+	// Cursors that are not this sort's: offset cursors of earlier versions, another sort's, a
+	// newest id, garbage, a cursor cut short or grown.
+	cursors := map[store.CaseSort]string{}
+	for _, sort := range []store.CaseSort{store.SortNewest, store.SortOldest, store.SortUrgent, store.SortDeadline, store.SortUpdated, store.SortUpdatedAsc} {
+		_, next, err := s.ListCases(t.Context(), store.CaseFilter{Sort: sort, Limit: 2})
+		must(t, err)
+		if next == "" {
+			t.Fatalf("sort %q: no next cursor after 2 of 40 cases", sort)
+		}
+		cursors[sort] = next
+	}
+	for sort := range cursors {
+		bad := []string{"o-3", "o3", "o0", "!!", "%", strings.Repeat("A", 5000), cursors[sort] + "!", "~" + cursors[sort]}
+		if sort != store.SortNewest {
+			bad = append(bad, "12", cursors[store.SortNewest], cursors[sort][:len(cursors[sort])/2])
+		}
+		for other, c := range cursors {
+			if other != sort {
+				bad = append(bad, c)
+			}
+		}
+		for _, c := range bad {
+			_, _, err := s.ListCases(t.Context(), store.CaseFilter{Sort: sort, Cursor: c})
+			if lanewatch.ErrorCode(err) != lanewatch.EInvalid || !strings.Contains(err.Error(), "cursor") {
+				t.Fatalf("sort %q, cursor %q: error %v, want %s naming the cursor", sort, c, err, lanewatch.EInvalid)
+			}
+		}
+	}
 }
 
 // testCaseCounts: counts cover the whole filter, not a page; by_status ignores the status part.
@@ -276,5 +269,148 @@ func testCaseSourceCamera(t *testing.T, s store.Store) {
 	}
 	if got := listAllCases(t, s, store.CaseFilter{Source: lanewatch.SourceRule}); len(got) != 2 {
 		t.Fatalf("source rule: %v, want the two rule cases", got)
+	}
+}
+
+// idOrder compares case ids as the store assigns them: higher id first.
+func idOrder(a, b *lanewatch.Case) int {
+	ia, erra := strconv.ParseInt(a.ID, 10, 64)
+	ib, errb := strconv.ParseInt(b.ID, 10, 64)
+	if erra != nil || errb != nil {
+		panic(fmt.Sprintf("case ids %q, %q are not numbers", a.ID, b.ID))
+	}
+	return cmp.Compare(ib, ia)
+}
+
+// sortOrders is each case order worked out here from the cases' fields; newerFirst breaks ties.
+func sortOrders(newerFirst func(a, b *lanewatch.Case) int) map[store.CaseSort]func(a, b *lanewatch.Case) int {
+	byDue := func(a, b *lanewatch.Case) int {
+		da, db := stepDue(a), stepDue(b)
+		switch {
+		case da == nil && db == nil:
+			return 0
+		case da == nil:
+			return 1
+		case db == nil:
+			return -1
+		}
+		return da.Compare(*db)
+	}
+	overdueFirst := func(a, b *lanewatch.Case) int {
+		if a.Overdue != b.Overdue {
+			if a.Overdue {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	return map[store.CaseSort]func(a, b *lanewatch.Case) int{
+		store.SortNewest: newerFirst,
+		store.SortOldest: func(a, b *lanewatch.Case) int { return -newerFirst(a, b) },
+		store.SortUrgent: func(a, b *lanewatch.Case) int {
+			return cmp.Or(overdueFirst(a, b), byDue(a, b), newerFirst(a, b))
+		},
+		store.SortDeadline: func(a, b *lanewatch.Case) int { return cmp.Or(byDue(a, b), newerFirst(a, b)) },
+		store.SortUpdated: func(a, b *lanewatch.Case) int {
+			return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), newerFirst(a, b))
+		},
+		store.SortUpdatedAsc: func(a, b *lanewatch.Case) int {
+			return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), -newerFirst(a, b))
+		},
+	}
+}
+
+// testCaseListInserts: walking an order's pages (of 3) while new cases are created between the
+// fetches, some sorting before the page already read and some sharing its key, returns every
+// case that existed at the start exactly once, in the order, and never goes backwards.
+func testCaseListInserts(t *testing.T, s store.Store) {
+	statuses := []lanewatch.CaseStatus{lanewatch.StatusReported, lanewatch.StatusDispatched, lanewatch.StatusSigned,
+		lanewatch.StatusRegistered, lanewatch.StatusInProgress, lanewatch.StatusClosed}
+	// Few distinct deadlines and update times: most cases share their key with others (a
+	// weekend's cases all fall due on Monday morning).
+	dues := []time.Duration{62 * time.Hour, 62 * time.Hour, 86 * time.Hour, 62 * time.Hour, 110 * time.Hour}
+	updates := []time.Duration{time.Hour, 2 * time.Hour, time.Hour, 3 * time.Hour}
+	for sort, order := range sortOrders(idOrder) {
+		t.Run(string(cmp.Or(sort, "newest")), func(t *testing.T) {
+			category := "keyset-" + string(cmp.Or(sort, "newest"))
+			byID := map[string]*lanewatch.Case{}
+			n := 0
+			mk := func(mod func(c *lanewatch.Case)) *lanewatch.Case {
+				i := n
+				n++
+				due := func(k time.Duration) *time.Time { return ptr(at(dues[i%len(dues)] + k)) }
+				c := &lanewatch.Case{Status: statuses[i%len(statuses)], Category: category, Source: lanewatch.SourceCitizen,
+					Overdue: i%4 == 1, CreatedAt: at(time.Duration(i) * time.Minute), UpdatedAt: at(updates[i%len(updates)]),
+					// The three steps' deadlines are equal so the current step's does not depend on
+					// the status alone.
+					Deadlines: lanewatch.Deadlines{DispatchBy: due(0), SignBy: due(0), HandleBy: due(0)}}
+				if i%7 == 3 {
+					c.Deadlines = lanewatch.Deadlines{}
+				}
+				if mod != nil {
+					mod(c)
+				}
+				create(t, s, c)
+				byID[c.ID] = c
+				return c
+			}
+			var want []*lanewatch.Case
+			for range 30 {
+				want = append(want, mk(nil))
+			}
+			slices.SortStableFunc(want, order)
+			// front sorts before every case of the order but oldest (where a new case is always last).
+			front := func(c *lanewatch.Case) {
+				c.Status, c.Overdue = lanewatch.StatusReported, true
+				c.Deadlines = lanewatch.Deadlines{DispatchBy: ptr(at(dues[0]))}
+				c.UpdatedAt = at(updates[3])
+				if sort == store.SortUpdatedAsc {
+					c.UpdatedAt = at(0)
+				}
+			}
+			f := store.CaseFilter{Category: category, Sort: sort, Limit: 3}
+			var got []string
+			seen := map[string]bool{}
+			for page := 0; ; page++ {
+				if page > 100 {
+					t.Fatal("pagination does not end")
+				}
+				items, next, err := s.ListCases(t.Context(), f)
+				must(t, err)
+				if len(items) > 3 {
+					t.Fatalf("page of %d > limit 3", len(items))
+				}
+				for _, c := range items {
+					if seen[c.ID] {
+						t.Fatalf("page %d (cursor %q): case %s listed twice", page, f.Cursor, c.ID)
+					}
+					seen[c.ID] = true
+					if len(got) > 0 {
+						if prev := byID[got[len(got)-1]]; order(prev, byID[c.ID]) >= 0 {
+							t.Fatalf("page %d (cursor %q): case %s after %s, against the order", page, f.Cursor, c.ID, prev.ID)
+						}
+					}
+					got = append(got, c.ID)
+				}
+				if next == "" {
+					break
+				}
+				f.Cursor = next
+				if page < 12 {
+					mk(front) // before the cursor
+					mk(nil)   // most likely sharing a key with cases already listed
+				}
+			}
+			var walked []string
+			for _, id := range got {
+				if slices.Contains(ids(want), id) {
+					walked = append(walked, id)
+				}
+			}
+			if !slices.Equal(walked, ids(want)) {
+				t.Fatalf("walk with inserts listed the first cases as\n%v\nwant\n%v", walked, ids(want))
+			}
+		})
 	}
 }

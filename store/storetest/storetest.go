@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cases/Pagination", testCasePagination},
 		{"Cases/Count", testCount},
 		{"Cases/ListSorts", testCaseSorts},
+		{"Cases/ListInserts", testCaseListInserts},
 		{"Cases/ListCounts", testCaseCounts},
 		{"Cases/ListSearch", testCaseSearch},
 		{"Cases/ListUpdatedSince", testCaseUpdatedSince},
