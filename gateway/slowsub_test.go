@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -125,8 +126,16 @@ func TestAttackSlowSubscriber(t *testing.T) {
 // publishing goroutine only on connections whose writes never block (TCP and TLS, asyncConn);
 // a WebSocket connection keeps mochi's outbound queue and write goroutine, which absorbs the
 // stall. Were a WebSocket client given direct writes, the publisher would block in the write to
-// the stalled socket and its PUBACKs stop.
+// the stalled socket and its PUBACKs stop. With a QoS 1 subscription the publisher also stopped
+// (publish 26 of 150 unacknowledged) until the fork's NextPacketID got a lock of its own: it
+// took the client's lock, which the stalled write goroutine holds.
 func TestAttackStalledWebSocketSubscriber(t *testing.T) {
+	for _, q := range []byte{0, 1} {
+		t.Run(fmt.Sprintf("qos%d", q), func(t *testing.T) { stalledWS(t, q) })
+	}
+}
+
+func stalledWS(t *testing.T, subQoS byte) {
 	const (
 		n    = 150 // × 200 KiB: well over what the loopback socket buffers and paho take
 		size = 200 << 10
@@ -153,7 +162,7 @@ func TestAttackStalledWebSocketSubscriber(t *testing.T) {
 	}
 	release := make(chan struct{})
 	slow := mk("ws://"+ws+"/mqtt", "dash-ws-slow", "dash", "dash-pass")
-	if tok := slow.Subscribe("vehicles/#", 0, func(paho.Client, paho.Message) { <-release }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := slow.Subscribe("vehicles/#", subQoS, func(paho.Client, paho.Message) { <-release }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	dev := mk("tcp://"+addr, "sw-1", "sw-1", "right-pass")

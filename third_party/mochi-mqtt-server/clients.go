@@ -152,6 +152,7 @@ type ClientState struct {
 	endOnce         sync.Once            // only end once
 	isTakenOver     atomic.Bool          // used to identify orphaned clients
 	packetID        uint32               // the current highest packetID
+	packetIDMu      sync.Mutex           // lanewatch: NextPacketID's own lock, not the write lock
 	open            context.Context      // indicate that the client is open for packet exchange
 	cancelOpen      context.CancelFunc   // cancel function for open context
 	outboundQty     int32                // number of messages currently in the outbound queue
@@ -291,9 +292,15 @@ func (cl *Client) refreshDeadline(keepalive uint16) {
 // NextPacketID returns the next available (unused) packet id for the client.
 // If no unused packet ids are available, an error is returned and the client
 // should be disconnected.
+//
+// lanewatch patch (see PATCHES.md): under a lock of its own. Upstream took the client's
+// lock, which WritePacket holds for the whole write: a QoS > 0 delivery to a client whose
+// write goroutine was blocked on a stalled connection (a WebSocket peer that stopped reading)
+// waited here, in the publisher's read goroutine, until the stalled client's keep-alive ended
+// it, and the publisher got no PUBACK meanwhile.
 func (cl *Client) NextPacketID() (i uint32, err error) {
-	cl.Lock()
-	defer cl.Unlock()
+	cl.State.packetIDMu.Lock()
+	defer cl.State.packetIDMu.Unlock()
 
 	i = atomic.LoadUint32(&cl.State.packetID)
 	started := i

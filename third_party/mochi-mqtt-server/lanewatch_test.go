@@ -151,3 +151,29 @@ func TestTakenOverBeforeStopped(t *testing.T) {
 		t.Fatalf("s.Clients[dup] after the takeover: %v (old client: %v), want the new client", ok, cl == h.first)
 	}
 }
+
+// TestNextPacketIDWhileWriting: a packet id is handed out while the client's lock is held by a
+// write that does not return (a write goroutine blocked on a stalled connection). Upstream
+// took the same lock and waited.
+func TestNextPacketIDWhileWriting(t *testing.T) {
+	s := New(&Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cl := s.NewClient(nil, "t", "stalled", false)
+	cl.Lock() // as WritePacket holds it during the write
+	defer cl.Unlock()
+	got := make(chan uint32, 1)
+	go func() {
+		id, err := cl.NextPacketID()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- id
+	}()
+	select {
+	case id := <-got:
+		if id == 0 {
+			t.Fatal("packet id 0")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("NextPacketID waited for the client's write lock")
+	}
+}
