@@ -9,9 +9,10 @@ import (
 	"github.com/lanewatch/lanewatch/store"
 )
 
-// BenchmarkCaseBoard measures the board's two queries over 10,000 cases: the first page of 200
-// in the urgent order (overdue first, then the current step's deadline) and the counts of the
-// whole filter, unfiltered and for one district.
+// BenchmarkCaseBoard measures the board's queries over 10,000 cases: the first and second page
+// (keyset cursor) of 200 in the urgent order (overdue first, then the current step's
+// deadline), the first page by last update, and the counts of the whole filter; unfiltered,
+// for one district and for a search.
 func BenchmarkCaseBoard(b *testing.B) {
 	for _, e := range engines() {
 		b.Run(e.name, func(b *testing.B) {
@@ -34,6 +35,29 @@ func BenchmarkCaseBoard(b *testing.B) {
 				b.Run("urgent-page/"+f.name, func(b *testing.B) {
 					q := f.f
 					q.Sort, q.Limit = store.SortUrgent, 200
+					for b.Loop() {
+						if _, _, err := s.ListCases(b.Context(), q); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				b.Run("urgent-page2/"+f.name, func(b *testing.B) { // the second page, by keyset cursor
+					q := f.f
+					q.Sort, q.Limit = store.SortUrgent, 200
+					_, next, err := s.ListCases(b.Context(), q)
+					if err != nil || next == "" {
+						b.Fatalf("first page: next %q, %v", next, err)
+					}
+					q.Cursor = next
+					for b.Loop() {
+						if _, _, err := s.ListCases(b.Context(), q); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				b.Run("updated-page/"+f.name, func(b *testing.B) {
+					q := f.f
+					q.Sort, q.Limit = store.SortUpdated, 200
 					for b.Loop() {
 						if _, _, err := s.ListCases(b.Context(), q); err != nil {
 							b.Fatal(err)
