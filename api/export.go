@@ -40,19 +40,6 @@ func english(c *gin.Context) bool {
 	return strings.HasPrefix(al, "en")
 }
 
-// stepDue is the deadline of the case's current step, nil when it has none.
-func stepDue(cs *lanewatch.Case) *time.Time {
-	switch cs.Status {
-	case lanewatch.StatusReported, lanewatch.StatusRegistered:
-		return cs.Deadlines.DispatchBy
-	case lanewatch.StatusDispatched:
-		return cs.Deadlines.SignBy
-	case lanewatch.StatusSigned, lanewatch.StatusInProgress:
-		return cs.Deadlines.HandleBy
-	}
-	return nil
-}
-
 func exportRow(cs *lanewatch.Case, en bool) []string {
 	lab := func(code string) string {
 		if v, ok := exportLabels[code]; ok && !en {
@@ -67,7 +54,7 @@ func exportRow(cs *lanewatch.Case, en bool) []string {
 		return t.Format(time.RFC3339)
 	}
 	due := ""
-	if d := stepDue(cs); d != nil {
+	if d := cs.StepDue(); d != nil {
 		due = ts(*d)
 	}
 	overdue := map[bool][2]string{true: {"是", "yes"}, false: {"否", "no"}}[cs.Overdue]

@@ -279,7 +279,7 @@ func NewBroker(o Options) (*Broker, error) {
 		logs:     newRateLog(logger, o.Now),
 		pending:  map[string]int{},
 		retained: newRetainedLimits(o.RetainedPerDevice, o.RetainedBytesPerDevice),
-		reads:    newReadPool(),
+		reads:    newReadPool(o.Now),
 	}
 	for _, s := range o.Subscribers {
 		b.subs[s.Username] = s

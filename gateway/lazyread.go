@@ -23,18 +23,21 @@ const (
 	hotWindow = 100 * time.Millisecond
 )
 
-// readPool lends read buffers of readBufferSize to busy connections (one per Broker).
-type readPool struct{ p sync.Pool }
+// readPool lends read buffers of readBufferSize to busy connections (one per Broker); now is
+// the broker's clock, which tells them when they are busy.
+type readPool struct {
+	p   sync.Pool
+	now func() time.Time
+}
 
-func newReadPool() *readPool {
-	return &readPool{p: sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}}
+func newReadPool(now func() time.Time) *readPool {
+	return &readPool{p: sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}, now: now}
 }
 
 // lazyReads is one connection's read side: a pooled buffer while the connection is busy,
 // nothing while it is idle. Used by the connection's read goroutine only.
 type lazyReads struct {
 	pool   *readPool
-	now    func() time.Time
 	buf    *[]byte // lent by pool; nil while idle
 	r, w   int     // buffered bytes are (*buf)[r:w]
 	since  time.Time
@@ -42,36 +45,22 @@ type lazyReads struct {
 }
 
 // lent reports whether the connection holds a buffer or may borrow one (it read hotReads
-// times lately): then its reads go through read; otherwise straight to the connection (and
-// count is called for each read with data).
+// times lately): then its reads try buffered first; otherwise they go straight to the
+// connection (and count is called for each read with data).
 func (z *lazyReads) lent() bool {
 	return z.buf != nil || z.nreads >= hotReads
 }
 
-// read reads from c into p through the connection's buffer, or straight into p when the
-// connection is no longer busy.
-func (z *lazyReads) read(c net.Conn, p []byte) (int, error) {
-	if n, err, ok := z.buffered(c, p); ok {
-		return n, err
-	}
-	n, err := c.Read(p)
-	if n > 0 {
-		z.count()
-	}
-	return n, err
-}
-
 // buffered serves p from the buffer, or reads into the buffer when the connection is busy;
-// false when the connection is idle (the buffer, if any, is given back).
-//
-//go:noinline
+// false when the connection is idle (the buffer, if any, is given back): then the caller reads
+// straight into p.
 func (z *lazyReads) buffered(c net.Conn, p []byte) (int, error, bool) {
 	if z.r < z.w {
 		n := copy(p, (*z.buf)[z.r:z.w])
 		z.r += n
 		return n, nil, true
 	}
-	if z.pool == nil || len(p) >= readBufferSize || !z.busy() {
+	if len(p) >= readBufferSize || !z.busy() {
 		z.release()
 		return 0, nil, false
 	}
@@ -90,14 +79,14 @@ func (z *lazyReads) buffered(c net.Conn, p []byte) (int, error, bool) {
 
 // busy reports whether the connection has read hotReads times within the last hotWindow.
 func (z *lazyReads) busy() bool {
-	return z.nreads >= hotReads && z.now().Sub(z.since) < hotWindow
+	return z.nreads >= hotReads && z.pool.now().Sub(z.since) < hotWindow
 }
 
 // count records a read with data.
 //
 //go:noinline
 func (z *lazyReads) count() {
-	if now := z.now(); now.Sub(z.since) >= hotWindow {
+	if now := z.pool.now(); now.Sub(z.since) >= hotWindow {
 		z.since, z.nreads = now, 0
 	}
 	z.nreads++

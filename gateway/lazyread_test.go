@@ -40,7 +40,7 @@ func TestLazyReadsDeliverEveryByte(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	pool := newReadPool()
+	pool := newReadPool(clock)
 	for round := range 50 {
 		var want []byte
 		conn := &chunkConn{}
@@ -52,7 +52,7 @@ func TestLazyReadsDeliverEveryByte(t *testing.T) {
 			want = append(want, chunk...)
 			conn.chunks = append(conn.chunks, chunk)
 		}
-		g := &connectGuard{Conn: conn, done: true, reads: lazyReads{pool: pool, now: clock}}
+		g := &connectGuard{Conn: conn, done: true, reads: lazyReads{pool: pool}}
 		br := bufio.NewReaderSize(g, mochiReadBuffer)
 		var got []byte
 		lent := 0
@@ -98,7 +98,7 @@ func TestLazyReadsDeliverEveryByte(t *testing.T) {
 func TestLazyReadsIdleHoldsNoBuffer(t *testing.T) {
 	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
 	conn := &chunkConn{chunks: [][]byte{make([]byte, 40), make([]byte, 2)}}
-	g := &connectGuard{Conn: conn, done: true, reads: lazyReads{pool: newReadPool(), now: func() time.Time { return now }}}
+	g := &connectGuard{Conn: conn, done: true, reads: lazyReads{pool: newReadPool(func() time.Time { return now })}}
 	br := bufio.NewReaderSize(g, mochiReadBuffer)
 	if _, err := io.ReadFull(br, make([]byte, 40)); err != nil {
 		t.Fatal(err)

@@ -148,7 +148,7 @@ func (l *tcpListener) Serve(establish listeners.EstablishFn) {
 			conn = tls.Server(conn, l.tlsc)
 		}
 		g := &connectGuard{Conn: conn, async: async, max: l.maxConnect, release: release, started: l.starting.Done,
-			reads: lazyReads{pool: l.reads, now: l.now}}
+			reads: lazyReads{pool: l.reads}}
 		l.starting.Add(1)
 		l.track(conn, true)
 		go l.serveConn(establish, g, conn)
@@ -310,11 +310,11 @@ func (g *connectGuard) NonBlockingWrites() bool { return g.async != nil }
 // Read is the frame under every idle connection's parked read, so it stays small: the header
 // check and the buffered path are calls of their own (see serveConn).
 func (g *connectGuard) Read(p []byte) (int, error) {
-	if g.started != nil {
-		g.markStarted()
-	}
+	g.markStarted()
 	if g.reads.lent() {
-		return g.readBuffered(p)
+		if n, err, ok := g.readBuffered(p); ok {
+			return n, err
+		}
 	}
 	n, err := g.Conn.Read(p)
 	if n > 0 {
@@ -326,15 +326,17 @@ func (g *connectGuard) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readBuffered is Read through the connection's lent buffer.
+// readBuffered is Read through the connection's lent buffer; false when the connection is no
+// longer busy and Read reads straight into p.
 //
 //go:noinline
-func (g *connectGuard) readBuffered(p []byte) (int, error) {
-	n, err := g.reads.read(g.Conn, p)
-	if g.done || n == 0 {
-		return n, err
+func (g *connectGuard) readBuffered(p []byte) (int, error, bool) {
+	n, err, ok := g.reads.buffered(g.Conn, p)
+	if !ok || g.done || n == 0 {
+		return n, err, ok
 	}
-	return g.inspect(p[:n], err)
+	n, err = g.inspect(p[:n], err)
+	return n, err, true
 }
 
 // inspect follows the first fixed header through the bytes p just read.
@@ -411,7 +413,7 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 		}
 		l.starting.Add(1)
 		g := &connectGuard{Conn: c, max: l.maxConnect, release: release, started: l.starting.Done,
-			reads: lazyReads{pool: l.reads, now: l.now}}
+			reads: lazyReads{pool: l.reads}}
 		defer g.markStarted()
 		defer g.authDone()
 		return establish(id, g)

@@ -14,7 +14,8 @@ import (
 	"github.com/lanewatch/lanewatch/store"
 )
 
-// stepDeadline is the deadline of a case's current step (store.SortUrgent).
+// stepDeadline is the deadline of a case's current step (store.SortUrgent): lanewatch.Case.StepDue in
+// SQL (the cursor is built from StepDue, so the two must agree).
 const stepDeadline = `(CASE WHEN status IN ('reported', 'registered') THEN dispatch_by
 	WHEN status = 'dispatched' THEN sign_by WHEN status IN ('signed', 'in_progress') THEN handle_by END)`
 
@@ -100,7 +101,6 @@ func likeEscape(s string) string {
 }
 
 // listCasesQuery builds the SELECT of ListCases for one page: limit+1 rows after the cursor.
-// Each row carries its current step's deadline (stepDeadline) after caseCols, for the cursor.
 func (s *Store) listCasesQuery(f store.CaseFilter, limit int) (query string, args []any, err error) {
 	if !f.Sort.Valid() {
 		return "", nil, lanewatch.Errorf(lanewatch.EInvalid, "sort: %q is not a case order", f.Sort)
@@ -122,7 +122,7 @@ func (s *Store) listCasesQuery(f store.CaseFilter, limit int) (query string, arg
 		cond, kargs := s.afterKey(f.Sort, k)
 		where, args = append(where, cond), append(args, kargs...)
 	}
-	query = `SELECT ` + caseCols + `, ` + stepDeadline + ` FROM cases`
+	query = `SELECT ` + caseCols + ` FROM cases`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -138,27 +138,6 @@ type caseKey struct {
 	updated time.Time
 	id      int64
 }
-
-// listedCase is a row of the list query: the case and its current step's deadline.
-type listedCase struct {
-	c   *lanewatch.Case
-	due *time.Time
-}
-
-func scanListedCase(row scanner) (listedCase, error) {
-	var l listedCase
-	c, err := scanCase(withTail{row, []any{scanTP(&l.due)}})
-	l.c = c
-	return l, err
-}
-
-// withTail scans trailing columns into tail after the ones row is asked for.
-type withTail struct {
-	row  scanner
-	tail []any
-}
-
-func (w withTail) Scan(dest ...any) error { return w.row.Scan(append(dest, w.tail...)...) }
 
 // afterKey is the condition "after k in sort's order" (every sort but newest): the
 // lexicographic comparison of caseOrder's columns as an OR chain, each column compared in its
@@ -311,12 +290,12 @@ func parseTime(v string) (time.Time, error) {
 
 // nextCaseCursor is the cursor after a full page: the last id for newest, the last case's key
 // (caseCursor) for the other sorts.
-func nextCaseCursor(sort store.CaseSort, last listedCase) string {
+func nextCaseCursor(sort store.CaseSort, last *lanewatch.Case) string {
 	if sort == store.SortNewest {
-		return last.c.ID
+		return last.ID
 	}
-	id, _ := parseID(last.c.ID) // the store's own id
-	return caseCursor(sort, caseKey{overdue: last.c.Overdue, due: last.due, updated: last.c.UpdatedAt, id: id})
+	id, _ := parseID(last.ID) // the store's own id
+	return caseCursor(sort, caseKey{overdue: last.Overdue, due: last.StepDue(), updated: last.UpdatedAt, id: id})
 }
 
 // CaseCounts counts the cases of f: ByStatus without f's status part, Total and Overdue with it.

@@ -227,18 +227,14 @@ func (s *Store) ListCases(ctx context.Context, f store.CaseFilter) ([]*lanewatch
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := collect(s.r().query(ctx, query, args...), scanListedCase)
+	out, err := collect(s.r().query(ctx, query, args...), scanCase)
 	if err != nil {
 		return nil, "", fmt.Errorf("list cases: %w", err)
 	}
 	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = nextCaseCursor(f.Sort, rows[len(rows)-1])
-	}
-	out := make([]*lanewatch.Case, len(rows))
-	for i, r := range rows {
-		out[i] = r.c
+	if len(out) > limit {
+		out = out[:limit]
+		next = nextCaseCursor(f.Sort, out[len(out)-1])
 	}
 	if f.WithHistory && len(out) > 0 {
 		if err := s.fillHistory(ctx, out); err != nil {
