@@ -43,6 +43,7 @@ type tail struct {
 	ts      time.Time
 	working bool
 	kmh     float64 // reported speed, -1 when absent
+	hdg     float64 // reported heading while moving, -1 otherwise (set on decided points only)
 }
 
 // before is a point observed without a fresh predecessor in memory: its predecessor may have

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,15 @@ type posFilter struct {
 	// scale: reported distance × scale = distance driven (a speed reported a few per cent
 	// high or low, wheel-based speeds); p01, p11: its covariance with est and its variance.
 	scale, p01, p11 float64
+	// odo, odoA: reported distance from the path's first point to the step's b and a; log,
+	// t0: the path's decided points for placeEdge (edges.go) and the time of the first; runs:
+	// the working stretches whose credit is held; plain: a step without speed (no odometry).
+	odo, odoA float64
+	log       []logPoint
+	t0        time.Time
+	runs      []run
+	later     []laterStart
+	plain     bool
 }
 
 // maxScale bounds the odometry scale; scaleErr is its prior error, scaleDrift its change per
@@ -91,6 +101,7 @@ func (f *posFilter) reset() {
 	f.on, f.s, f.est, f.p, f.warming, f.carry = false, 0, 0, 0, false, math.Inf(1)
 	f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	f.hist, f.warm = f.hist[:0], f.warm[:0]
+	f.odo, f.odoA, f.log, f.runs, f.later, f.plain = 0, 0, f.log[:0], f.runs[:0], f.later[:0], false
 }
 
 // creditSmoothed extends the vehicle's path by the route from its anchor a to the newly
@@ -102,6 +113,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	r, ok := t.routeBetween(a, b, &v.buf)
 	if !ok {
 		t.flushWarm(deviceID, v)
+		t.finishRuns(deviceID, v)
 		f.reset()
 		return
 	}
@@ -111,6 +123,7 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 		f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	}
 	var s float64
+	sa, first := f.s, len(f.hist) == 0
 	if v.buf.back {
 		// GPS noise (or reversing) along the path: the position moves back, the path stays.
 		s = f.s - r
@@ -128,6 +141,9 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 				}
 			}
 			f.hist = append(f.hist, pc)
+		}
+		if first {
+			t.prependBack(f, a, f.s)
 		}
 		s = f.s + r
 	}
@@ -156,15 +172,29 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 		t.flushWarm(deviceID, v)
 	}
 	prev := f.est
+	f.odoA = f.odo
 	if hasSpeed {
 		f.predict(odo, dt)
 		f.update(s, sigma2)
+		f.odo += odo
 	} else {
-		f.est, f.p, f.p01 = s, sigma2, 0
+		f.est, f.p, f.p01, f.plain = s, sigma2, 0, true
 	}
-	t.creditStep(deviceID, f, a, b, prev, f.est)
-	// Forget the path well behind both positions.
+	t.creditStep(deviceID, f, a, b, prev, f.est, sa, s)
+	// Forget the path well behind both positions, the points placeEdge sees and what is held.
 	keep := min(f.est, f.s) - 100 - 10*t.cfg.SigmaM
+	if len(f.log) > 0 {
+		keep = min(keep, f.log[0].s-50, f.log[0].est-50)
+	}
+	for _, l := range f.later {
+		keep = min(keep, l.edge.x-50)
+	}
+	for _, r := range f.runs {
+		keep = min(keep, r.start.x-50)
+		if len(r.recs) > 0 {
+			keep = min(keep, r.recs[0].lo-50)
+		}
+	}
 	i := 0
 	for i < len(f.hist)-1 && (f.hist[i+1].u < keep || len(f.hist)-i > maxHistory) {
 		i++
@@ -213,11 +243,13 @@ func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
 	scale := 1.0
 	sigma2 := t.cfg.SigmaM * t.cfg.SigmaM
 	off := (ss - so) / n
-	prev := off
+	prev, sa := off, 0.0
+	f.odo = 0
 	for _, w := range f.warm {
 		est := off + scale*w.odo
-		t.creditStep(deviceID, f, w.a, w.b, prev, est)
-		prev = est
+		f.odoA, f.odo = f.odo, w.odo
+		t.creditStep(deviceID, f, w.a, w.b, prev, est, sa, w.s)
+		prev, sa = est, w.s
 	}
 	last := f.warm[len(f.warm)-1]
 	f.est, f.p, f.p01, f.scale = off+scale*last.odo, sigma2/n, 0, scale
@@ -235,12 +267,14 @@ func (t *Tracker) flushWarm(deviceID string, v *vehicle) {
 // creditStep credits the step from a to b between the filtered positions prev and est. A
 // position beyond the end of the path known so far (the filter a little ahead of the matched
 // point at a junction) is credited by the next step, once the path goes on.
-func (t *Tracker) creditStep(deviceID string, f *posFilter, a, b tail, prev, est float64) {
+func (t *Tracker) creditStep(deviceID string, f *posFilter, a, b tail, prev, est, sa, sb float64) {
+	f.logStep(a, b, sa, sb, est)
+	pieces := t.pathPieces(f, b)
 	if !t.pairs(a, b) {
 		f.carry = math.Inf(1)
+		t.queueStep(deviceID, f, a, b, false, pieces, prev, est)
 		return
 	}
-	pieces := t.pathPieces(f, b)
 	x := pieces[len(pieces)-1]
 	end := x.u + math.Abs(x.b-x.a)
 	lo := min(prev, f.carry)
@@ -248,7 +282,26 @@ func (t *Tracker) creditStep(deviceID string, f *posFilter, a, b tail, prev, est
 	if est > end {
 		f.carry = max(end, lo)
 	}
-	t.creditSpan(deviceID, a, b, pieces, lo, est)
+	t.queueStep(deviceID, f, a, b, true, pieces, lo, est)
+}
+
+// prependBack puts the rest of the path's first segment behind a, the start of its first
+// piece (at u along the path), before that piece, so that a start placed before the first
+// point is credited.
+func (t *Tracker) prependBack(f *posFilter, a tail, u float64) {
+	var pc piece
+	switch a.dir {
+	case 0:
+		pc = piece{seg: a.seg, a: 0, b: a.along, u: u - a.along}
+	case 1:
+		l := t.net.Segments[a.seg].LengthM
+		pc = piece{seg: a.seg, a: l, b: a.along, u: u - (l - a.along)}
+	default:
+		return
+	}
+	if pc.u < u {
+		f.hist = slices.Insert(f.hist, 0, pc)
+	}
 }
 
 // pathPieces is the vehicle's recent path and, after it, the rest of its last segment in its
@@ -272,6 +325,8 @@ func (t *Tracker) pathPieces(f *posFilter, b tail) []piece {
 	if n := len(f.hist); n > 0 {
 		u = f.hist[n-1].u + math.Abs(f.hist[n-1].b-f.hist[n-1].a)
 	}
+	// Room for the extension in f.hist's own array, so that this allocates once, not per step.
+	f.hist = slices.Grow(f.hist, 1)
 	return append(f.hist, piece{seg: ext.seg, a: ext.a, b: ext.b, u: u})
 }
 

@@ -95,6 +95,7 @@ type vehicle struct {
 	ts      time.Time
 	working bool
 	kmh     float64
+	hdg     float64
 
 	hasLast bool
 	f       posFilter
@@ -310,7 +311,10 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	c := k.push()
 	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
-	c.backlog = backlog
+	c.backlog, c.hdg = backlog, -1
+	if useHeading && p.Has&lanewatch.FieldSpeed != 0 {
+		c.hdg = p.Heading
+	}
 	if !t.net.candidates(c, pv, p.Heading, useHeading, &t.m.p) {
 		// Beyond the search radius of every road: the path breaks here.
 		k.n--
@@ -359,12 +363,15 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	i := k.decideFirst()
 	c := k.at(i)
 	x := &c.c[c.chosen]
-	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh}
+	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh, hdg: c.hdg}
 	if k.hasAnchor {
-		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh}
+		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh, hdg: v.hdg}
 		t.creditSmoothed(deviceID, v, a, cur)
 		k.dropFirst()
 	} else {
+		if v.has {
+			t.finishRuns(deviceID, v)
+		}
 		v.f.reset()
 		t.startPath(deviceID, v, cur, c.backlog, c.orphan)
 	}
@@ -376,7 +383,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		t.mu.Unlock()
 	}
 	k.hasAnchor = true
-	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh
+	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh, v.hdg = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh, cur.hdg
 }
 
 // maxDropped is how many consecutive points may be left out as outliers.
@@ -459,6 +466,7 @@ func (t *Tracker) settle(deviceID string, v *vehicle) {
 		t.decide(deviceID, v)
 	}
 	t.flushWarm(deviceID, v)
+	t.finishRuns(deviceID, v)
 }
 
 // settleIdle decides the undecided points of every vehicle silent for at least idle.
@@ -542,6 +550,15 @@ func (t *Tracker) routeBetween(a, b tail, buf *routeBuf) (float64, bool) {
 // it when both are working, the half nearer the working one when only one is; a stretch
 // across local midnight is split in proportion to the time on either side.
 func (t *Tracker) creditSpan(deviceID string, a, b tail, pieces []piece, u0, u1 float64) {
+	ss, n := t.spans(a, b, u0, u1)
+	for _, s := range ss[:n] {
+		t.creditRange(deviceID, s.day, s.ts, pieces, s.lo, s.hi)
+	}
+}
+
+// spans is what creditSpan credits: the stretch, or its half nearer the working point, split
+// at local midnight.
+func (t *Tracker) spans(a, b tail, u0, u1 float64) ([2]span, int) {
 	if u1 < u0 {
 		u0, u1 = u1, u0
 	}
@@ -554,12 +571,10 @@ func (t *Tracker) creditSpan(deviceID string, a, b tail, pieces []piece, u0, u1 
 	}
 	dayA, dayB := t.dayOf(a.ts), t.dayOf(b.ts)
 	if dayA == dayB {
-		t.creditRange(deviceID, dayB, b.ts, pieces, lo, hi)
-		return
+		return [2]span{{day: dayB, ts: b.ts, lo: lo, hi: hi}}, 1
 	}
 	cut := u0 + (u1-u0)*float64(t.midnight(dayB).Sub(a.ts))/float64(b.ts.Sub(a.ts))
-	t.creditRange(deviceID, dayA, a.ts, pieces, lo, min(hi, cut))
-	t.creditRange(deviceID, dayB, b.ts, pieces, max(lo, cut), hi)
+	return [2]span{{day: dayA, ts: a.ts, lo: lo, hi: min(hi, cut)}, {day: dayB, ts: b.ts, lo: max(lo, cut), hi: hi}}, 2
 }
 
 // creditRange credits the part [lo, hi] (metres along the path: each piece starts at its u)

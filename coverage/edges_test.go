@@ -1,0 +1,90 @@
+package coverage
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/lanewatch/lanewatch"
+)
+
+// biasedDrive is a 1 Hz drive at 2.5 m/s along path with every position shifted by off
+// (metres east, north: a multipath bias near buildings that no filter of the positions alone
+// can tell from motion) and the brush down while working(i) for the i-th point.
+func biasedDrive(path [][2]float64, off [2]float64, working func(i int) bool) []lanewatch.Telemetry {
+	pts := drive(path, 2.5, 0, day0, nil)
+	for i := range pts {
+		x, y := testProj.Forward(pts[i].Lat, pts[i].Lon)
+		pts[i].Lat, pts[i].Lon = testProj.Inverse(x+off[0], y+off[1])
+		pts[i].BrushOn = working(i)
+	}
+	return pts
+}
+
+// TestTurnPlacesBrushUp: east along "a", a left turn north onto "b", the brush up 100 m along
+// "b", every position 8 m north of the truth. Along "b" the positions are 8 m ahead, so a
+// filter of positions and speed ends the stretch about 8 m late; the turn (the heading swings
+// from east to north at the junction, which the bias does not move) places the vehicle there,
+// and the odometry from there places the brush-up. Truth: b covered 100 m, nothing on "c"
+// (the road straight on).
+func TestTurnPlacesBrushUp(t *testing.T) {
+	const day = "2025-06-02"
+	n := mustNetwork(t, road("a", [2]float64{0, 0}, [2]float64{300, 0}), road("b", [2]float64{300, 0}, [2]float64{300, 300}),
+		road("c", [2]float64{300, 0}, [2]float64{600, 0}))
+	// 120 points along a, then 40 (100 m) along b with the brush down, 40 more with it up.
+	pts := biasedDrive([][2]float64{{0, 0}, {300, 0}, {300, 200}}, [2]float64{0, 8}, func(i int) bool { return i < 160 })
+	tr := newTracker(t, n, newMemStore(), &fakeClock{t: day0})
+	observeSettled(tr, "sw-1", pts)
+	got, _ := ratioOf(t, tr, day, "b")
+	t.Logf("b covered %.2f m, truth 100 m", got)
+	if math.Abs(got-100) > 2 {
+		t.Errorf("b covered %.2f m, want 100 ± 2 (the brush went up 100 m after the turn)", got)
+	}
+	if c, _ := ratioOf(t, tr, day, "c"); c > 0 {
+		t.Errorf("c covered %.2f m, want 0 (never entered)", c)
+	}
+}
+
+// TestHeldCreditIsBounded: credit is held back at most holdPoints decided points (plus the
+// lag), so that a handoff's walk-back (lag + 10 points) covers everything a killed node held.
+func TestHeldCreditIsBounded(t *testing.T) {
+	const day = "2025-06-02"
+	n := mustNetwork(t, road("a", [2]float64{0, 0}, [2]float64{1000, 0}))
+	pts := drive([][2]float64{{0, 0}, {1000, 0}}, 2.5, 0, day0, nil)
+	tr := newTracker(t, n, newMemStore(), &fakeClock{t: day0})
+	walkBack := DefaultLag + 10
+	for k := range 300 {
+		tr.Observe("sw-1", "sweeper", pts[k:k+1], nil)
+		got, _ := ratioOf(t, tr, day, "a")
+		// Point k is at 2.5 k m; the points before k-walkBack are all credited.
+		if want := 2.5 * float64(k-walkBack); got < want-0.5 {
+			t.Fatalf("after point %d: %.1f m credited, want at least %.1f (nothing held beyond %d points)", k, got, want, walkBack)
+		}
+	}
+}
+
+// TestFitEdgeTurnsAndDrift: the fit of placeEdge on a drive whose positions carry a slowly
+// changing error, with two turns: the position at the edge comes from the turns and the
+// odometry, not from the positions around it.
+func TestFitEdgeTurnsAndDrift(t *testing.T) {
+	var lg []logPoint
+	for i := range 200 {
+		o := 2.5 * float64(i)
+		drift := 6 * math.Sin(float64(i)/40) // metres along the road, a period of 250 s
+		lg = append(lg, logPoint{t: float64(i), o: o, s: o + drift, hdg: -1})
+	}
+	fixes := []fix{{o: 100, u: 100, v: 0.77}, {o: 350, u: 350, v: 0.77}}
+	edge := 495.0 // the last point
+	x0, c, ok := fitEdge(lg, fixes, edge, 30, 18)
+	if !ok {
+		t.Fatal("fitEdge: no solution")
+	}
+	if math.Abs(x0-edge) > 1.5 || math.Abs(c-1) > 0.01 {
+		t.Errorf("fitEdge = %.2f m (scale %.4f), want %.1f ± 1.5 m (the positions there are %.1f m off)", x0, c, edge, lg[len(lg)-1].s-edge)
+	}
+	// Without the turns the same positions place it by themselves, with their error.
+	x1, _, _ := fitEdge(lg, nil, edge, 30, 18)
+	t.Logf("with turns %.2f m, without %.2f m, truth %.1f m", x0, x1, edge)
+}
+
+func init() { _ = time.Second }
