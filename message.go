@@ -113,7 +113,10 @@ type Status struct {
 // Message is one decoded device publish. Exactly one of the payload fields is set, matching Kind;
 // a telemetry publish may carry several points (a backlog batch).
 type Message struct {
-	Seq       uint64 // position in the durable log
+	Seq uint64 // position in the durable log
+	// Replay: the message was handled before a restart and is replayed only for the steps
+	// that held it (coverage, gateway.Holder); the others skip it.
+	Replay    bool
 	Kind      Kind
 	DeviceID  string
 	Received  time.Time

@@ -222,6 +222,9 @@ func New(ctx context.Context, cfg *Config, o Options) (_ *App, err error) {
 	} else {
 		po := cfg.Pipeline.Options()
 		po.Reader, po.Handler, po.Flusher = a.journal, &ingest{sink: a.sink, rules: a.engine, coverage: a.coverage, cams: a.cams, sup: a.sup}, a.flusher()
+		if a.coverage != nil {
+			po.Holder = a.coverage // coverage credit held for later points is replayed after a crash
+		}
 		po.DeadLetters, po.Devices, po.Decoder = a.store, a.registry, &payload.Decoder{}
 		po.Registerer, po.Logger, po.Now = a.reg, a.logger, a.now
 		if a.pipeline, err = gateway.NewPipeline(po); err != nil {

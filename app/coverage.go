@@ -107,11 +107,11 @@ func (fs flushers) Flush(ctx context.Context) error {
 
 // observe is the ingest pipeline's coverage step: it matches the points of a telemetry message
 // and credits coverage, returning the segment id of each point for the InfluxDB points.
-func (h *ingest) observe(dev *lanewatch.Device, pts []lanewatch.Telemetry) []string {
+func (h *ingest) observe(dev *lanewatch.Device, seq uint64, pts []lanewatch.Telemetry) []string {
 	if h.coverage == nil {
 		return nil
 	}
-	return h.coverage.Observe(dev.ID, string(dev.Type), pts, make([]string, 0, len(pts)))
+	return h.coverage.ObserveSeq(dev.ID, string(dev.Type), seq, pts, make([]string, 0, len(pts)))
 }
 
 func segmentAt(ids []string, i int) string {

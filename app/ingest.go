@@ -31,6 +31,14 @@ type ingest struct {
 }
 
 func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewatch.Device) error {
+	if msg.Replay {
+		// Handled before the restart (points written, rules run); replayed for the coverage
+		// credit it held (gateway.Holder).
+		if msg.Kind == lanewatch.KindTelemetry {
+			h.observe(dev, msg.Seq, msg.Telemetry)
+		}
+		return nil
+	}
 	bp, _ := h.bufs.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, 0, 4096)
@@ -41,7 +49,7 @@ func (h *ingest) Handle(ctx context.Context, msg *lanewatch.Message, dev *lanewa
 	n := 0
 	switch msg.Kind {
 	case lanewatch.KindTelemetry:
-		segs := h.observe(dev, msg.Telemetry)
+		segs := h.observe(dev, msg.Seq, msg.Telemetry)
 		for i := range msg.Telemetry {
 			buf = influx.AppendTelemetry(buf, tags, &msg.Telemetry[i], segmentAt(segs, i))
 		}

@@ -46,6 +46,7 @@ type logPoint struct {
 	s   float64 // matched position along the path (m)
 	est float64 // filtered position
 	hdg float64 // reported heading (degrees), -1 when absent or too slow
+	seq uint64  // journal record (0: none)
 }
 
 // span is a stretch of path to credit to a day with a time.
@@ -66,8 +67,10 @@ type runEdge struct {
 // run is a working stretch of the current path whose credit is not all released: recs
 // intersected with [w0, w1] are credited (nothing while w0 > w1).
 type run struct {
-	recs       []span
-	w0, w1     float64
+	// head: the credit before hold0 (the forward start + startMargin), held until the start
+	// is placed; recs: the credit after it, released up to w1.
+	head, recs []span
+	hold0, w1  float64
 	start, end runEdge
 	open       bool
 	first      span // day and time of the first and last credit, for a moved end
@@ -81,7 +84,7 @@ func (t *Tracker) queueStep(deviceID string, f *posFilter, a, b tail, paired boo
 	oa, ob := f.odoA, f.odo
 	if !paired {
 		f.closeRun(oa, ta, len(f.log)-1)
-		t.release(deviceID, f, pieces, false)
+		t.release(deviceID, f, pieces, false, false)
 		return
 	}
 	ss, n := t.spans(a, b, u0, u1)
@@ -102,7 +105,7 @@ func (t *Tracker) queueStep(deviceID string, f *posFilter, a, b tail, paired boo
 		if !a.working {
 			o, tt = (oa+ob)/2, (ta+tb)/2
 		}
-		f.runs = append(f.runs, run{w0: math.Inf(1), w1: math.Inf(-1), open: true,
+		f.runs = append(f.runs, run{hold0: lo + t.startMargin(), w1: math.Inf(-1), open: true,
 			start: runEdge{o: o, t: tt, x: lo, k: len(f.log)}})
 	}
 	r := f.openRun()
@@ -110,24 +113,41 @@ func (t *Tracker) queueStep(deviceID string, f *posFilter, a, b tail, paired boo
 		if sp.hi <= sp.lo {
 			continue
 		}
-		if len(r.recs) == 0 {
+		if len(r.head) == 0 && len(r.recs) == 0 {
 			r.first = sp
 		}
 		r.last = sp
-		if k := len(r.recs) - 1; k >= 0 && r.recs[k].day == sp.day && sp.lo < r.recs[k].hi && sp.hi > r.recs[k].lo {
-			// Overlapping the last (the filter ahead of the path at a junction): one record.
-			r.recs[k].lo, r.recs[k].hi, r.recs[k].ts = min(r.recs[k].lo, sp.lo), max(r.recs[k].hi, sp.hi), sp.ts
-			continue
+		if !r.start.placed && sp.lo < r.hold0 {
+			h := sp
+			h.hi = min(h.hi, r.hold0)
+			r.head = appendSpan(r.head, h)
+			if sp.lo = r.hold0; sp.hi <= sp.lo {
+				continue
+			}
 		}
-		r.recs = append(r.recs, sp)
+		r.recs = appendSpan(r.recs, sp)
 	}
 	r.end.x = hi
 	if !b.working {
 		r.open = false
 		r.end = runEdge{o: (oa + ob) / 2, t: (ta + tb) / 2, x: hi, k: len(f.log)}
 	}
-	t.release(deviceID, f, pieces, false)
+	t.release(deviceID, f, pieces, false, false)
 }
+
+// appendSpan appends sp to l, as one record with the last when they overlap (the filter
+// ahead of the path at a junction) on the same day.
+func appendSpan(l []span, sp span) []span {
+	if k := len(l) - 1; k >= 0 && l[k].day == sp.day && sp.lo < l[k].hi && sp.hi > l[k].lo {
+		l[k].lo, l[k].hi, l[k].ts = min(l[k].lo, sp.lo), max(l[k].hi, sp.hi), sp.ts
+		return l
+	}
+	return append(l, sp)
+}
+
+// startMargin is how far past its forward estimate a start's credit is held until the start
+// is placed: as far as placeEdge may move it.
+func (t *Tracker) startMargin() float64 { return 3*t.cfg.SigmaM + 10 }
 
 // openRun is the run still being driven, nil when none.
 func (f *posFilter) openRun() *run {
@@ -150,11 +170,20 @@ func (f *posFilter) logTime(ts time.Time) float64 {
 	return ts.Sub(f.t0).Seconds()
 }
 
-// release places the ends that have been followed for holdPoints points (all of them when
-// final) and credits what is no longer held.
-func (t *Tracker) release(deviceID string, f *posFilter, pieces []piece, final bool) {
+// release places the ends that are ready (all of them when final) and credits what is no
+// longer held: a start smoothWindow and holdPoints points after it (it is placed with what
+// came after it: the turns ahead), an end holdPoints points after it (with the turns before
+// it), the rest of a run holdPoints points behind the vehicle. What is held is not committed
+// in the journal (HeldSeq), so a crash replays it.
+func (t *Tracker) release(deviceID string, f *posFilter, pieces []piece, final, force bool) {
 	n := len(f.log)
-	ready := func(e *runEdge) bool { return final || n-e.k >= holdPoints }
+	now := math.Inf(1)
+	if n > 0 {
+		now = f.log[n-1].t
+	}
+	startReady := func(e *runEdge) bool {
+		return final || force || n-e.k >= holdPoints && now-e.t >= smoothWindow.Seconds()
+	}
 	// Credit is released up to the filtered position holdPoints points back.
 	behind := math.Inf(-1)
 	if final {
@@ -169,131 +198,169 @@ func (t *Tracker) release(deviceID string, f *posFilter, pieces []piece, final b
 	keep := f.runs[:0]
 	for i := range f.runs {
 		r := &f.runs[i]
-		if !r.start.placed && ready(&r.start) {
-			r.start.x, r.start.placed = t.placeEdge(f, r.start, true), true
-			if r.start.o == 0 && r.start.t == 0 && !final {
-				// The start of the path, placed by its first few points: not before the
-				// first point until the later placement (a few points say little).
-				r.start.x = max(r.start.x, 0)
-			}
-			if len(f.later) < maxLater && !final {
-				f.later = append(f.later, laterStart{edge: r.start, day: r.first.day, ts: r.first.ts})
-			}
-			// A start placed before the queued credit extends it.
-			if len(r.recs) > 0 && r.start.x < r.recs[0].lo {
-				ext := r.first
-				ext.lo, ext.hi = r.start.x, r.recs[0].lo
-				r.recs = append([]span{ext}, r.recs...)
-			}
+		if !r.start.placed && startReady(&r.start) {
+			t.placeStart(deviceID, f, r, pieces)
 		}
-		if !r.open && !r.end.placed && ready(&r.end) {
+		if !r.open && !r.end.placed && (final || force || n-r.end.k >= holdPoints) {
 			r.end.x, r.end.placed = t.placeEdge(f, r.end, false), true
 		}
-		if !r.start.placed || len(r.recs) == 0 {
-			keep = append(keep, *r)
-			continue
-		}
-		nw0, nw1 := r.start.x, behind
+		nw1 := behind
 		if !r.open {
 			// Nothing more of an ended run is released until its end is placed.
 			nw1 = r.w1
 			if r.end.placed {
-				// A placed end beyond the queued credit extends it.
 				nw1 = r.end.x
-				if hi := r.recs[len(r.recs)-1].hi; r.end.x > hi {
+				// An end placed beyond the queued credit extends it.
+				if k := len(r.recs) - 1; k >= 0 && r.end.x > r.recs[k].hi {
 					ext := r.last
-					ext.lo, ext.hi = hi, r.end.x
+					ext.lo, ext.hi = r.recs[k].hi, r.end.x
 					r.recs = append(r.recs, ext)
 				}
 			}
 		}
-		t.releaseRun(deviceID, r, pieces, nw0, nw1)
-		if !r.open && r.end.placed {
+		t.releaseRun(deviceID, r, pieces, nw1)
+		if !r.open && r.end.placed && r.start.placed {
 			continue
 		}
 		keep = append(keep, *r)
 	}
 	clear(f.runs[len(keep):])
 	f.runs = keep
-	// Starts placed holdPoints after them are placed again once the path has gone on for
-	// smoothWindow (or ends): a start found earlier then is credited back to there. Only
-	// ever more credit, so a crash before then loses nothing that was credited.
-	now := math.Inf(1)
-	if !final && n > 0 {
-		now = f.log[n-1].t
-	}
-	lk := f.later[:0]
-	for _, l := range f.later {
-		if now-l.edge.t < smoothWindow.Seconds() {
-			lk = append(lk, l)
-			continue
-		}
-		if x := t.placeEdge(f, l.edge, true); x < l.edge.x {
-			t.creditRange(deviceID, l.day, l.ts, pieces, x, l.edge.x)
-		}
-	}
-	f.later = lk
 }
 
-// maxLater bounds the starts a path places again (laterStart).
-const maxLater = 8
-
-// laterStart is a run's start placed again later, with the day and time of its credit.
-type laterStart struct {
-	edge runEdge
-	day  string
-	ts   time.Time
+// placeStart places the run's start and credits its held head from there (and back to there,
+// when it is before the head).
+func (t *Tracker) placeStart(deviceID string, f *posFilter, r *run, pieces []piece) {
+	x := min(t.placeEdge(f, r.start, true), r.hold0)
+	r.start.x, r.start.placed = x, true
+	if len(r.head) > 0 && x < r.head[0].lo {
+		ext := r.first
+		ext.lo, ext.hi = x, r.head[0].lo
+		t.creditRange(deviceID, ext.day, ext.ts, pieces, ext.lo, ext.hi)
+	} else if len(r.head) == 0 && len(r.recs) > 0 && x < r.recs[0].lo {
+		ext := r.first
+		ext.lo, ext.hi = x, r.recs[0].lo
+		r.recs = append([]span{ext}, r.recs...)
+	}
+	for _, h := range r.head {
+		t.creditRange(deviceID, h.day, h.ts, pieces, max(h.lo, x), h.hi)
+	}
+	r.head = r.head[:0]
 }
 
-// releaseRun widens the run's credited window to [nw0, nw1] (it never narrows: what is
-// credited stays) and credits what that adds.
-func (t *Tracker) releaseRun(deviceID string, r *run, pieces []piece, nw0, nw1 float64) {
-	w0, w1 := r.w0, r.w1
-	if w0 <= w1 {
-		nw0, nw1 = min(nw0, w0), max(nw1, w1)
-	}
-	if nw0 > nw1 {
+// releaseRun widens the credited part of the run's records to what is before nw1 (it never
+// narrows: what is credited stays) and credits what that adds.
+func (t *Tracker) releaseRun(deviceID string, r *run, pieces []piece, nw1 float64) {
+	w1 := r.w1
+	if nw1 <= w1 {
 		return
 	}
 	for _, s := range r.recs {
-		lo, hi := max(s.lo, nw0), min(s.hi, nw1)
-		switch {
-		case lo >= hi:
-		case w0 > w1:
+		if lo, hi := max(s.lo, w1), min(s.hi, nw1); lo < hi {
 			t.creditRange(deviceID, s.day, s.ts, pieces, lo, hi)
-		default:
-			if lo < w0 {
-				t.creditRange(deviceID, s.day, s.ts, pieces, lo, min(hi, w0))
-			}
-			if hi > w1 {
-				t.creditRange(deviceID, s.day, s.ts, pieces, max(lo, w1), hi)
-			}
 		}
 	}
-	// Drop the records at the front that can gain nothing more: once the start is placed
-	// the window only grows at its end, so those ending inside it (the last is kept, for an
-	// end placed later).
+	// Drop the records at the front that are all credited (the last is kept, for an end
+	// placed later).
 	i := 0
-	for r.start.placed && i < len(r.recs)-1 && r.recs[i].hi <= nw1 {
+	for i < len(r.recs)-1 && r.recs[i].hi <= nw1 {
 		i++
 	}
 	if i > 0 {
 		r.recs = r.recs[:copy(r.recs, r.recs[i:])]
 	}
-	r.w0, r.w1 = nw0, nw1
+	r.w1 = nw1
+}
+
+// heldSeq is the oldest journal record (0: none) whose points' credit the vehicle still
+// holds: undecided points, the held-back start of a path, and runs not all released.
+func (v *vehicle) heldSeq() uint64 {
+	var held uint64
+	hold := func(s uint64) {
+		if s > 0 && (held == 0 || s < held) {
+			held = s
+		}
+	}
+	// The undecided points (not the anchor: a run holds from before it while one is open).
+	first := 0
+	if v.k.hasAnchor {
+		first = 1
+	}
+	for i := first; i < v.k.n; i++ {
+		hold(v.k.at(i).seq)
+	}
+	f := &v.f
+	if len(f.warm) > 0 {
+		hold(f.warm[0].a.seq)
+	}
+	at := func(i int) {
+		if len(f.log) > 0 {
+			hold(f.log[min(max(i, 0), len(f.log)-1)].seq)
+		}
+	}
+	n := len(f.log)
+	for i := range f.runs {
+		r := &f.runs[i]
+		// From the step before the held credit begins, and replayMargin points before that
+		// (a path replayed from a point in a run starts where that point's position is).
+		switch {
+		case !r.start.placed:
+			at(r.start.k - 2 - replayMargin)
+		case r.open:
+			at(n - 2 - holdPoints - replayMargin)
+		default:
+			at(r.end.k - 2 - holdPoints - replayMargin)
+		}
+	}
+	return held
+}
+
+// replayMargin: how many decided points before held credit the journal is kept for.
+const replayMargin = 10
+
+// HeldSeq is the oldest journal record (ObserveSeq) whose points' coverage credit is not
+// final yet, 0 when none: the journal must not be committed past it (gateway.Holder).
+func (t *Tracker) HeldSeq() uint64 {
+	var held uint64
+	t.vehicles.Range(func(_, vi any) bool {
+		v := vi.(*vehicle)
+		v.mu.Lock()
+		s := v.heldSeq()
+		v.mu.Unlock()
+		if s > 0 && (held == 0 || s < held) {
+			held = s
+		}
+		return true
+	})
+	return held
+}
+
+// Release places, with what is known, the held ends of every vehicle that holds journal
+// records before seq (gateway.Holder: the journal's uncommitted backlog is bounded).
+func (t *Tracker) Release(seq uint64) {
+	t.vehicles.Range(func(key, vi any) bool {
+		v := vi.(*vehicle)
+		v.mu.Lock()
+		if h := v.heldSeq(); h > 0 && h < seq && len(v.f.runs) > 0 {
+			b := tail{seg: v.seg, along: v.along, dir: v.dir}
+			t.release(key.(string), &v.f, t.pathPieces(&v.f, b), false, true)
+		}
+		v.mu.Unlock()
+		return true
+	})
 }
 
 // finishRuns places every end with what is known and credits all that is held (the path
 // ends, or the vehicle went quiet).
 func (t *Tracker) finishRuns(deviceID string, v *vehicle) {
 	f := &v.f
-	if len(f.runs) == 0 && len(f.later) == 0 {
+	if len(f.runs) == 0 {
 		return
 	}
 	f.closeRun(f.odo, f.logTime(v.ts), len(f.log)-1)
 	b := tail{seg: v.seg, along: v.along, dir: v.dir}
-	t.release(deviceID, f, t.pathPieces(f, b), true)
-	f.runs, f.later = f.runs[:0], f.later[:0]
+	t.release(deviceID, f, t.pathPieces(f, b), true, false)
+	f.runs = f.runs[:0]
 }
 
 // placeEdge returns the position along the path of the end e: the fit described above over
@@ -463,16 +530,13 @@ const hubK = 2.5
 func (f *posFilter) logStep(a, b tail, sa, sb, est float64) {
 	if len(f.log) == 0 {
 		f.t0 = a.ts
-		f.log = append(f.log, logPoint{t: 0, o: f.odoA, s: sa, est: sa, hdg: a.hdg})
+		f.log = append(f.log, logPoint{t: 0, o: f.odoA, s: sa, est: sa, hdg: a.hdg, seq: a.seq})
 	}
-	f.log = append(f.log, logPoint{t: f.logTime(b.ts), o: f.odo, s: sb, est: est, hdg: b.hdg})
+	f.log = append(f.log, logPoint{t: f.logTime(b.ts), o: f.odo, s: sb, est: est, hdg: b.hdg, seq: b.seq})
 	// Keep smoothWindow behind the oldest end not yet placed (at most holdPoints back).
 	tmin := f.log[len(f.log)-1].t - smoothWindow.Seconds() - 1
 	for _, r := range f.runs {
 		tmin = min(tmin, r.start.t-smoothWindow.Seconds()-1)
-	}
-	for _, l := range f.later {
-		tmin = min(tmin, l.edge.t-smoothWindow.Seconds()-1)
 	}
 	if len(f.log) <= 2*logTrim || f.log[logTrim].t >= tmin {
 		return

@@ -45,21 +45,46 @@ func TestTurnPlacesBrushUp(t *testing.T) {
 	}
 }
 
-// TestHeldCreditIsBounded: credit is held back at most holdPoints decided points (plus the
-// lag), so that a handoff's walk-back (lag + 10 points) covers everything a killed node held.
+// TestHeldCreditIsBounded: the middle of a working stretch is credited lag + holdPoints
+// points behind the vehicle; its start is held until placed (smoothWindow later), and HeldSeq
+// names the journal record the held credit began in until then, 0 once all is credited.
 func TestHeldCreditIsBounded(t *testing.T) {
 	const day = "2025-06-02"
 	n := mustNetwork(t, road("a", [2]float64{0, 0}, [2]float64{1000, 0}))
 	pts := drive([][2]float64{{0, 0}, {1000, 0}}, 2.5, 0, day0, nil)
 	tr := newTracker(t, n, newMemStore(), &fakeClock{t: day0})
-	walkBack := DefaultLag + 10
-	for k := range 300 {
-		tr.Observe("sw-1", "sweeper", pts[k:k+1], nil)
+	behind := DefaultLag + holdPoints + 2
+	margin := tr.startMargin()
+	for k := range 380 {
+		tr.ObserveSeq("sw-1", "sweeper", uint64(k+1), pts[k:k+1], nil)
 		got, _ := ratioOf(t, tr, day, "a")
-		// Point k is at 2.5 k m; the points before k-walkBack are all credited.
-		if want := 2.5 * float64(k-walkBack); got < want-0.5 {
-			t.Fatalf("after point %d: %.1f m credited, want at least %.1f (nothing held beyond %d points)", k, got, want, walkBack)
+		// Point k is at 2.5 k m: all but the held start (margin metres) of what is behind.
+		want := 2.5*float64(k-behind) - margin
+		if k > 250+behind {
+			want = 2.5 * float64(k-behind) // the start is placed after 240 s
 		}
+		if got < want-0.5 {
+			t.Fatalf("after point %d: %.1f m credited, want at least %.1f", k, got, want)
+		}
+		held := tr.HeldSeq()
+		if k < 240 && (held == 0 || held > 2) {
+			// The first point is the path's anchor; the held start begins with the second.
+			t.Fatalf("after point %d: HeldSeq %d, want 1 or 2 (the start is held)", k, held)
+		}
+		if k > 260+behind && (held == 0 || held < uint64(k-behind-holdPoints-replayMargin-2)) {
+			t.Fatalf("after point %d: HeldSeq %d, want the last %d points' records", k, held, behind+replayMargin)
+		}
+	}
+	vi, _ := tr.vehicles.Load("sw-1")
+	v := vi.(*vehicle)
+	v.mu.Lock()
+	tr.settle("sw-1", v)
+	v.mu.Unlock()
+	if held := tr.HeldSeq(); held != 0 {
+		t.Errorf("after the vehicle fell quiet: HeldSeq %d, want 0", held)
+	}
+	if got, _ := ratioOf(t, tr, day, "a"); math.Abs(got-2.5*379) > 0.5 {
+		t.Errorf("after the vehicle fell quiet: %.1f m credited, want %.1f", got, 2.5*379)
 	}
 }
 
@@ -88,3 +113,29 @@ func TestFitEdgeTurnsAndDrift(t *testing.T) {
 }
 
 func init() { _ = time.Second }
+
+// TestReleaseMovesHeldSeq: told to release the records before a seq (the journal's backlog
+// is at its bound), the tracker places the held start with what it has and credits it.
+func TestReleaseMovesHeldSeq(t *testing.T) {
+	const day = "2025-06-02"
+	n := mustNetwork(t, road("a", [2]float64{0, 0}, [2]float64{1000, 0}))
+	pts := drive([][2]float64{{0, 0}, {1000, 0}}, 2.5, 0, day0, nil)
+	tr := newTracker(t, n, newMemStore(), &fakeClock{t: day0})
+	for k := range 100 {
+		tr.ObserveSeq("sw-1", "sweeper", uint64(k+1), pts[k:k+1], nil)
+	}
+	before, _ := ratioOf(t, tr, day, "a")
+	if held := tr.HeldSeq(); held > 2 {
+		t.Fatalf("HeldSeq %d before the release, want the start's record (1 or 2)", held)
+	}
+	tr.Release(50)
+	held := tr.HeldSeq()
+	if held < 50 {
+		t.Errorf("HeldSeq %d after Release(50), want at least 50", held)
+	}
+	after, _ := ratioOf(t, tr, day, "a")
+	t.Logf("credited %.1f m before the release, %.1f m after; HeldSeq %d", before, after, held)
+	if after < 2.5*float64(100-DefaultLag-holdPoints-2)-0.5 || after <= before {
+		t.Errorf("credited %.1f m after the release (%.1f before), want the held start credited", after, before)
+	}
+}

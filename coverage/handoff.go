@@ -44,6 +44,7 @@ type tail struct {
 	working bool
 	kmh     float64 // reported speed, -1 when absent
 	hdg     float64 // reported heading while moving, -1 otherwise (set on decided points only)
+	seq     uint64  // journal record (decided points only; 0: none)
 }
 
 // before is a point observed without a fresh predecessor in memory: its predecessor may have

@@ -284,9 +284,11 @@ func TestHandoffHungInfluxDoesNotHoldFlush(t *testing.T) {
 	}
 }
 
-// TestCrashBeforeDecisionLosesNothing: a node that stops (is killed) with points observed and
-// their messages committed but not yet decided by the fixed lag loses nothing: the node that
-// sees the device's next point walks back over the stored points and matches them again.
+// TestCrashBeforeDecisionLosesNothing: a node that stops (is killed) with points observed but
+// their credit not final (undecided by the fixed lag, or held for the ends of the working
+// stretch, edges.go) loses nothing: the journal was committed only up to before the oldest
+// record it held (HeldSeq), so the restarted node replays from there, and the node that sees
+// the device's next point walks back over the stored points and matches them again.
 func TestCrashBeforeDecisionLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	n := mustNetwork(t, road("a", [2]float64{10, 0}, [2]float64{200, 0}), road("b", [2]float64{200, 0}, [2]float64{200, 150}))
@@ -302,13 +304,20 @@ func TestCrashBeforeDecisionLosesNothing(t *testing.T) {
 	for _, k := range []int{3, 8, 20, 40, 70, 90} {
 		st, nb := newMemStore(), &fakeInflux{}
 		a := newHandoffTracker(t, n, st, clock, nb)
-		a.Observe("sw-1", "sweeper", pts[:k], nil) // killed before its last points were decided
-		if err := a.Flush(ctx); err != nil {
+		for i := range k { // one journal record per point, seq i+1
+			a.ObserveSeq("sw-1", "sweeper", uint64(i+1), pts[i:i+1], nil)
+		}
+		held := a.HeldSeq()
+		if held == 0 || held > uint64(k) {
+			t.Fatalf("killed after %d points: HeldSeq %d, want a record of the last points", k, held)
+		}
+		if err := a.Flush(ctx); err != nil { // then the journal is committed up to held-1; killed
 			t.Fatal(err)
 		}
 		nb.store("sw-1", pts[:k]...)
 		b := newHandoffTracker(t, n, st, clock, nb)
-		observeSettled(b, "sw-1", pts[k:])
+		// The restart replays the records from held on, then the device's next points come.
+		observeSettled(b, "sw-1", pts[held-1:])
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

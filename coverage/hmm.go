@@ -46,6 +46,7 @@ type column struct {
 	orphan  bool    // observed without a predecessor within max_gap (handoff lookup)
 	kmh     float64 // reported speed, -1 when absent
 	hdg     float64 // reported heading while moving (a speed at least min_heading_kmh), -1 otherwise
+	seq     uint64  // journal record (0: none)
 	backlog bool    // older than the point observed before it
 	n       int
 	c       [maxCands]cand

@@ -48,7 +48,6 @@ type posFilter struct {
 	log       []logPoint
 	t0        time.Time
 	runs      []run
-	later     []laterStart
 	plain     bool
 }
 
@@ -101,7 +100,7 @@ func (f *posFilter) reset() {
 	f.on, f.s, f.est, f.p, f.warming, f.carry = false, 0, 0, 0, false, math.Inf(1)
 	f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	f.hist, f.warm = f.hist[:0], f.warm[:0]
-	f.odo, f.odoA, f.log, f.runs, f.later, f.plain = 0, 0, f.log[:0], f.runs[:0], f.later[:0], false
+	f.odo, f.odoA, f.log, f.runs, f.plain = 0, 0, f.log[:0], f.runs[:0], false
 }
 
 // creditSmoothed extends the vehicle's path by the route from its anchor a to the newly
@@ -186,11 +185,11 @@ func (t *Tracker) creditSmoothed(deviceID string, v *vehicle, a, b tail) {
 	if len(f.log) > 0 {
 		keep = min(keep, f.log[0].s-50, f.log[0].est-50)
 	}
-	for _, l := range f.later {
-		keep = min(keep, l.edge.x-50)
-	}
 	for _, r := range f.runs {
 		keep = min(keep, r.start.x-50)
+		if len(r.head) > 0 {
+			keep = min(keep, r.head[0].lo-50)
+		}
 		if len(r.recs) > 0 {
 			keep = min(keep, r.recs[0].lo-50)
 		}

@@ -96,6 +96,8 @@ type vehicle struct {
 	working bool
 	kmh     float64
 	hdg     float64
+	aseq    uint64 // journal record of the anchor (the last decided point)
+	seq     uint64 // journal record being observed
 
 	hasLast bool
 	f       posFilter
@@ -271,6 +273,12 @@ func (c *Config) IsWorking(deviceType string, p *lanewatch.Telemetry) bool {
 // decides a point once it has seen Lag later ones (or the vehicle fell silent for LagTimeout,
 // or the path broke), and credits the covered stretches then.
 func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry, ids []string) []string {
+	return t.ObserveSeq(deviceID, deviceType, 0, pts, ids)
+}
+
+// ObserveSeq is Observe for the points of journal record seq (0: none): until their credit is
+// final, HeldSeq reports the record, so that the journal is not committed past it.
+func (t *Tracker) ObserveSeq(deviceID, deviceType string, seq uint64, pts []lanewatch.Telemetry, ids []string) []string {
 	vi, ok := t.vehicles.Load(deviceID)
 	if !ok {
 		vi, _ = t.vehicles.LoadOrStore(deviceID, &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}})
@@ -282,6 +290,7 @@ func (t *Tracker) Observe(deviceID, deviceType string, pts []lanewatch.Telemetry
 	v.batch, v.cursor = pts, 0
 	v.result = v.result[:0]
 	maxGap := time.Duration(t.cfg.MaxGap)
+	v.seq = seq
 	for i := range pts {
 		p := &pts[i]
 		seg := t.observe(deviceID, deviceType, v, p, maxGap)
@@ -311,7 +320,7 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	c := k.push()
 	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
-	c.backlog, c.hdg = backlog, -1
+	c.backlog, c.hdg, c.seq = backlog, -1, v.seq
 	if useHeading && p.Has&lanewatch.FieldSpeed != 0 {
 		c.hdg = p.Heading
 	}
@@ -363,9 +372,9 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 	i := k.decideFirst()
 	c := k.at(i)
 	x := &c.c[c.chosen]
-	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh, hdg: c.hdg}
+	cur := tail{seg: x.seg, along: x.along, dir: int8(x.dir), p: c.p, ts: c.ts, working: c.working, kmh: c.kmh, hdg: c.hdg, seq: c.seq}
 	if k.hasAnchor {
-		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh, hdg: v.hdg}
+		a := tail{seg: v.seg, along: v.along, dir: v.dir, p: v.p, ts: v.ts, working: v.working, kmh: v.kmh, hdg: v.hdg, seq: v.aseq}
 		t.creditSmoothed(deviceID, v, a, cur)
 		k.dropFirst()
 	} else {
@@ -383,7 +392,7 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 		t.mu.Unlock()
 	}
 	k.hasAnchor = true
-	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh, v.hdg = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh, cur.hdg
+	v.has, v.seg, v.along, v.dir, v.p, v.ts, v.working, v.kmh, v.hdg, v.aseq = true, cur.seg, cur.along, cur.dir, cur.p, cur.ts, cur.working, cur.kmh, cur.hdg, cur.seq
 }
 
 // maxDropped is how many consecutive points may be left out as outliers.

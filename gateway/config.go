@@ -70,6 +70,9 @@ type PipelineConfig struct {
 	QueueSize      int   `yaml:"queue_size"`       // per worker; default 256
 	MaxLagBytes    int64 `yaml:"max_lag_bytes"`    // journal back-pressure bound; default 256 MiB (wal)
 	DeadLetterKeep int   `yaml:"dead_letter_keep"` // default 10000
+	// MaxHeldRecords: how many handled records coverage may keep uncommitted while it waits
+	// for later points to place the ends of working stretches; default 1,000,000.
+	MaxHeldRecords int64 `yaml:"max_held_records"`
 	// Disabled switches the pipeline off (benchmarks: "broker only"): publishes are still
 	// journalled and acknowledged, and the journal is drained and committed without decoding,
 	// InfluxDB writes or rules (Drain).
@@ -82,5 +85,6 @@ func (c *PipelineConfig) Validate() error { return nil }
 
 // Options returns the pipeline options the section sets; the caller adds the components.
 func (c *PipelineConfig) Options() PipelineOptions {
-	return PipelineOptions{Workers: c.Workers, QueueSize: c.QueueSize, DeadLetterKeep: c.DeadLetterKeep}
+	return PipelineOptions{Workers: c.Workers, QueueSize: c.QueueSize, DeadLetterKeep: c.DeadLetterKeep,
+		MaxHeldRecords: uint64(max(c.MaxHeldRecords, 0))}
 }

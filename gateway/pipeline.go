@@ -39,6 +39,24 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
+// Holder is a handler step that keeps some of what it was handed pending (coverage credit
+// that waits for later points): the journal is not committed past the oldest record it holds,
+// so that a restart replays it.
+// HandledMarker is a LogReader that also keeps the highest record handled, which may be
+// beyond the commit while a Holder holds records (wal.Log).
+type HandledMarker interface {
+	Handled() uint64
+	MarkHandled(seq uint64) error
+}
+
+type Holder interface {
+	// HeldSeq is the oldest journal record still held, 0 for none.
+	HeldSeq() uint64
+	// Release finishes, with what it has, what it holds of the records before seq, so that
+	// HeldSeq moves past them (the journal's backlog is bounded: MaxHeldRecords).
+	Release(seq uint64)
+}
+
 // DeadLetterSink keeps rejected payloads.
 type DeadLetterSink interface {
 	AddDeadLetter(ctx context.Context, dl *lanewatch.DeadLetter, keep int) error
@@ -49,6 +67,7 @@ type PipelineOptions struct {
 	Reader      LogReader
 	Handler     Handler
 	Flusher     Flusher // may be nil
+	Holder      Holder  // may be nil
 	DeadLetters DeadLetterSink
 	Devices     DeviceLookup
 	Decoder     *payload.Decoder
@@ -58,6 +77,9 @@ type PipelineOptions struct {
 	CommitInterval time.Duration // default 1s
 	DrainTimeout   time.Duration // how long shutdown waits for the workers' queues; default 20s
 	DeadLetterKeep int           // default 10000
+	// MaxHeldRecords bounds how many records the Holder may keep uncommitted behind the
+	// handled ones; beyond it the oldest are released. Default 1,000,000.
+	MaxHeldRecords uint64
 	// DeadLettersPerMinute bounds how many rejections per device per minute are stored (all are
 	// counted and the first of each minute is logged); default 20.
 	DeadLettersPerMinute int
@@ -77,6 +99,9 @@ type Pipeline struct {
 	seed   maphash.Seed
 
 	workers []*worker
+	// replayTo: records up to it were handled before the restart and are replayed for the
+	// Holder only (HandledMarker).
+	replayTo uint64
 
 	mu      sync.Mutex
 	rejects map[string]rejectWindow // by device id
@@ -121,6 +146,9 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	if o.DeadLetterKeep <= 0 {
 		o.DeadLetterKeep = 10000
 	}
+	if o.MaxHeldRecords == 0 {
+		o.MaxHeldRecords = 1_000_000
+	}
 	if o.DeadLettersPerMinute <= 0 {
 		o.DeadLettersPerMinute = 20
 	}
@@ -135,6 +163,9 @@ func NewPipeline(o PipelineOptions) (*Pipeline, error) {
 	}
 	p := &Pipeline{o: o, logger: o.Logger.With("component", "pipeline"), seed: maphash.MakeSeed(),
 		rejects: map[string]rejectWindow{}}
+	if hm, ok := o.Reader.(HandledMarker); ok {
+		p.replayTo = hm.Handled()
+	}
 	for range o.Workers {
 		p.workers = append(p.workers, &worker{ch: make(chan item, o.QueueSize)})
 	}
@@ -248,9 +279,34 @@ func (p *Pipeline) watermark(lastDispatched uint64) uint64 {
 
 func (p *Pipeline) commit(ctx context.Context, lastDispatched uint64) {
 	wm := p.watermark(lastDispatched)
+	// Before the flush: what is released after this is held now and stays uncommitted.
+	handled := wm
+	if p.o.Holder != nil {
+		h := p.o.Holder.HeldSeq()
+		if h > 0 && wm > p.o.MaxHeldRecords && h < wm-p.o.MaxHeldRecords {
+			p.o.Holder.Release(wm - p.o.MaxHeldRecords)
+			p.m.heldReleases.Inc()
+			h = p.o.Holder.HeldSeq()
+		}
+		held := 0.0
+		if h > 0 && h <= wm {
+			held, wm = float64(wm-h+1), h-1
+		}
+		p.m.heldRecords.Set(held)
+	}
 	if p.o.Flusher != nil {
 		if err := p.o.Flusher.Flush(ctx); err != nil {
 			p.logger.Warn("flush before journal commit", "err", err)
+			return
+		}
+	}
+	if wm == 0 && handled == 0 {
+		return
+	}
+	if hm, ok := p.o.Reader.(HandledMarker); ok && handled > wm {
+		// Before the commit: a restart replays (wm, handled] for the holder only.
+		if err := hm.MarkHandled(handled); err != nil {
+			p.logger.Error("mark journal handled", "seq", handled, "err", err)
 			return
 		}
 	}
@@ -278,6 +334,10 @@ func (p *Pipeline) work(ctx context.Context, w *worker) {
 func (p *Pipeline) process(ctx context.Context, it *item, tbuf []lanewatch.Telemetry) []lanewatch.Telemetry {
 	r := &it.rec
 	kind := string(r.Kind)
+	replay := it.seq <= p.replayTo
+	if replay && r.Kind != lanewatch.KindTelemetry {
+		return tbuf // handled before the restart; only telemetry is held (coverage)
+	}
 	if r.Kind == "" {
 		p.reject(ctx, r, "unknown", &payload.Error{Reason: "unknown_topic", Msg: "unknown topic " + r.Topic})
 		return tbuf
@@ -291,7 +351,7 @@ func (p *Pipeline) process(ctx context.Context, it *item, tbuf []lanewatch.Telem
 		}
 		return tbuf
 	}
-	msg := &lanewatch.Message{Seq: it.seq, Kind: r.Kind, DeviceID: r.DeviceID, Received: r.Received}
+	msg := &lanewatch.Message{Seq: it.seq, Kind: r.Kind, DeviceID: r.DeviceID, Received: r.Received, Replay: replay}
 	dec := p.o.Decoder
 	switch r.Kind {
 	case lanewatch.KindTelemetry:
@@ -307,7 +367,17 @@ func (p *Pipeline) process(ctx context.Context, it *item, tbuf []lanewatch.Telem
 		msg.Status, err = dec.Status(r.Payload, r.Received)
 	}
 	if err != nil {
-		p.reject(ctx, r, kind, err)
+		if !replay {
+			p.reject(ctx, r, kind, err)
+		}
+		return tbuf
+	}
+	if replay {
+		// Counted, the device touched and dead letters kept when it was first handled.
+		if err := p.o.Handler.Handle(ctx, msg, dev); err != nil {
+			p.m.handleErrors.Inc()
+			p.logger.Error("handle replayed message", "device", r.DeviceID, "seq", it.seq, "err", err)
+		}
 		return tbuf
 	}
 	p.m.messages.WithLabelValues(kind).Inc()
@@ -408,6 +478,8 @@ type pipelineMetrics struct {
 	points       prometheus.Counter
 	rejected     *prometheus.CounterVec
 	handleErrors prometheus.Counter
+	heldRecords  prometheus.Gauge
+	heldReleases prometheus.Counter
 }
 
 func newPipelineMetrics(reg prometheus.Registerer, p *Pipeline) (*pipelineMetrics, error) {
@@ -420,11 +492,15 @@ func newPipelineMetrics(reg prometheus.Registerer, p *Pipeline) (*pipelineMetric
 			Name: "lanewatch_ingest_rejected_total", Help: "Device messages rejected, by kind and reason."}, []string{"kind", "reason"}),
 		handleErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lanewatch_pipeline_handle_errors_total", Help: "Messages whose handler returned an error."}),
+		heldRecords: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lanewatch_pipeline_held_records", Help: "Handled journal records left uncommitted at the last commit because a step (coverage) still holds them."}),
+		heldReleases: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lanewatch_pipeline_held_releases_total", Help: "Commits that made the holder release records beyond max_held_records."}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "lanewatch_pipeline_queue_depth", Help: "Records waiting in a pipeline stage.",
 		ConstLabels: prometheus.Labels{"stage": "workers"}}, func() float64 { return float64(p.QueueDepth()) })
-	for _, c := range []prometheus.Collector{m.messages, m.points, m.rejected, m.handleErrors, depth} {
+	for _, c := range []prometheus.Collector{m.messages, m.points, m.rejected, m.handleErrors, m.heldRecords, m.heldReleases, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register pipeline metrics: %w", err)
 		}

@@ -16,7 +16,10 @@ type Report struct {
 	Committed uint64
 	// CommitErr is the commit file's damage, if any.
 	CommitErr *CorruptError
-	Segments  []SegmentReport
+	// HandledErr is the handled file's damage, if any (Salvage removes the file: the records
+	// after the commit are then handled again in full).
+	HandledErr *CorruptError
+	Segments   []SegmentReport
 }
 
 // SegmentReport is one segment file.
@@ -39,7 +42,7 @@ type SegmentReport struct {
 // OK reports whether the journal can be opened and read to its end as it is (a torn tail of the
 // last segment is repaired by Open).
 func (r *Report) OK() bool {
-	if r.CommitErr != nil {
+	if r.CommitErr != nil || r.HandledErr != nil {
 		return false
 	}
 	for i, s := range r.Segments {
@@ -64,6 +67,11 @@ func Check(dir string) (*Report, error) {
 		return nil, err
 	default:
 		r.Committed = c
+	}
+	if _, err := readSeqFile(dir, handledFile); errors.As(err, &ce) {
+		r.HandledErr = ce
+	} else if err != nil {
+		return nil, err
 	}
 	segs, err := listSegments(dir)
 	if err != nil {
@@ -208,6 +216,11 @@ func Salvage(dir string, now time.Time) (*SalvageResult, error) {
 		}
 	}
 	res.Commit = commit
+	if rep.HandledErr != nil {
+		if err := os.Remove(filepath.Join(dir, handledFile)); err != nil {
+			return nil, fmt.Errorf("wal: remove damaged handled file: %w", err)
+		}
+	}
 	return res, syncDir(dir)
 }
 

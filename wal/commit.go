@@ -13,29 +13,38 @@ import (
 // commitFile holds the committed sequence number: uint64 LE followed by its CRC32C (uint32 LE).
 const commitFile = "commit"
 
-func readCommit(dir string) (uint64, error) {
-	b, err := os.ReadFile(filepath.Join(dir, commitFile))
+// handledFile, in the same format, holds the highest sequence number whose effects are all
+// durable except what a holder keeps (gateway.Holder): records between the commit and it are
+// replayed after a restart for the holder only.
+const handledFile = "handled"
+
+func readCommit(dir string) (uint64, error) { return readSeqFile(dir, commitFile) }
+
+func writeCommit(dir string, seq uint64) error { return writeSeqFile(dir, commitFile, seq) }
+
+func readSeqFile(dir, name string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("wal: read commit file: %w", err)
+		return 0, fmt.Errorf("wal: read %s file: %w", name, err)
 	}
 	if len(b) != 12 || crc32.Checksum(b[:8], castagnoli) != binary.LittleEndian.Uint32(b[8:]) {
-		return 0, &CorruptError{File: filepath.Join(dir, commitFile), Reason: "bad commit record"}
+		return 0, &CorruptError{File: filepath.Join(dir, name), Reason: "bad " + name + " record"}
 	}
 	return binary.LittleEndian.Uint64(b[:8]), nil
 }
 
-// writeCommit replaces the commit file atomically and durably.
-func writeCommit(dir string, seq uint64) error {
+// writeSeqFile replaces the file atomically and durably.
+func writeSeqFile(dir, name string, seq uint64) error {
 	var b [12]byte
 	binary.LittleEndian.PutUint64(b[:8], seq)
 	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
-	tmp := filepath.Join(dir, commitFile+".tmp")
+	tmp := filepath.Join(dir, name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
-		return fmt.Errorf("wal: write commit file: %w", err)
+		return fmt.Errorf("wal: write %s file: %w", name, err)
 	}
 	_, err = f.Write(b[:])
 	if err == nil {
@@ -45,11 +54,11 @@ func writeCommit(dir string, seq uint64) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, commitFile))
+		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("wal: write commit file: %w", err)
+		return fmt.Errorf("wal: write %s file: %w", name, err)
 	}
 	return syncDir(dir)
 }
@@ -123,3 +132,22 @@ func (l *Log) Commit(seq uint64) error {
 
 // Committed returns the highest committed sequence number (0 if none).
 func (l *Log) Committed() uint64 { return l.committed.Load() }
+
+// Handled is the sequence number last passed to MarkHandled (kept across restarts), 0 if none.
+func (l *Log) Handled() uint64 { return l.handled.Load() }
+
+// MarkHandled durably records that the effects of every record up to seq are durable except
+// what a holder keeps; records after the commit and up to it are replayed for the holder only.
+// An older seq than the last is a no-op.
+func (l *Log) MarkHandled(seq uint64) error {
+	l.cmu.Lock()
+	defer l.cmu.Unlock()
+	if seq <= l.handled.Load() {
+		return nil
+	}
+	if err := writeSeqFile(l.dir, handledFile, seq); err != nil {
+		return err
+	}
+	l.handled.Store(seq)
+	return nil
+}

@@ -84,6 +84,7 @@ type Log struct {
 	committedPos int64
 
 	committed atomic.Uint64
+	handled   atomic.Uint64 // MarkHandled
 
 	kick chan struct{} // wakes the writer
 	quit chan struct{} // closed by Close
@@ -161,6 +162,12 @@ func (l *Log) recover() error {
 	}
 	l.committed.Store(committed)
 	_ = os.Remove(filepath.Join(l.dir, commitFile+".tmp"))
+	handled, err := readSeqFile(l.dir, handledFile)
+	if err != nil {
+		return err
+	}
+	l.handled.Store(handled)
+	_ = os.Remove(filepath.Join(l.dir, handledFile+".tmp"))
 
 	segs, err := listSegments(l.dir)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -655,5 +656,52 @@ func TestBackPressureSurvivesReopen(t *testing.T) {
 	}
 	if seq, err := l.Append(ctx, rec, true); err != nil || seq != 11 {
 		t.Fatalf("Append after Commit = %d, %v", seq, err)
+	}
+}
+
+// TestHandledKeptAcrossReopen: the handled mark (beyond the commit while a holder keeps
+// records) survives a restart, never goes back, and a damaged mark is an error naming its file.
+func TestHandledKeptAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	l := openT(t, Options{Dir: dir})
+	appendN(t, l, 1, 30, true)
+	readExpect(t, l, 1, 30)
+	if err := l.MarkHandled(25); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkHandled(20); err != nil { // older: no-op
+		t.Fatal(err)
+	}
+	if err := l.Commit(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openT(t, Options{Dir: dir})
+	if got := l.Handled(); got != 25 {
+		t.Fatalf("Handled() after reopen = %d, want 25", got)
+	}
+	readExpect(t, l, 11, 20) // the records after the commit are read again
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "handled"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "handled") {
+		t.Fatalf("Open with a damaged handled file: %v, want an error naming it", err)
+	}
+	rep, err := Check(dir)
+	if err != nil || rep.HandledErr == nil || rep.OK() {
+		t.Fatalf("Check: %v, HandledErr %v, OK %v; want the damage reported", err, rep.HandledErr, rep.OK())
+	}
+	if _, err := Salvage(dir, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	l = openT(t, Options{Dir: dir})
+	if got := l.Handled(); got != 0 {
+		t.Fatalf("Handled() after salvage = %d, want 0 (handled again in full)", got)
 	}
 }

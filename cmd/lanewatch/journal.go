@@ -88,6 +88,9 @@ func printReport(w io.Writer, rep *wal.Report) {
 	} else {
 		fmt.Fprintf(w, "commit: record %d\n", rep.Committed)
 	}
+	if rep.HandledErr != nil {
+		fmt.Fprintf(w, "handled: DAMAGED: %v (salvage removes it: the records after the commit are handled again in full)\n", rep.HandledErr)
+	}
 	for _, s := range rep.Segments {
 		fmt.Fprintf(w, "%s: first record %d, %d intact records, %d of %d bytes", s.File, s.FirstSeq, s.Records, s.Good, s.Size)
 		switch {
