@@ -232,6 +232,12 @@ func (t *Tracker) release(deviceID string, f *posFilter, pieces []piece, final, 
 // when it is before the head).
 func (t *Tracker) placeStart(deviceID string, f *posFilter, r *run, pieces []piece) {
 	x := min(t.placeEdge(f, r.start, true), r.hold0)
+	if f.cont && r.start.o == 0 && r.start.t == 0 {
+		// The path goes on from one that ended just before while working (it broke at a
+		// point off every road, or without a route): the vehicle was working all along, so
+		// its start is not put later than the forward estimate.
+		x = min(x, r.start.x)
+	}
 	r.start.x, r.start.placed = x, true
 	if len(r.head) > 0 && x < r.head[0].lo {
 		ext := r.first

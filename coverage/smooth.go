@@ -49,6 +49,8 @@ type posFilter struct {
 	t0        time.Time
 	runs      []run
 	plain     bool
+	// cont: the path began within max_gap of the end of a working path (placeStart).
+	cont bool
 }
 
 // maxScale bounds the odometry scale; scaleErr is its prior error, scaleDrift its change per
@@ -100,7 +102,7 @@ func (f *posFilter) reset() {
 	f.on, f.s, f.est, f.p, f.warming, f.carry = false, 0, 0, 0, false, math.Inf(1)
 	f.scale, f.p01, f.p11 = 1, 0, scaleErr*scaleErr
 	f.hist, f.warm = f.hist[:0], f.warm[:0]
-	f.odo, f.odoA, f.log, f.runs, f.plain = 0, 0, f.log[:0], f.runs[:0], false
+	f.odo, f.odoA, f.log, f.runs, f.plain, f.cont = 0, 0, f.log[:0], f.runs[:0], false, false
 }
 
 // creditSmoothed extends the vehicle's path by the route from its anchor a to the newly

@@ -382,6 +382,10 @@ func (t *Tracker) decide(deviceID string, v *vehicle) {
 			t.finishRuns(deviceID, v)
 		}
 		v.f.reset()
+		if n := len(v.ends); n > 0 && v.ends[n-1].working && !c.backlog {
+			d := cur.ts.Sub(v.ends[n-1].ts)
+			v.f.cont = d > 0 && d <= time.Duration(t.cfg.MaxGap)
+		}
 		t.startPath(deviceID, v, cur, c.backlog, c.orphan)
 	}
 	if !k.hasAnchor && c.orphan && c.working && t.o.Neighbours != nil && !v.readBack {
