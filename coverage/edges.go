@@ -11,8 +11,9 @@ import (
 // working. Drifting GPS error (correlated over tens of seconds) moves every point around an
 // end the same way, so the forward filter places the end a few metres off and nothing after
 // it can take the credit back (credit is a union). So the credit of a stretch is queued (a
-// run) and released behind the vehicle, holdPoints decided points late; each end is placed
-// holdPoints points after it, by placeEdge, which sees the last smoothWindow of the path:
+// run) and released behind the vehicle, holdPoints decided points late; its start is placed
+// smoothWindow (and holdPoints points) after it, its end holdPoints points after it, by
+// placeEdge, which sees the path from smoothWindow before the end on:
 //
 //   - the matched positions, fitted as position = x0 + scale × odometry with a first-order
 //     autoregressive error whose coefficient is estimated from the residuals (so independent
@@ -24,13 +25,14 @@ import (
 //     the odometry's scale;
 //   - the scale's prior (1 ± scaleErr).
 //
-// Nothing is held longer than holdPoints decided points (less than the lag + 10 points a
-// handoff walks back over, handoff.go): after a crash the next node credits what was held.
+// What is held is not in the store: HeldSeq keeps the journal from being committed past it,
+// so a crash replays it (gateway.Holder).
 
 // holdPoints is how many decided points a run's credit and its ends are held back.
 const holdPoints = 8
 
-// smoothWindow is how much of the path before an end placeEdge sees.
+// smoothWindow is how much of the path before an end placeEdge sees, and how long a start
+// waits for the path after it.
 const smoothWindow = 240 * time.Second
 
 // turnMinDeg is the smallest turn at a junction taken as a fix.
@@ -64,8 +66,7 @@ type runEdge struct {
 	placed  bool
 }
 
-// run is a working stretch of the current path whose credit is not all released: recs
-// intersected with [w0, w1] are credited (nothing while w0 > w1).
+// run is a working stretch of the current path whose credit is not all released.
 type run struct {
 	// head: the credit before hold0 (the forward start + startMargin), held until the start
 	// is placed; recs: the credit after it, released up to w1.
@@ -87,16 +88,10 @@ func (t *Tracker) queueStep(deviceID string, f *posFilter, a, b tail, paired boo
 		t.release(deviceID, f, pieces, false, false)
 		return
 	}
+	// The step's credit (its half nearer the working point when only one works), split at
+	// local midnight: lo and hi are where it begins and ends.
 	ss, n := t.spans(a, b, u0, u1)
-	lo, hi := min(u0, u1), max(u0, u1)
-	if !a.working || !b.working {
-		lo, hi = (lo+hi)/2, (lo+hi)/2
-		if a.working {
-			lo = min(u0, u1)
-		} else {
-			hi = max(u0, u1)
-		}
-	}
+	lo, hi := ss[0].lo, ss[n-1].hi
 	if !a.working {
 		f.closeRun(oa, ta, len(f.log)-1)
 	}
@@ -145,8 +140,8 @@ func appendSpan(l []span, sp span) []span {
 	return append(l, sp)
 }
 
-// startMargin is how far past its forward estimate a start's credit is held until the start
-// is placed: as far as placeEdge may move it.
+// startMargin is how far placeEdge may move an end from its forward estimate, and so how far
+// past it a start's credit is held until the start is placed.
 func (t *Tracker) startMargin() float64 { return 3*t.cfg.SigmaM + 10 }
 
 // openRun is the run still being driven, nil when none.
@@ -239,14 +234,14 @@ func (t *Tracker) placeStart(deviceID string, f *posFilter, r *run, pieces []pie
 		x = min(x, r.start.x)
 	}
 	r.start.x, r.start.placed = x, true
-	if len(r.head) > 0 && x < r.head[0].lo {
-		ext := r.first
-		ext.lo, ext.hi = x, r.head[0].lo
-		t.creditRange(deviceID, ext.day, ext.ts, pieces, ext.lo, ext.hi)
-	} else if len(r.head) == 0 && len(r.recs) > 0 && x < r.recs[0].lo {
-		ext := r.first
-		ext.lo, ext.hi = x, r.recs[0].lo
-		r.recs = append([]span{ext}, r.recs...)
+	// A start before the first queued credit is credited back to there (with the day and time
+	// of that first credit).
+	if len(r.head) > 0 || len(r.recs) > 0 {
+		first := r.first.lo
+		if len(r.head) > 0 {
+			first = r.head[0].lo
+		}
+		t.creditRange(deviceID, r.first.day, r.first.ts, pieces, x, first)
 	}
 	for _, h := range r.head {
 		t.creditRange(deviceID, h.day, h.ts, pieces, max(h.lo, x), h.hi)
@@ -348,8 +343,7 @@ func (t *Tracker) Release(seq uint64) {
 		v := vi.(*vehicle)
 		v.mu.Lock()
 		if h := v.heldSeq(); h > 0 && h < seq && len(v.f.runs) > 0 {
-			b := tail{seg: v.seg, along: v.along, dir: v.dir}
-			t.release(key.(string), &v.f, t.pathPieces(&v.f, b), false, true)
+			t.release(key.(string), &v.f, t.anchorPieces(v), false, true)
 		}
 		v.mu.Unlock()
 		return true
@@ -364,9 +358,14 @@ func (t *Tracker) finishRuns(deviceID string, v *vehicle) {
 		return
 	}
 	f.closeRun(f.odo, f.logTime(v.ts), len(f.log)-1)
-	b := tail{seg: v.seg, along: v.along, dir: v.dir}
-	t.release(deviceID, f, t.pathPieces(f, b), true, false)
+	t.release(deviceID, f, t.anchorPieces(v), true, false)
 	f.runs = f.runs[:0]
+}
+
+// anchorPieces is the vehicle's path up to its anchor (the last decided point), and the rest
+// of the anchor's segment.
+func (t *Tracker) anchorPieces(v *vehicle) []piece {
+	return t.pathPieces(&v.f, tail{seg: v.seg, along: v.along, dir: v.dir})
 }
 
 // placeEdge returns the position along the path of the end e: the fit described above over
@@ -415,7 +414,7 @@ func (t *Tracker) placeEdge(f *posFilter, e runEdge, start bool) float64 {
 		}
 	}
 	// A fit far from the forward estimate is not trusted (a path through a U-turn, a stop).
-	if math.Abs(x0-e.x) > 3*t.cfg.SigmaM+10 {
+	if math.Abs(x0-e.x) > t.startMargin() {
 		return e.x
 	}
 	// Never before the path known (the start of its first segment).
@@ -551,12 +550,9 @@ func (f *posFilter) logStep(a, b tail, sa, sb, est float64) {
 	for i < len(f.log)-holdPoints-1 && f.log[i].t < tmin {
 		i++
 	}
-	{
-		n := copy(f.log, f.log[i:])
-		f.log = f.log[:n]
-		for j := range f.runs {
-			f.runs[j].start.k -= i
-			f.runs[j].end.k -= i
-		}
+	f.log = f.log[:copy(f.log, f.log[i:])]
+	for j := range f.runs {
+		f.runs[j].start.k -= i
+		f.runs[j].end.k -= i
 	}
 }

@@ -61,7 +61,7 @@ func (t *Tracker) matchChain(deviceID, deviceType string, pts []lanewatch.Teleme
 	v := &vehicle{seg: -1, k: track{cols: make([]column, t.cfg.Lag+2)}, typ: deviceType, readBack: true}
 	maxGap := time.Duration(t.cfg.MaxGap)
 	for i := range pts {
-		t.observe(deviceID, deviceType, v, &pts[i], maxGap)
+		t.observe(deviceID, deviceType, v, &pts[i], 0, maxGap)
 	}
 	t.settle(deviceID, v)
 	last := &pts[len(pts)-1]

@@ -97,7 +97,6 @@ type vehicle struct {
 	kmh     float64
 	hdg     float64
 	aseq    uint64 // journal record of the anchor (the last decided point)
-	seq     uint64 // journal record being observed
 
 	hasLast bool
 	f       posFilter
@@ -290,10 +289,9 @@ func (t *Tracker) ObserveSeq(deviceID, deviceType string, seq uint64, pts []lane
 	v.batch, v.cursor = pts, 0
 	v.result = v.result[:0]
 	maxGap := time.Duration(t.cfg.MaxGap)
-	v.seq = seq
 	for i := range pts {
 		p := &pts[i]
-		seg := t.observe(deviceID, deviceType, v, p, maxGap)
+		seg := t.observe(deviceID, deviceType, v, p, seq, maxGap)
 		v.result = append(v.result, seg)
 		if seg >= 0 {
 			ids = append(ids, t.net.Segments[seg].ID)
@@ -306,7 +304,7 @@ func (t *Tracker) ObserveSeq(deviceID, deviceType string, seq uint64, pts []lane
 
 // observe adds one point to the vehicle's matcher window and returns the segment of its best
 // candidate for now (-1 for none).
-func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.Telemetry, maxGap time.Duration) int32 {
+func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.Telemetry, seq uint64, maxGap time.Duration) int32 {
 	pv := t.net.proj.project(p.Lat, p.Lon)
 	dt := p.TS.Sub(v.last)
 	fresh := v.hasLast && dt > 0 && dt <= maxGap
@@ -320,7 +318,7 @@ func (t *Tracker) observe(deviceID, deviceType string, v *vehicle, p *lanewatch.
 	useHeading := p.Has&lanewatch.FieldHeading != 0 && (p.Has&lanewatch.FieldSpeed == 0 || p.SpeedKmh >= t.cfg.MinHeadingKmh)
 	c := k.push()
 	c.p, c.ts, c.working, c.orphan, c.chosen, c.kmh = pv, p.TS, t.cfg.IsWorking(deviceType, p), !fresh, -1, kmhOf(p)
-	c.backlog, c.hdg, c.seq = backlog, -1, v.seq
+	c.backlog, c.hdg, c.seq = backlog, -1, seq
 	if useHeading && p.Has&lanewatch.FieldSpeed != 0 {
 		c.hdg = p.Heading
 	}

@@ -39,9 +39,6 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
-// Holder is a handler step that keeps some of what it was handed pending (coverage credit
-// that waits for later points): the journal is not committed past the oldest record it holds,
-// so that a restart replays it.
 // HandledMarker is a LogReader that also keeps the highest record handled, which may be
 // beyond the commit while a Holder holds records (wal.Log).
 type HandledMarker interface {
@@ -49,6 +46,9 @@ type HandledMarker interface {
 	MarkHandled(seq uint64) error
 }
 
+// Holder is a handler step that keeps some of what it was handed pending (coverage credit
+// that waits for later points): the journal is not committed past the oldest record it holds,
+// so that a restart replays it.
 type Holder interface {
 	// HeldSeq is the oldest journal record still held, 0 for none.
 	HeldSeq() uint64
@@ -300,7 +300,7 @@ func (p *Pipeline) commit(ctx context.Context, lastDispatched uint64) {
 			return
 		}
 	}
-	if wm == 0 && handled == 0 {
+	if handled == 0 {
 		return
 	}
 	if hm, ok := p.o.Reader.(HandledMarker); ok && handled > wm {
@@ -338,14 +338,20 @@ func (p *Pipeline) process(ctx context.Context, it *item, tbuf []lanewatch.Telem
 	if replay && r.Kind != lanewatch.KindTelemetry {
 		return tbuf // handled before the restart; only telemetry is held (coverage)
 	}
+	// A replayed record was counted, dead-lettered and its device touched when first handled.
+	reject := func(kind string, err error) {
+		if !replay {
+			p.reject(ctx, r, kind, err)
+		}
+	}
 	if r.Kind == "" {
-		p.reject(ctx, r, "unknown", &payload.Error{Reason: "unknown_topic", Msg: "unknown topic " + r.Topic})
+		reject("unknown", &payload.Error{Reason: "unknown_topic", Msg: "unknown topic " + r.Topic})
 		return tbuf
 	}
 	dev, err := p.o.Devices.Lookup(ctx, r.DeviceID)
 	if err != nil {
 		if lanewatch.ErrorCode(err) == lanewatch.ENotFound {
-			p.reject(ctx, r, kind, &payload.Error{Reason: "unknown_device", Msg: "device " + r.DeviceID + " is not registered"})
+			reject(kind, &payload.Error{Reason: "unknown_device", Msg: "device " + r.DeviceID + " is not registered"})
 		} else {
 			p.logger.Error("look up device", "device", r.DeviceID, "err", err)
 		}
@@ -367,31 +373,23 @@ func (p *Pipeline) process(ctx context.Context, it *item, tbuf []lanewatch.Telem
 		msg.Status, err = dec.Status(r.Payload, r.Received)
 	}
 	if err != nil {
-		if !replay {
-			p.reject(ctx, r, kind, err)
-		}
+		reject(kind, err)
 		return tbuf
 	}
-	if replay {
-		// Counted, the device touched and dead letters kept when it was first handled.
-		if err := p.o.Handler.Handle(ctx, msg, dev); err != nil {
-			p.m.handleErrors.Inc()
-			p.logger.Error("handle replayed message", "device", r.DeviceID, "seq", it.seq, "err", err)
+	if !replay {
+		p.m.messages.WithLabelValues(kind).Inc()
+		if n := len(msg.Telemetry); n > 0 {
+			p.m.points.Add(float64(n))
 		}
-		return tbuf
-	}
-	p.m.messages.WithLabelValues(kind).Inc()
-	if n := len(msg.Telemetry); n > 0 {
-		p.m.points.Add(float64(n))
-	}
-	if msg.Status != nil {
-		p.o.Devices.SetOnline(r.DeviceID, msg.Status.Online, r.Received)
-	} else {
-		p.o.Devices.Touch(r.DeviceID, r.Received)
+		if msg.Status != nil {
+			p.o.Devices.SetOnline(r.DeviceID, msg.Status.Online, r.Received)
+		} else {
+			p.o.Devices.Touch(r.DeviceID, r.Received)
+		}
 	}
 	if err := p.o.Handler.Handle(ctx, msg, dev); err != nil {
 		p.m.handleErrors.Inc()
-		p.logger.Error("handle message", "device", r.DeviceID, "seq", it.seq, "err", err)
+		p.logger.Error("handle message", "device", r.DeviceID, "seq", it.seq, "replay", replay, "err", err)
 	}
 	return tbuf
 }
